@@ -1,0 +1,45 @@
+# goldlab: `make` sets up a venv and builds the book; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export GOLDLAB_PROFILE ?= quick
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: all setup book test lint test-jax test-main full clean
+
+all: book
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[book,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The model and monitor tests again under Keras-JAX (TensorFlow is the default backend).
+test-jax: setup
+	KERAS_BACKEND=jax $(BIN)/pytest -q tests/test_models.py tests/test_monitor.py
+
+# Unit tests, then every chapter re-executed under nbval in the quick profile (TensorFlow backend).
+test-main: setup
+	KERAS_BACKEND=tensorflow $(BIN)/pytest -q --nbval-lax -p no:cacheprovider tests notebooks book
+
+test: lint test-jax book test-main
+
+# The full profile: the blog's 50 epochs x 5 seeds (meant for a GPU), then the notebooks on its results.
+full: setup
+	GOLDLAB_PROFILE=full $(BIN)/python -m goldlab ablation --profile full --out results/full
+	GOLDLAB_PROFILE=full $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=-1 notebooks/*.ipynb book/*.ipynb
+
+clean:
+	rm -rf _build .pytest_cache
