@@ -201,7 +201,7 @@ def gradient_through_time(model: keras.Model, x: np.ndarray, y: np.ndarray) -> p
 
 
 def weight_norms(model: keras.Model) -> pd.DataFrame:
-    """‖W‖₂ of every trainable variable (what the blog's monitor would print had it found the LSTM kernels)."""
+    """‖W‖₂ of every trainable variable: what the blog's monitor prints, had it found the LSTM kernels."""
     rows = [
         (*_split_path(v.path), float(np.linalg.norm(keras.ops.convert_to_numpy(v.value))))
         for v in model.trainable_variables
@@ -273,16 +273,14 @@ class GradientMonitor(keras.callbacks.Callback):
 
     def _check(self, epoch: int, layer: str, norm: float) -> None:
         if not np.isfinite(norm):
-            kind = "nonfinite"
-            text = f"epoch {epoch}: gradient norm of layer {layer} is {norm}"
+            kind, detail = "nonfinite", "is not finite"
         elif norm < self.vanish:
-            kind = "vanishing"
-            text = f"epoch {epoch}: gradient norm of layer {layer} is {norm:.3g}, below {self.vanish:g} (vanishing)"
+            kind, detail = "vanishing", f"is below {self.vanish:g}"
         elif norm > self.explode:
-            kind = "exploding"
-            text = f"epoch {epoch}: gradient norm of layer {layer} is {norm:.3g}, above {self.explode:g} (exploding)"
+            kind, detail = "exploding", f"is above {self.explode:g}"
         else:
             return
+        text = f"epoch {epoch}: gradient norm of layer {layer} = {norm:.3g} {detail} ({kind})"
         self._events.append((epoch, layer, kind, norm))
         log.warning(text)
         warnings.warn(text, GradientWarning, stacklevel=2)
