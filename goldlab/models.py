@@ -14,7 +14,8 @@ Keras defaults worth knowing before reading the blog's steps (Keras 3, as in TF 
   the weight through which gradients flow *back in time*, is orthogonal already. Only the input kernel is
   Glorot-uniform.
 * ``Adam(clipnorm=...)`` clips each variable's gradient to that norm separately; ``global_clipnorm`` clips
-  the whole gradient vector. Either bounds the *update*; neither changes the gradient the loss produced.
+  the whole gradient vector. Either rescales the gradient *inside the optimizer*, so it bounds the step;
+  neither changes the gradient the loss produced, which is what :mod:`goldlab.monitor` measures.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 
 import keras
 
-__all__ = ["STEPS", "build_lstm", "build_step", "compile_model", "lstm_layers"]
+__all__ = ["STEPS", "build_blog_residual", "build_lstm", "build_step", "compile_model", "lstm_layers"]
 
 #: The blog's four steps, in order; each includes the changes of the steps before it.
 STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
@@ -146,7 +147,8 @@ def build_step(
 
     * ``"baseline"``: LSTM(128) -> Dropout(0.2) -> LSTM(64) -> Dropout(0.2) -> LSTM(32) -> Dense(1) with
       Keras's defaults (input kernels Glorot-uniform, recurrent kernels already orthogonal); Adam(1e-3), MSE.
-    * ``"clipnorm"``: + ``Adam(clipnorm=1.0)``, which clips each variable's *update*, not the gradient.
+    * ``"clipnorm"``: + ``Adam(clipnorm=1.0)``: the optimizer rescales each variable's gradient to norm
+      at most 1 before the step; the gradient the loss produced is unchanged.
     * ``"orthogonal"``: + ``Orthogonal(gain=1.0)`` input kernels. The recurrent kernels were orthogonal
       already, so of the blog's two changes only the input kernel's is new.
     * ``"residual"``: the blog's 128-128-128-64 network with ``Add()`` around LSTMs 2 and 3

@@ -56,12 +56,12 @@ class ProbeResult:
     """Raw gradients of one probe: per trainable variable and per recurrent layer's input sequence."""
 
     loss: float
-    weights: dict[str, np.ndarray]  # variable path -> gradient
+    weights: dict[tuple[str, str], np.ndarray]  # (layer, weight) -> gradient
     inputs: dict[str, np.ndarray]  # recurrent layer name -> gradient w.r.t. its input, (batch, T, features)
 
     def norms(self) -> pd.DataFrame:
         """(layer, weight, norm) for every variable, plus one ``weight="total"`` row per layer."""
-        rows = [(*_split_path(path), float(np.linalg.norm(g))) for path, g in self.weights.items()]
+        rows = [(*key, float(np.linalg.norm(g))) for key, g in self.weights.items()]
         df = pd.DataFrame(rows, columns=["layer", "weight", "norm"])
         totals = df.groupby("layer", sort=False)["norm"].apply(lambda s: float(np.sqrt((s**2).sum())))
         total_rows = pd.DataFrame({"layer": totals.index, "weight": "total", "norm": totals.to_numpy()})
@@ -76,10 +76,9 @@ class ProbeResult:
         return pd.concat(frames, ignore_index=True)
 
 
-def _split_path(path: str) -> tuple[str, str]:
-    """``"lstm_1/lstm_cell/kernel"`` -> ``("lstm_1", "kernel")``."""
-    parts = path.split("/")
-    return parts[0], parts[-1]
+def _variable_names(model: keras.Model) -> dict[int, tuple[str, str]]:
+    """``id(variable) -> (layer name, weight name)`` for the trainable variables of ``model``'s layers."""
+    return {id(v): (layer.name, v.name) for layer in model.layers for v in layer.trainable_variables}
 
 
 def _loss_function(model: keras.Model):
@@ -113,6 +112,7 @@ class GradientProbe:
         self._cut_shapes = [tuple(c.shape[1:]) for c in cuts]
         self._loss = _loss_function(model)
         self._variables = list(model.trainable_variables)
+        self._names = _variable_names(model)
         self._backend = keras.backend.backend()
         self._compiled = self._compile()
 
@@ -172,7 +172,10 @@ class GradientProbe:
         loss, gw, ge = self._compiled(weights, eps, x, y)
         return ProbeResult(
             loss=float(keras.ops.convert_to_numpy(loss)),
-            weights={v.path: keras.ops.convert_to_numpy(g) for v, g in zip(self._variables, gw, strict=True)},
+            weights={
+                self._names[id(v)]: keras.ops.convert_to_numpy(g)
+                for v, g in zip(self._variables, gw, strict=True)
+            },
             inputs={
                 name: keras.ops.convert_to_numpy(g) for name, g in zip(self.layer_names, ge, strict=True)
             },
@@ -202,8 +205,9 @@ def gradient_through_time(model: keras.Model, x: np.ndarray, y: np.ndarray) -> p
 
 def weight_norms(model: keras.Model) -> pd.DataFrame:
     """‖W‖₂ of every trainable variable: what the blog's monitor prints, had it found the LSTM kernels."""
+    names = _variable_names(model)
     rows = [
-        (*_split_path(v.path), float(np.linalg.norm(keras.ops.convert_to_numpy(v.value))))
+        (*names[id(v)], float(np.linalg.norm(keras.ops.convert_to_numpy(v.value))))
         for v in model.trainable_variables
     ]
     return pd.DataFrame(rows, columns=["layer", "weight", "norm"])
@@ -306,8 +310,8 @@ def _write_summaries(writer, result: ProbeResult, norms: pd.DataFrame, epoch: in
     with writer.as_default(step=epoch):
         for row in norms[norms["weight"] == "total"].itertuples():
             tf.summary.scalar(f"gradient_norm/{row.layer}", row.norm)
-        for path, grad in result.weights.items():
-            tf.summary.histogram(f"gradients/{path}", grad)
+        for (layer, weight), grad in result.weights.items():
+            tf.summary.histogram(f"gradients/{layer}/{weight}", grad)
     writer.flush()
 
 
