@@ -1,0 +1,422 @@
+"""Profiles, one ``compile_and_fit``, the seed ablation of the blog's steps, and walk-forward evaluation.
+
+Every number the book quotes comes from here. A run (one step, seed, horizon and target) trains the step's
+model with the :class:`~goldlab.monitor.GradientMonitor` on, scores its test forecasts in USD against the
+naive random-walk forecast, and writes a folder of small CSV/JSON files. Folders are written whole or not
+at all (a temporary folder renamed into place), so an interrupted ablation resumes where it stopped: runs
+whose folder exists are read back, not trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from goldlab import data as gdata
+from goldlab import metrics
+from goldlab.models import STEPS, build_step
+from goldlab.monitor import GradientMonitor
+
+__all__ = [
+    "PROFILES",
+    "Profile",
+    "baseline_forecasts",
+    "compile_and_fit",
+    "get_profile",
+    "load_run",
+    "run_ablation",
+    "run_one",
+    "walk_forward",
+]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much to train: ``quick`` fits a 2-core CPU in minutes, ``full`` is the blog's setup."""
+
+    name: str
+    epochs: int  #: epochs per run (the blog: 50)
+    seeds: int  #: seeds per step (the blog: 5)
+    horizons: tuple[int, ...] = (1, 30)  #: forecast horizons in trading days (the blog: 30)
+    batch_size: int = 32
+    probe_size: int = 64  #: windows in the gradient monitor's fixed probe batch
+    extra_epochs: int = 10  #: epochs of the chapters' side experiments
+    epilogue_seeds: int = 1  #: seeds for the epilogue's stationary-target ablation
+    epilogue_epochs: int = 10
+    walk_years: tuple[int, ...] = (2017, 2018, 2019)  #: walk-forward test years
+    walk_epochs: int = 3
+    walk_train_days: int = 1247  #: training days before each test year (the blog's sample size)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        "quick", epochs=3, seeds=2, extra_epochs=3, epilogue_epochs=3, walk_years=(2018, 2019), walk_epochs=2
+    ),
+    "full": Profile(
+        "full",
+        epochs=50,
+        seeds=5,
+        extra_epochs=20,
+        epilogue_seeds=2,
+        epilogue_epochs=20,
+        walk_years=tuple(range(2008, 2020)),
+        walk_epochs=10,
+    ),
+}
+
+
+def get_profile(name: str | Profile | None = None) -> Profile:
+    """The named profile; by default ``$GOLDLAB_PROFILE``, else ``quick``."""
+    if isinstance(name, Profile):
+        return name
+    name = name or os.environ.get("GOLDLAB_PROFILE", "quick")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} (GOLDLAB_PROFILE)")
+    return PROFILES[name]
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch (training and validation)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._t)
+
+
+def compile_and_fit(
+    model: keras.Model,
+    windows: gdata.Windows,
+    epochs: int,
+    batch_size: int = 32,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 0,
+) -> keras.callbacks.History:
+    """Fit a compiled model on ``windows`` for a fixed number of epochs, validating on the test split.
+
+    No early stopping and no model selection: the test split only draws the validation curve, so it cannot
+    leak into the result. Training stops on a NaN loss (``TerminateOnNaN``), which the history shows.
+    ``history.epoch_seconds`` holds each epoch's wall-clock time.
+    """
+    clock = _EpochClock()
+    history = model.fit(
+        windows.x_train,
+        windows.y_train,
+        validation_data=(windows.x_test, windows.y_test),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        verbose=verbose,
+        callbacks=[clock, keras.callbacks.TerminateOnNaN(), *callbacks],
+    )
+    history.epoch_seconds = clock.seconds
+    return history
+
+
+def _score(windows: gdata.Windows, pred_usd: np.ndarray) -> dict[str, float]:
+    """MAE/RMSE (USD), MASE (scaled by the in-sample h-step naive error), direction, DM vs naive."""
+    y, base, h = windows.y_test_usd, windows.base_test, windows.horizon
+    if not np.all(np.isfinite(pred_usd)):
+        return {k: np.nan for k in ("mae", "rmse", "mase", "directional_accuracy", "dm_stat", "dm_p")}
+    report = metrics.forecast_report(y, pred_usd, base, windows.train_close.to_numpy(), lag=h)
+    if np.allclose(pred_usd, base):
+        dm_stat, dm_p = 0.0, 1.0
+    else:
+        dm = metrics.diebold_mariano(pred_usd - y, base - y, h=h)
+        dm_stat, dm_p = dm.statistic, dm.p_value
+    return {**report, "dm_stat": dm_stat, "dm_p": dm_p}
+
+
+def baseline_forecasts(
+    windows: gdata.Windows, closes: pd.Series, ridge: float = 1.0
+) -> dict[str, np.ndarray]:
+    """Test forecasts in USD of the simple baselines.
+
+    * ``naive``: the random walk, tomorrow (or in h days) = the origin day's close;
+    * ``drift``: the random walk plus the average daily change of all history up to the origin;
+    * ``linear``: ridge regression (``ridge`` penalty) of the scaled target on the flattened scaled window,
+      the same inputs and target as the LSTMs.
+    """
+    h = windows.horizon
+    position = closes.index.get_indexer(windows.origin_test)
+    values = closes.to_numpy()
+    drift = np.array([metrics.drift_forecast(values[: i + 1], h)[-1] for i in position])
+    xtr = windows.x_train.reshape(len(windows.x_train), -1).astype(np.float64)
+    xte = windows.x_test.reshape(len(windows.x_test), -1).astype(np.float64)
+    mean = xtr.mean(axis=0)
+    a = xtr - mean
+    coef = np.linalg.solve(
+        a.T @ a + ridge * np.eye(a.shape[1]), a.T @ (windows.y_train[:, 0] - windows.y_train.mean())
+    )
+    linear = windows.to_usd((xte - mean) @ coef + windows.y_train.mean(), "test")
+    return {"naive": windows.base_test.copy(), "drift": drift, "linear": linear}
+
+
+def _run_dir(out: Path, step: str, seed: int, horizon: int, target_kind: str, epochs: int) -> Path:
+    return out / "runs" / f"{step}_h{horizon}_{target_kind}_e{epochs}_s{seed}"
+
+
+def _write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
+    """Write ``files`` into ``folder`` atomically: into a temporary sibling, then renamed into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, content in files.items():
+            if isinstance(content, pd.DataFrame):
+                content.to_csv(tmp / name, index=False, float_format="%.6g")
+            else:
+                (tmp / name).write_text(json.dumps(content, indent=1, default=float))
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write a CSV atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_one(
+    step: str,
+    seed: int,
+    windows: gdata.Windows,
+    epochs: int,
+    batch_size: int = 32,
+    probe_size: int = 64,
+    monitor_every: int = 1,
+    **overrides,
+) -> dict:
+    """Train one step's model with one seed and score it; returns the run's tables.
+
+    Keys: ``row`` (the summary dict), ``history`` (loss per epoch), ``gradients`` (the monitor's history),
+    ``time_profile`` (gradient through time at the first and last recorded epoch), ``predictions``.
+    ``overrides`` go to :func:`~goldlab.models.build_step` (e.g. ``learning_rate``).
+    """
+    model = build_step(step, input_shape=windows.x_train.shape[1:], seed=seed, **overrides)
+    probe = (windows.x_train[-probe_size:], windows.y_train[-probe_size:])
+    monitor = GradientMonitor(probe, every=monitor_every, vanish=0.0, explode=np.inf)
+    hist = compile_and_fit(model, windows, epochs, batch_size, callbacks=[monitor])
+    pred = windows.to_usd(model.predict(windows.x_test, batch_size=256, verbose=0), "test")
+    losses = pd.DataFrame(hist.history).assign(epoch=np.arange(1, len(hist.epoch) + 1))
+    grads = monitor.history
+    last = grads[grads["epoch"] == grads["epoch"].max()]
+    totals = last[last["weight"] == "total"].set_index("layer")["norm"]
+    profile = monitor.time_profile
+    profile = profile[profile["epoch"].isin([0, profile["epoch"].max()])]
+    seconds = hist.epoch_seconds
+    row = {
+        "step": step,
+        "seed": seed,
+        "horizon": windows.horizon,
+        "target_kind": windows.target_kind,
+        "epochs": len(hist.epoch),
+        "nan_loss": bool(not np.all(np.isfinite(hist.history["loss"]))),
+        "final_loss": float(hist.history["loss"][-1]),
+        "sec_per_epoch": float(np.median(seconds[1:] if len(seconds) > 1 else seconds)),
+        "backend": keras.backend.backend(),
+        **_score(windows, pred),
+        **{f"grad_{layer}": float(v) for layer, v in totals.items()},
+    }
+    predictions = pd.DataFrame(
+        {"date": windows.dates_test, "actual": windows.y_test_usd, "pred": pred, "naive": windows.base_test}
+    )
+    return {
+        "row": row,
+        "history": losses,
+        "gradients": grads,
+        "time_profile": profile,
+        "predictions": predictions,
+    }
+
+
+def _as_seeds(seeds: int | Iterable[int]) -> list[int]:
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+
+
+def run_ablation(
+    steps: Sequence[str] = STEPS,
+    seeds: int | Iterable[int] | None = None,
+    epochs: int | None = None,
+    horizons: Sequence[int] | None = None,
+    profile: str | Profile | None = None,
+    out: str | Path | None = None,
+    target_kind: str = "level",
+    prices: pd.DataFrame | None = None,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Train every (step, seed, horizon) and score it; one row each, plus the baselines' rows.
+
+    Columns: step, seed, horizon, target_kind, epochs, nan_loss, final_loss, sec_per_epoch, mae, rmse (USD),
+    mase, directional_accuracy, dm_stat and dm_p (Diebold-Mariano test against the naive forecast, positive
+    when the model's squared errors are larger), grad_<layer> (per-layer gradient norm on the probe batch
+    after the last epoch). The baselines (``naive``, ``drift``, ``linear``; see :func:`baseline_forecasts`)
+    have ``seed`` -1. ``seeds``, ``epochs`` and ``horizons`` default to the profile's. With ``out`` every run
+    is saved under ``out/runs/`` and the table as ``out/ablation_<target_kind>.csv``; runs already saved are
+    read back instead of trained (resume). ``prices`` defaults to :func:`goldlab.data.load_gold`.
+    """
+    prof = get_profile(profile)
+    seeds = _as_seeds(prof.seeds if seeds is None else seeds)
+    epochs = prof.epochs if epochs is None else epochs
+    horizons = prof.horizons if horizons is None else tuple(horizons)
+    for step in steps:
+        if step not in STEPS:
+            raise ValueError(f"unknown step {step!r}; choose from {', '.join(STEPS)}")
+    prices = gdata.load_gold() if prices is None else prices
+    features = gdata.make_features(prices)
+    out = Path(out) if out is not None else None
+    rows: list[dict] = []
+    total, done = len(steps) * len(seeds) * len(horizons), 0
+    for h in horizons:
+        windows = gdata.make_windows(features, horizon=h, target_kind=target_kind)
+        for name, pred in baseline_forecasts(windows, features["close"]).items():
+            rows.append(
+                {"step": name, "seed": -1, "horizon": h, "target_kind": target_kind, "epochs": 0}
+                | _score(windows, pred)
+            )
+        for step in steps:
+            for seed in seeds:
+                done += 1
+                folder = _run_dir(out, step, seed, h, target_kind, epochs) if out is not None else None
+                if folder is not None and folder.is_dir():
+                    rows.append(json.loads((folder / "row.json").read_text()))
+                    continue
+                start = time.perf_counter()
+                run = run_one(step, seed, windows, epochs, prof.batch_size, prof.probe_size)
+                if folder is not None:
+                    _write_whole(
+                        folder,
+                        {
+                            "row.json": run["row"],
+                            **{
+                                f"{k}.csv": run[k]
+                                for k in ("history", "gradients", "time_profile", "predictions")
+                            },
+                        },
+                    )
+                rows.append(run["row"])
+                if not quiet:
+                    print(
+                        f"[{done}/{total}] {step:<10} seed {seed} h={h:<2} {target_kind}: "
+                        f"MAE {run['row']['mae']:.2f} USD, {run['row']['epochs']} epochs in "
+                        f"{time.perf_counter() - start:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    table = pd.DataFrame(rows)
+    if out is not None:
+        _write_table(table, out / f"ablation_{target_kind}.csv")
+    return table
+
+
+def load_run(
+    out: str | Path, step: str, seed: int, horizon: int, epochs: int, target_kind: str = "level"
+) -> dict:
+    """A saved run's tables (``row``, ``history``, ``gradients``, ``time_profile``, ``predictions``)."""
+    folder = _run_dir(Path(out), step, seed, horizon, target_kind, epochs)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such run; run_ablation(..., out={str(out)!r}) makes it")
+    tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("history", "gradients", "time_profile")}
+    tables["predictions"] = pd.read_csv(folder / "predictions.csv", parse_dates=["date"])
+    return {"row": json.loads((folder / "row.json").read_text()), **tables}
+
+
+def walk_forward(
+    years: Sequence[int] | None = None,
+    steps: Sequence[str] = ("baseline",),
+    target_kinds: Sequence[str] = ("level", "return"),
+    horizon: int = 1,
+    seed: int = 0,
+    epochs: int | None = None,
+    train_days: int | None = None,
+    profile: str | Profile | None = None,
+    out: str | Path | None = None,
+    prices: pd.DataFrame | None = None,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Rolling-origin evaluation: for each test year, train on the ``train_days`` trading days before it.
+
+    One row per (year, model, target_kind): mae, rmse, mase (scaled by the training part's naive error),
+    directional accuracy, DM statistic and p-value against the naive forecast. Models are the naive, drift
+    and linear baselines and each step in ``steps``. Defaults come from the profile (``walk_years``,
+    ``walk_epochs``, ``walk_train_days``); ``prices`` defaults to the whole daily series. With ``out`` the
+    table is saved as ``out/walk_forward.csv`` and reused when it already holds every requested row.
+    """
+    prof = get_profile(profile)
+    years = tuple(prof.walk_years if years is None else years)
+    epochs = prof.walk_epochs if epochs is None else epochs
+    train_days = prof.walk_train_days if train_days is None else train_days
+    path = Path(out) / "walk_forward.csv" if out is not None else None
+    if path is not None and path.exists():
+        saved = pd.read_csv(path)
+        wanted = (
+            saved["year"].isin(years) & saved["target_kind"].isin(target_kinds) & (saved["epochs"] == epochs)
+        )
+        have = saved[wanted]
+        if set(years) <= set(have["year"]) and set(steps) <= set(have["model"]):
+            return have.reset_index(drop=True)
+    features = gdata.make_features(gdata.load_gold(n_days=None) if prices is None else prices)
+    rows = []
+    for year in years:
+        before = int((features.index.year < year).sum())
+        in_year = int((features.index.year == year).sum())
+        if before < train_days or in_year == 0:
+            raise ValueError(
+                f"walk-forward year {year}: {before} training days (< {train_days}) or no test days"
+            )
+        fold = features.iloc[before - train_days : before + in_year]
+        for kind in target_kinds:
+            windows = gdata.make_windows(
+                fold, horizon=horizon, train_fraction=train_days / len(fold), target_kind=kind
+            )
+            preds = baseline_forecasts(windows, features["close"])
+            for step in steps:
+                run = run_one(
+                    step, seed, windows, epochs, prof.batch_size, prof.probe_size, monitor_every=epochs
+                )
+                preds[step] = run["predictions"]["pred"].to_numpy()
+            for model, pred in preds.items():
+                rows.append(
+                    {
+                        "year": year,
+                        "model": model,
+                        "target_kind": kind,
+                        "epochs": epochs,
+                        **_score(windows, pred),
+                    }
+                )
+            if not quiet:
+                print(f"walk-forward {year} {kind}: done", file=sys.stderr, flush=True)
+    table = pd.DataFrame(rows)
+    if path is not None:
+        _write_table(table, path)
+    return table
+
+
+def profile_summary(profile: str | Profile | None = None) -> dict:
+    """The profile's settings as a plain dict (for notebooks to print)."""
+    return asdict(get_profile(profile))
