@@ -35,6 +35,7 @@ __all__ = [
     "compile_and_fit",
     "get_profile",
     "load_run",
+    "results_dir",
     "run_ablation",
     "run_one",
     "walk_forward",
@@ -74,6 +75,18 @@ PROFILES: dict[str, Profile] = {
         walk_epochs=10,
     ),
 }
+
+
+def results_dir(profile: str | Profile | None = None) -> Path:
+    """Where a profile's results live: ``$GOLDLAB_RESULTS/<profile>`` if set, else ``results/<profile>``
+    under the repository root (the nearest folder upwards holding ``_toc.yml``), else under the current
+    folder (as in Colab)."""
+    name = get_profile(profile).name
+    if "GOLDLAB_RESULTS" in os.environ:
+        return Path(os.environ["GOLDLAB_RESULTS"]) / name
+    here = Path.cwd().resolve()
+    root = next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), here)
+    return root / "results" / name
 
 
 def get_profile(name: str | Profile | None = None) -> Profile:
