@@ -65,7 +65,7 @@ def predictions(pred: pd.DataFrame, ax: plt.Axes | None = None, title: str | Non
     ax.plot(pred["date"], pred["actual"], color="black", lw=1.2, label="actual")
     ax.plot(pred["date"], pred["naive"], color="tab:gray", lw=1, ls="--", label="naive (random walk)")
     ax.plot(pred["date"], pred["pred"], color="tab:orange", lw=1.2, label="model")
-    ax.set(title=title or "Test-period forecasts", xlabel="target date", ylabel="gold price (USD per troy oz)")
+    ax.set(title=title or "Test-period forecasts", xlabel="target date", ylabel="gold price (USD/oz)")
     ax.legend(fontsize="small")
     ax.figure.autofmt_xdate()
     return ax
