@@ -35,6 +35,7 @@ __all__ = [
     "compile_and_fit",
     "get_profile",
     "load_run",
+    "load_runs",
     "results_dir",
     "run_ablation",
     "run_one",
@@ -356,6 +357,28 @@ def load_run(
     tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("history", "gradients", "time_profile")}
     tables["predictions"] = pd.read_csv(folder / "predictions.csv", parse_dates=["date"])
     return {"row": json.loads((folder / "row.json").read_text()), **tables}
+
+
+def load_runs(
+    out: str | Path,
+    steps: Sequence[str],
+    seeds: int | Iterable[int],
+    horizon: int,
+    epochs: int,
+    target_kind: str = "level",
+) -> dict[str, pd.DataFrame]:
+    """The saved tables of several runs stacked, each with ``step`` and ``seed`` columns added.
+
+    Keys as in :func:`load_run` (``row`` becomes a table with one row per run).
+    """
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for step in steps:
+        for seed in _as_seeds(seeds):
+            run = load_run(out, step, seed, horizon, epochs, target_kind)
+            parts.setdefault("row", []).append(pd.DataFrame([run["row"]]))
+            for name in ("history", "gradients", "time_profile", "predictions"):
+                parts.setdefault(name, []).append(run[name].assign(step=step, seed=seed))
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
 def walk_forward(

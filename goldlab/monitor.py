@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -41,6 +42,7 @@ __all__ = [
     "GradientWarning",
     "gradient_norms",
     "gradient_through_time",
+    "time_ratio",
     "weight_norms",
 ]
 
@@ -201,6 +203,14 @@ def gradient_through_time(model: keras.Model, x: np.ndarray, y: np.ndarray) -> p
     gradient has vanished on its way back through time.
     """
     return GradientProbe(model)(x, y).time_profile()
+
+
+def time_ratio(profile: pd.DataFrame, by: Sequence[str] = ("layer",)) -> pd.Series:
+    """``norm(t=1) / norm(t=T)`` for each group of a gradient-through-time table: how much of the gradient
+    that reaches the latest day of the window still reaches the oldest (1 = all of it)."""
+    ordered = profile.sort_values("t")
+    groups = ordered.groupby(list(by))["norm"]
+    return (groups.first() / groups.last()).rename("ratio_first_last")
 
 
 def weight_norms(model: keras.Model) -> pd.DataFrame:
