@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -36,6 +37,7 @@ __all__ = [
     "get_profile",
     "load_run",
     "load_runs",
+    "machine_description",
     "results_dir",
     "run_ablation",
     "run_one",
@@ -202,6 +204,44 @@ def _write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
         raise
 
 
+def machine_description() -> str:
+    """One line naming this machine: CPU model and cores, accelerator if any, Keras backend and versions."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
+        ]
+        cpu = names[0] if names else cpu
+    backend = keras.backend.backend()
+    device = "CPU"
+    if backend == "jax":
+        import jax
+
+        device = ", ".join(sorted({d.device_kind for d in jax.devices()}))
+    elif backend == "torch":
+        import torch
+
+        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        device = f"{len(gpus)} GPU(s)" if gpus else "CPU"
+    return (
+        f"{cpu}, {os.cpu_count()} cores; device: {device}; Keras {keras.__version__} on {backend}; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def _write_text(text: str, path: Path) -> None:
+    """Write a text file atomically (temporary file, then rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def _write_table(df: pd.DataFrame, path: Path) -> None:
     """Write a CSV atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -304,7 +344,7 @@ def run_ablation(
     features = gdata.make_features(prices)
     out = Path(out) if out is not None else None
     rows: list[dict] = []
-    total, done = len(steps) * len(seeds) * len(horizons), 0
+    total, done, trained = len(steps) * len(seeds) * len(horizons), 0, 0
     for h in horizons:
         windows = gdata.make_windows(features, horizon=h, target_kind=target_kind)
         for name, pred in baseline_forecasts(windows, features["close"]).items():
@@ -321,6 +361,7 @@ def run_ablation(
                     continue
                 start = time.perf_counter()
                 run = run_one(step, seed, windows, epochs, prof.batch_size, prof.probe_size)
+                trained += 1
                 if folder is not None:
                     _write_whole(
                         folder,
@@ -344,6 +385,9 @@ def run_ablation(
     table = pd.DataFrame(rows)
     if out is not None:
         _write_table(table, out / f"ablation_{target_kind}.csv")
+        if trained:
+            stamp = time.strftime("%Y-%m-%d")
+            _write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")
     return table
 
 
