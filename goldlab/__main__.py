@@ -6,7 +6,8 @@ import argparse
 import sys
 import time
 
-from goldlab.models import STEPS
+#: goldlab.models.STEPS, repeated here so that ``--help`` does not import Keras (a test keeps them equal).
+STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from goldlab import experiments  # imports Keras: after argument parsing, so --help stays fast
 
+    try:
+        experiments.get_profile(args.profile)
+    except ValueError as err:
+        _parser().error(str(err))
     start = time.perf_counter()
     if args.command == "ablation":
         table = experiments.run_ablation(
