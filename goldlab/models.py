@@ -24,13 +24,32 @@ from collections.abc import Sequence
 
 import keras
 
-__all__ = ["STEPS", "build_blog_residual", "build_lstm", "build_step", "compile_model", "lstm_layers"]
+__all__ = [
+    "STEPS",
+    "LastStep",
+    "build_blog_residual",
+    "build_lstm",
+    "build_step",
+    "compile_model",
+    "lstm_layers",
+]
 
 #: The blog's four steps, in order; each includes the changes of the steps before it.
 STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
 
 _BLOG_UNITS = (128, 64, 32)
 _BLOG_RESIDUAL_UNITS = (128, 128, 128, 64)
+
+
+@keras.saving.register_keras_serializable(package="goldlab")
+class LastStep(keras.layers.Layer):
+    """The last time step of a sequence: (batch, time, features) -> (batch, features)."""
+
+    def call(self, x):
+        return x[:, -1, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
 
 
 def _initializer(spec: str | keras.initializers.Initializer | None, gain: float = 1.0):
@@ -80,7 +99,7 @@ def build_lstm(
         layer = _lstm(width, k < last, f"lstm_{k}", kernel_initializer, recurrent_initializer, gain)
         y = layer(x)
         if residual and k > 1:
-            skip = x if k < last else keras.layers.Lambda(lambda s: s[:, -1, :], name=f"last_step_{k}")(x)
+            skip = x if k < last else LastStep(name=f"last_step_{k}")(x)
             if x.shape[-1] != width:
                 skip = keras.layers.Dense(width, use_bias=False, name=f"proj_{k}")(skip)
             y = keras.layers.Add(name=f"add_{k}")([y, skip])
