@@ -237,7 +237,7 @@ class GradientMonitor(keras.callbacks.Callback):
     It warns (:class:`GradientWarning` and a log line), naming layer and epoch, when a layer's total norm is
     below ``vanish``, above ``explode``, or NaN/inf. With ``log_dir`` it writes, for TensorBoard, a scalar
     per layer and a histogram per variable of the gradients (Keras 3 dropped ``write_grads``); that needs
-    TensorFlow installed, whatever the backend.
+    TensorFlow and TensorBoard installed, whatever the backend.
     """
 
     def __init__(self, probe, every: int = 1, vanish: float = 1e-5, explode: float = 1e3, log_dir=None):
@@ -306,10 +306,12 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 def _summary_writer(log_dir):
     try:
+        import tensorboard  # noqa: F401 - tf.summary.scalar/histogram live there, not in tensorflow
         import tensorflow as tf
     except ImportError as err:  # pragma: no cover - depends on the machine
         raise ImportError(
-            "GradientMonitor(log_dir=...) writes TensorBoard files with TensorFlow; install it"
+            "GradientMonitor(log_dir=...) writes TensorBoard files with TensorFlow and TensorBoard; "
+            "install both (pip install tensorflow tensorboard)"
         ) from err
     return tf.summary.create_file_writer(str(log_dir))
 
