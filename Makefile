@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export GOLDLAB_PROFILE ?= quick
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: all setup book test lint test-jax test-main full clean
+.PHONY: all setup book test lint test-jax test-main execute full clean
 
 all: book
 
@@ -35,11 +35,19 @@ test-main: setup
 
 test: lint test-jax book test-main
 
+NOTEBOOKS := notebooks/01_diagnose.ipynb notebooks/02_clip.ipynb notebooks/03_orthogonal.ipynb \
+             notebooks/04_residual.ipynb book/epilogue.ipynb book/results.ipynb book/intro.ipynb
+
+# Re-execute every notebook in place in $(GOLDLAB_PROFILE), without timing metadata (what gets committed).
+execute: setup
+	for nb in $(NOTEBOOKS); do \
+	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
+	        --ExecutePreprocessor.record_timing=False $$nb || exit 1; done
+
 # The full profile: the blog's 50 epochs x 5 seeds (meant for a GPU), then the notebooks on its results.
 full: setup
 	GOLDLAB_PROFILE=full $(BIN)/python -m goldlab ablation --profile full --out results/full
-	GOLDLAB_PROFILE=full $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=-1 notebooks/*.ipynb book/*.ipynb
+	$(MAKE) execute GOLDLAB_PROFILE=full
 
 clean:
 	rm -rf _build .pytest_cache
