@@ -32,6 +32,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from goldlab.experiments import EpochClock  # noqa: E402
 from goldlab.models import build_step  # noqa: E402
 
 N_WINDOWS, WINDOW, FEATURES, BATCH = 997, 60, 5, 32
@@ -48,20 +49,6 @@ def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def median_after_warmup(seconds: list[float]) -> float:
     """Median of the epochs after the first (compilation); the only epoch when there is just one."""
     return float(statistics.median(seconds[1:] if len(seconds) > 1 else seconds))
-
-
-class EpochClock(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch; put it last so it includes the other callbacks' epoch-end work."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
 
 
 # ------------------------------------------------------------------------------------------- devices

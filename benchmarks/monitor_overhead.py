@@ -23,24 +23,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from goldlab.experiments import EpochClock  # noqa: E402
 from goldlab.models import build_step  # noqa: E402
 from goldlab.monitor import GradientMonitor  # noqa: E402
 
 N_WINDOWS, WINDOW, FEATURES, BATCH, PROBE = 997, 60, 5, 32, 64
-
-
-class EpochClock(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch, appended to a shared list."""
-
-    def __init__(self, seconds: list[float]) -> None:
-        super().__init__()
-        self.seconds = seconds
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
 
 
 def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

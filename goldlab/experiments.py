@@ -30,6 +30,7 @@ from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor
 
 __all__ = [
+    "EpochClock",
     "PROFILES",
     "Profile",
     "baseline_forecasts",
@@ -102,12 +103,15 @@ def get_profile(name: str | Profile | None = None) -> Profile:
     return PROFILES[name]
 
 
-class _EpochClock(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch (training and validation)."""
+class EpochClock(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch, appended to ``seconds`` (a new list unless one is given).
 
-    def __init__(self):
+    Put it last among the callbacks so it includes their epoch-end work.
+    """
+
+    def __init__(self, seconds: list[float] | None = None):
         super().__init__()
-        self.seconds: list[float] = []
+        self.seconds: list[float] = [] if seconds is None else seconds
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t = time.perf_counter()
@@ -130,7 +134,7 @@ def compile_and_fit(
     leak into the result. Training stops on a NaN loss (``TerminateOnNaN``), which the history shows.
     ``history.epoch_seconds`` holds each epoch's wall-clock time.
     """
-    clock = _EpochClock()
+    clock = EpochClock()
     history = model.fit(
         windows.x_train,
         windows.y_train,
@@ -139,7 +143,7 @@ def compile_and_fit(
         batch_size=batch_size,
         shuffle=True,
         verbose=verbose,
-        callbacks=[clock, keras.callbacks.TerminateOnNaN(), *callbacks],
+        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks, clock],
     )
     history.epoch_seconds = clock.seconds
     return history
