@@ -29,6 +29,7 @@ __all__ = [
     "mean_sd",
     "measure",
     "scores",
+    "settle_epoch",
 ]
 
 #: The simple forecasts of :func:`goldlab.experiments.baseline_forecasts` (``seed == -1`` in the table).
@@ -204,7 +205,8 @@ def against_naive(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
     Columns: ``mae`` (mean over seeds), ``naive mae``, ``mae / naive`` (below 1: more accurate than naive),
     ``dm stat`` (mean Diebold–Mariano statistic; positive when the model's squared errors are larger, i.e.
-    worse than naive), ``share p<alpha``, ``share worse`` and ``share better`` (seeds significantly worse /
+    worse than naive), ``dm p (median)`` over seeds, ``runs``,
+    ``share p<alpha``, ``share worse`` and ``share better`` (seeds significantly worse /
     better than naive at level ``alpha``), and ``beats naive`` (mean MAE below the naive MAE).
     """
     t = table[table["step"] != "naive"].copy()
@@ -216,6 +218,8 @@ def against_naive(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         {
             "mae": g["mae"].mean(),
             "dm stat": g["dm_stat"].mean(),
+            "dm p (median)": g["dm_p"].median(),
+            "runs": g.size(),
             f"share p<{alpha:g}": g["sig"].mean(),
             "share worse": g["worse"].mean(),
             "share better": g["better"].mean(),
@@ -237,7 +241,7 @@ def _rows(table: pd.DataFrame, step: str, horizon: int) -> pd.DataFrame:
     return table[(table["step"] == step) & (table["horizon"] == horizon)]
 
 
-def _settle_epoch(history: pd.DataFrame) -> int:
+def settle_epoch(history: pd.DataFrame) -> int:
     """First epoch whose test loss is within 10 % of its best."""
     best = history["val_loss"].min()
     return int(history.loc[history["val_loss"] <= 1.1 * best, "epoch"].iloc[0])
@@ -378,7 +382,7 @@ def measure(
     out["residual_convergence"] = "see chapter 4"
     if runs is not None and "history" in runs:
         hist = runs["history"]
-        settle = hist.groupby(["step", "seed"])[["epoch", "val_loss"]].apply(_settle_epoch)
+        settle = hist.groupby(["step", "seed"])[["epoch", "val_loss"]].apply(settle_epoch)
         settle = settle.groupby("step").median()
         epochs = int(hist["epoch"].max())
         out["residual_convergence"] = (
