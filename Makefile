@@ -27,7 +27,7 @@ lint: setup
 
 # The model and monitor tests again under Keras-JAX (TensorFlow is the default backend).
 test-jax: setup
-	KERAS_BACKEND=jax $(BIN)/pytest -q tests/test_models.py tests/test_monitor.py
+	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py
 
 # Unit tests, then every chapter re-executed under nbval in the quick profile (TensorFlow backend).
 test-main: setup

@@ -48,20 +48,27 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Profile:
-    """How much to train: ``quick`` fits a 2-core CPU in minutes, ``full`` is the blog's setup."""
+    """How much to train: ``quick`` fits a 2-core CPU in minutes, ``full`` is the blog's setup.
+
+    ``epochs`` and ``seeds`` per step (the blog: 50 and 5), forecast ``horizons`` in trading days (the blog:
+    30), ``batch_size``, ``probe_size`` (windows in the gradient monitor's probe batch), ``extra_epochs`` (the
+    chapters' side experiments), ``epilogue_seeds`` and ``epilogue_epochs`` (the epilogue's return-target
+    ablation), ``walk_years``, ``walk_epochs`` and ``walk_train_days`` (walk-forward test years, epochs per
+    fold, and training days before each test year: the blog's 1,247).
+    """
 
     name: str
-    epochs: int  #: epochs per run (the blog: 50)
-    seeds: int  #: seeds per step (the blog: 5)
-    horizons: tuple[int, ...] = (1, 30)  #: forecast horizons in trading days (the blog: 30)
+    epochs: int  # epochs per run (the blog: 50)
+    seeds: int  # seeds per step (the blog: 5)
+    horizons: tuple[int, ...] = (1, 30)  # forecast horizons in trading days (the blog: 30)
     batch_size: int = 32
-    probe_size: int = 64  #: windows in the gradient monitor's fixed probe batch
-    extra_epochs: int = 10  #: epochs of the chapters' side experiments
-    epilogue_seeds: int = 1  #: seeds for the epilogue's stationary-target ablation
+    probe_size: int = 64  # windows in the gradient monitor's fixed probe batch
+    extra_epochs: int = 10  # epochs of the chapters' side experiments
+    epilogue_seeds: int = 1  # seeds for the epilogue's stationary-target ablation
     epilogue_epochs: int = 10
-    walk_years: tuple[int, ...] = (2017, 2018, 2019)  #: walk-forward test years
+    walk_years: tuple[int, ...] = (2017, 2018, 2019)  # walk-forward test years
     walk_epochs: int = 3
-    walk_train_days: int = 1247  #: training days before each test year (the blog's sample size)
+    walk_train_days: int = 1247  # training days before each test year (the blog's sample size)
 
 
 PROFILES: dict[str, Profile] = {
