@@ -21,7 +21,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from goldlab.experiments import EpochClock  # noqa: E402
+from goldlab.experiments import EpochClock, write_table  # noqa: E402
 from goldlab.models import build_step  # noqa: E402
 
 N_WINDOWS, WINDOW, FEATURES, BATCH = 997, 60, 5, 32
@@ -206,17 +205,9 @@ def TorchStack(torch):  # noqa: N802 - a class factory, so torch stays an option
 
 
 def append_csv(rows: pd.DataFrame, path: Path) -> None:
-    """Append ``rows`` to the CSV at ``path`` atomically (whole new file in a temporary, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append ``rows`` to the CSV at ``path``; the whole file is rewritten atomically."""
     table = pd.concat([pd.read_csv(path), rows], ignore_index=True) if path.exists() else rows
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_table(table, path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

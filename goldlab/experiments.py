@@ -42,6 +42,7 @@ __all__ = [
     "results_dir",
     "run_ablation",
     "run_one",
+    "write_table",
     "walk_forward",
 ]
 
@@ -253,7 +254,7 @@ def _write_text(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _write_table(df: pd.DataFrame, path: Path) -> None:
+def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write a CSV atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -395,7 +396,7 @@ def run_ablation(
                     )
     table = pd.DataFrame(rows)
     if out is not None:
-        _write_table(table, out / f"ablation_{target_kind}.csv")
+        write_table(table, out / f"ablation_{target_kind}.csv")
         if trained:
             stamp = time.strftime("%Y-%m-%d")
             _write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")
@@ -504,7 +505,7 @@ def walk_forward(
                 print(f"walk-forward {year} {kind}: done", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
     if path is not None:
-        _write_table(table, path)
+        write_table(table, path)
     return table
 
 

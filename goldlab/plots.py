@@ -16,35 +16,43 @@ def _axis(ax: plt.Axes | None) -> plt.Axes:
     return ax if ax is not None else plt.subplots(figsize=(7, 3.5))[1]
 
 
+def _log_lines(
+    ax: plt.Axes, table: pd.DataFrame, x: str, label: str, marker: str | None = None, **labels
+) -> plt.Axes:
+    """One line of ``norm`` against ``x`` per layer of ``table``, on a log scale, with ``labels`` set."""
+    for layer, part in table.groupby("layer", sort=False):
+        ax.plot(part[x], part["norm"], marker=marker, label=label.format(layer=layer))
+    ax.set_yscale("log")
+    ax.set(**labels)
+    ax.legend(fontsize="small")
+    return ax
+
+
 def gradient_history(grads: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """Per-layer total gradient norm against epoch, from a monitor's ``history`` (log scale)."""
-    ax = _axis(ax)
-    totals = grads[grads["weight"] == "total"]
-    for layer, part in totals.groupby("layer", sort=False):
-        ax.plot(part["epoch"], part["norm"], marker=".", label=layer)
-    ax.set_yscale("log")
-    ax.set(
+    return _log_lines(
+        _axis(ax),
+        grads[grads["weight"] == "total"],
+        x="epoch",
+        label="{layer}",
+        marker=".",
         title=title or "Gradient norm per layer during training",
         xlabel="epoch (0 = before training)",
         ylabel="‖∂L/∂W‖₂ on the probe batch",
     )
-    ax.legend(fontsize="small")
-    return ax
 
 
 def time_profile(profile: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """‖∂L/∂a_t‖ against input day t for each recurrent layer's input (log scale)."""
-    ax = _axis(ax)
-    for layer, part in profile.groupby("layer", sort=False):
-        ax.plot(part["t"], part["norm"], label=f"input of {layer}")
-    ax.set_yscale("log")
-    ax.set(
+    return _log_lines(
+        _axis(ax),
+        profile,
+        x="t",
+        label="input of {layer}",
         title=title or "Gradient through time",
         xlabel="day t of the 60-day window (1 = oldest, 60 = latest)",
         ylabel="‖∂L/∂a_t‖₂",
     )
-    ax.legend(fontsize="small")
-    return ax
 
 
 def training_curves(history: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
