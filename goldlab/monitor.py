@@ -226,9 +226,10 @@ def weight_norms(model: keras.Model) -> pd.DataFrame:
 class GradientMonitor(keras.callbacks.Callback):
     """Record gradient norms per weight and through time while a model trains.
 
-    ``probe=(x, y)`` is a fixed batch (keep it small: 32 to 128 windows); every ``every`` epochs, and once
-    before training (epoch 0), the monitor computes its raw gradients (see :class:`GradientProbe`) and
-    appends them to
+    ``probe=(x, y)`` is a fixed batch; its cost per record is one forward and backward pass over it, about
+    ``len(x) / n_training_windows`` of an epoch (32 windows: ~3 % of the blog's epoch). Every ``every``
+    epochs, and once before training (epoch 0), the monitor computes its raw gradients (see
+    :class:`GradientProbe`) and appends them to
 
     * ``history``: columns ``epoch, layer, weight, norm`` (``weight == "total"`` rows are per-layer totals);
     * ``time_profile``: columns ``epoch, layer, t, norm`` (gradient through time per recurrent layer input);
