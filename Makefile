@@ -43,6 +43,7 @@ execute: setup
 	for nb in $(NOTEBOOKS); do \
 	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 	        --ExecutePreprocessor.record_timing=False $$nb || exit 1; done
+	$(BIN)/python .ci/clean_notebooks.py $(NOTEBOOKS)
 
 # The full profile: the blog's 50 epochs x 5 seeds (meant for a GPU), then the notebooks on its results.
 full: setup
