@@ -191,13 +191,18 @@ def _order(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def scores(table: pd.DataFrame, metrics: Sequence[str] = _METRICS) -> pd.DataFrame:
-    """Mean and sd over seeds of ``metrics`` per (horizon, step), baselines first (their sd is NaN)."""
+def _in_order(out: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a (horizon, step)-indexed frame by horizon, then baselines before steps (:func:`_order`)."""
     order = _order(table)
-    out = table.groupby(["horizon", "step"])[list(metrics)].agg(["mean", "std"])
-    out["seeds"] = table.groupby(["horizon", "step"]).size()
     key = out.index.get_level_values("step").map(order.index)
     return out.iloc[np.lexsort((key, out.index.get_level_values("horizon")))]
+
+
+def scores(table: pd.DataFrame, metrics: Sequence[str] = _METRICS) -> pd.DataFrame:
+    """Mean and sd over seeds of ``metrics`` per (horizon, step), baselines first (their sd is NaN)."""
+    out = table.groupby(["horizon", "step"])[list(metrics)].agg(["mean", "std"])
+    out["seeds"] = table.groupby(["horizon", "step"]).size()
+    return _in_order(out, table)
 
 
 def against_naive(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -228,9 +233,7 @@ def against_naive(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     out.insert(1, "naive mae", out.index.get_level_values("horizon").map(naive).to_numpy())
     out.insert(2, "mae / naive", out["mae"] / out["naive mae"])
     out["beats naive"] = out["mae"] < out["naive mae"]
-    order = _order(table)
-    key = out.index.get_level_values("step").map(order.index)
-    return out.iloc[np.lexsort((key, out.index.get_level_values("horizon")))]
+    return _in_order(out, table)
 
 
 # --------------------------------------------------------------------------------------------------

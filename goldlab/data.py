@@ -187,6 +187,11 @@ def _parse_dates(values: pd.Series | pd.Index, source: str, label: Any, rows: np
 # --------------------------------------------------------------------------------------------- validation
 
 
+def _check_fill(fill: str | None) -> None:
+    if fill not in FILL_CHOICES:
+        raise ValueError(f"fill must be one of {FILL_CHOICES}, got {fill!r}")
+
+
 def validate_prices(
     df: pd.DataFrame,
     source_name: str,
@@ -205,8 +210,7 @@ def validate_prices(
     missing prices after sorting, warns and records ``attrs["filled_rows"]``; a missing first price stays
     an error.
     """
-    if fill not in FILL_CHOICES:
-        raise ValueError(f"fill must be one of {FILL_CHOICES}, got {fill!r}")
+    _check_fill(fill)
     labels = dict(labels or {})
     if len(df) == 0:
         raise DataError(f"{source_name}: empty input, no data rows (columns seen: {list(df.columns)})")
@@ -469,8 +473,7 @@ def read_prices(
     Returns a ``date``-indexed ascending frame with float ``close`` (+ ``open``/``high``/``low``/``volume``
     when present), validated by :func:`validate_prices` (``fill`` is passed on).
     """
-    if fill not in FILL_CHOICES:
-        raise ValueError(f"fill must be one of {FILL_CHOICES}, got {fill!r}")
+    _check_fill(fill)
     if isinstance(source, pd.DataFrame):
         name = "<DataFrame>"
         df = source

@@ -247,24 +247,21 @@ def machine_description() -> str:
 
 
 def _write_text(text: str, path: Path) -> None:
-    """Write a text file atomically (temporary file, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (temporary file, then rename)."""
+    """Write a text file atomically: into a temporary sibling, then renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
     try:
-        df.to_csv(tmp, index=False, float_format="%.6g")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write a CSV atomically (temporary file, then rename)."""
+    _write_text(df.to_csv(index=False, float_format="%.6g"), path)
 
 
 def run_one(
