@@ -25,9 +25,9 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The model and monitor tests again under Keras-JAX (TensorFlow is the default backend).
+# The model, monitor and training-loop tests again under Keras-JAX (TensorFlow is the default backend).
 test-jax: setup
-	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py
+	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py tests/test_loops.py
 
 # Unit tests, then every chapter re-executed under nbval in the quick profile (TensorFlow backend).
 test-main: setup

@@ -8,6 +8,12 @@ import time
 
 #: goldlab.models.STEPS, repeated here so that ``--help`` does not import Keras (a test keeps them equal).
 STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
+#: goldlab.loops.LOOPS, likewise.
+LOOPS: tuple[str, ...] = ("fit", "epoch", "stacked")
+LOOP_HELP = (
+    "fit: Keras model.fit; epoch: one compiled call per epoch (JAX or TensorFlow); stacked: a step's seeds "
+    "trained together in one program (JAX). Default: fit"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,10 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     abl.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the profile's)")
     abl.add_argument("--horizons", type=int, nargs="+", default=None, help="default: the profile's")
     abl.add_argument("--target-kind", default="level", choices=("level", "return"))
+    abl.add_argument("--loop", default="fit", choices=LOOPS, help=LOOP_HELP)
     wf = sub.add_parser("walk-forward", help="rolling-origin evaluation, one test year at a time")
     wf.add_argument("--profile", default=None)
     wf.add_argument("--out", required=True)
     wf.add_argument("--steps", nargs="+", default=["baseline"], choices=STEPS)
+    wf.add_argument("--loop", default="fit", choices=LOOPS[:2], help=LOOP_HELP.split("; stacked")[0])
     return parser
 
 
@@ -46,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile,
             out=args.out,
             target_kind=args.target_kind,
+            loop=args.loop,
         )
         summary = table.groupby(["horizon", "step"], sort=False)[["mae", "mase"]].mean()
     else:
-        table = experiments.walk_forward(steps=args.steps, profile=args.profile, out=args.out)
+        table = experiments.walk_forward(steps=args.steps, profile=args.profile, out=args.out, loop=args.loop)
         summary = table.groupby(["target_kind", "model"], sort=False)[["mase"]].mean()
     print(summary.round(3).to_string())
     print(f"done in {time.perf_counter() - start:.0f} s; results in {args.out}", file=sys.stderr)

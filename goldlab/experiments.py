@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from goldlab import data as gdata
-from goldlab import metrics
+from goldlab import loops, metrics
 from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor
 
@@ -42,6 +42,7 @@ __all__ = [
     "results_dir",
     "run_ablation",
     "run_one",
+    "run_seeds",
     "write_table",
     "walk_forward",
 ]
@@ -135,26 +136,61 @@ def compile_and_fit(
     batch_size: int = 32,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
+    loop: str = "fit",
+    seed: int | None = None,
 ) -> keras.callbacks.History:
     """Fit a compiled model on ``windows`` for a fixed number of epochs, validating on the test split.
 
     No early stopping and no model selection: the test split only draws the validation curve, so it cannot
     leak into the result. Training stops on a NaN loss (``TerminateOnNaN``), which the history shows.
-    ``history.epoch_seconds`` holds each epoch's wall-clock time.
+    ``history.epoch_seconds`` holds each epoch's wall-clock time. ``loop="fit"`` is ``model.fit``;
+    ``loop="epoch"`` runs each epoch as one compiled call (:func:`goldlab.loops.fit_epochs`, whose batch order
+    ``seed`` fixes).
     """
-    clock = EpochClock()
-    history = model.fit(
-        windows.x_train,
-        windows.y_train,
-        validation_data=(windows.x_test, windows.y_test),
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        verbose=verbose,
-        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks, clock],
-    )
-    history.epoch_seconds = clock.seconds
-    return history
+    return _fit([model], windows, epochs, batch_size, [list(callbacks)], loop, [seed], verbose=verbose)[0]
+
+
+def _fit(
+    models: list[keras.Model],
+    windows: gdata.Windows,
+    epochs: int,
+    batch_size: int,
+    callbacks: list[list[keras.callbacks.Callback]],
+    loop: str,
+    seeds: list[int | None],
+    verbose: int = 0,
+) -> list[keras.callbacks.History]:
+    """Train each model with its callbacks (plus TerminateOnNaN and an epoch clock) by ``loop``."""
+    if loop not in loops.LOOPS:
+        raise ValueError(f"unknown loop {loop!r}; choose one of {', '.join(loops.LOOPS)}")
+    clocks = [EpochClock() for _ in models]
+    full = [
+        [keras.callbacks.TerminateOnNaN(), *cbs, clock] for cbs, clock in zip(callbacks, clocks, strict=True)
+    ]
+    train, val = (windows.x_train, windows.y_train), (windows.x_test, windows.y_test)
+    if loop == "stacked":
+        histories = loops.fit_stacked(models, *train, epochs, batch_size, val, full, seeds=seeds)
+    elif loop == "epoch":
+        histories = [
+            loops.fit_epochs(m, *train, epochs, batch_size, val, cbs, seed=seed, verbose=verbose)
+            for m, cbs, seed in zip(models, full, seeds, strict=True)
+        ]
+    else:
+        histories = [
+            m.fit(
+                *train,
+                validation_data=val,
+                epochs=epochs,
+                batch_size=batch_size,
+                shuffle=True,
+                verbose=verbose,
+                callbacks=cbs,
+            )
+            for m, cbs in zip(models, full, strict=True)
+        ]
+    for history, clock in zip(histories, clocks, strict=True):
+        history.epoch_seconds = clock.seconds
+    return histories
 
 
 def _score(windows: gdata.Windows, pred_usd: np.ndarray) -> dict[str, float]:
@@ -272,18 +308,62 @@ def run_one(
     batch_size: int = 32,
     probe_size: int = 64,
     monitor_every: int = 1,
+    loop: str = "fit",
     **overrides,
 ) -> dict:
     """Train one step's model with one seed and score it; returns the run's tables.
 
     Keys: ``row`` (the summary dict), ``history`` (loss per epoch), ``gradients`` (the monitor's history),
     ``time_profile`` (gradient through time at the first and last recorded epoch), ``predictions``.
-    ``overrides`` go to :func:`~goldlab.models.build_step` (e.g. ``learning_rate``).
+    ``loop`` is as in :func:`compile_and_fit`. ``overrides`` go to :func:`~goldlab.models.build_step` (e.g.
+    ``learning_rate``).
     """
-    model = build_step(step, input_shape=windows.x_train.shape[1:], seed=seed, **overrides)
+    return run_seeds(step, [seed], windows, epochs, batch_size, probe_size, monitor_every, loop, **overrides)[
+        0
+    ]
+
+
+def run_seeds(
+    step: str,
+    seeds: Sequence[int],
+    windows: gdata.Windows,
+    epochs: int,
+    batch_size: int = 32,
+    probe_size: int = 64,
+    monitor_every: int = 1,
+    loop: str = "fit",
+    **overrides,
+) -> list[dict]:
+    """:func:`run_one` for each seed; with ``loop="stacked"`` (JAX) all seeds train together as one program.
+
+    ``"fit"`` and ``"epoch"`` train the seeds one after the other (``"fit"`` builds each model just before
+    fitting it, so each seed's batch order is what it would be alone). With ``"stacked"`` each run's
+    ``sec_per_epoch`` is the wall-clock time of an epoch of all ``trained_together`` models.
+    """
     probe = (windows.x_train[-probe_size:], windows.y_train[-probe_size:])
-    monitor = GradientMonitor(probe, every=monitor_every, vanish=0.0, explode=np.inf)
-    hist = compile_and_fit(model, windows, epochs, batch_size, callbacks=[monitor])
+    shape = windows.x_train.shape[1:]
+    runs = []
+    groups = [list(seeds)] if loop == "stacked" else [[seed] for seed in seeds]
+    for group in groups:
+        models = [build_step(step, input_shape=shape, seed=seed, **overrides) for seed in group]
+        monitors = [GradientMonitor(probe, every=monitor_every, vanish=0.0, explode=np.inf) for _ in group]
+        histories = _fit(models, windows, epochs, batch_size, [[m] for m in monitors], loop, group)
+        for seed, model, monitor, hist in zip(group, models, monitors, histories, strict=True):
+            runs.append(_record(step, seed, windows, model, monitor, hist, loop, len(group)))
+    return runs
+
+
+def _record(
+    step: str,
+    seed: int,
+    windows: gdata.Windows,
+    model: keras.Model,
+    monitor: GradientMonitor,
+    hist: keras.callbacks.History,
+    loop: str,
+    together: int,
+) -> dict:
+    """A trained run's tables: its summary row, losses, gradients, time profile and test predictions."""
     pred = windows.to_usd(model.predict(windows.x_test, batch_size=256, verbose=0), "test")
     losses = pd.DataFrame(hist.history).assign(epoch=np.arange(1, len(hist.epoch) + 1))
     grads = monitor.history
@@ -302,6 +382,8 @@ def run_one(
         "final_loss": float(hist.history["loss"][-1]),
         "sec_per_epoch": float(np.median(seconds[1:] if len(seconds) > 1 else seconds)),
         "backend": keras.backend.backend(),
+        "loop": loop,
+        "trained_together": together,
         **_score(windows, pred),
         **{f"grad_{layer}": float(v) for layer, v in totals.items()},
     }
@@ -331,6 +413,7 @@ def run_ablation(
     target_kind: str = "level",
     prices: pd.DataFrame | None = None,
     quiet: bool = False,
+    loop: str = "fit",
 ) -> pd.DataFrame:
     """Train every (step, seed, horizon) and score it; one row each, plus the baselines' rows.
 
@@ -340,7 +423,10 @@ def run_ablation(
     after the last epoch). The baselines (``naive``, ``drift``, ``linear``; see :func:`baseline_forecasts`)
     have ``seed`` -1. ``seeds``, ``epochs`` and ``horizons`` default to the profile's. With ``out`` every run
     is saved under ``out/runs/`` and the table as ``out/ablation_<target_kind>.csv``; runs already saved are
-    read back instead of trained (resume). ``prices`` defaults to :func:`goldlab.data.load_gold`.
+    read back instead of trained (resume), whichever ``loop`` trained them (the ``loop`` column says).
+    ``prices`` defaults to :func:`goldlab.data.load_gold`. ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
+    (one compiled call per epoch) or ``"stacked"`` (JAX: a step's seeds in one program); see
+    :mod:`goldlab.loops`.
     """
     prof = get_profile(profile)
     seeds = _as_seeds(prof.seeds if seeds is None else seeds)
@@ -349,6 +435,8 @@ def run_ablation(
     for step in steps:
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r}; choose from {', '.join(STEPS)}")
+    if loop not in loops.LOOPS:
+        raise ValueError(f"unknown loop {loop!r}; choose one of {', '.join(loops.LOOPS)}")
     prices = gdata.load_gold() if prices is None else prices
     features = gdata.make_features(prices)
     out = Path(out) if out is not None else None
@@ -362,35 +450,36 @@ def run_ablation(
                 | _score(windows, pred)
             )
         for step in steps:
-            for seed in seeds:
-                done += 1
-                folder = _run_dir(out, step, seed, h, target_kind, epochs) if out is not None else None
-                if folder is not None and folder.is_dir():
-                    rows.append(json.loads((folder / "row.json").read_text()))
-                    continue
+            folders = {s: _run_dir(out, step, s, h, target_kind, epochs) if out else None for s in seeds}
+            found = {
+                s: json.loads((f / "row.json").read_text()) for s, f in folders.items() if f and f.is_dir()
+            }
+            done += len(found)
+            todo = [s for s in seeds if s not in found]
+            groups = [todo] if loop == "stacked" and todo else [[s] for s in todo]
+            for group in groups:
                 start = time.perf_counter()
-                run = run_one(step, seed, windows, epochs, prof.batch_size, prof.probe_size)
-                trained += 1
-                if folder is not None:
-                    _write_whole(
-                        folder,
-                        {
-                            "row.json": run["row"],
-                            **{
-                                f"{k}.csv": run[k]
-                                for k in ("history", "gradients", "time_profile", "predictions")
-                            },
-                        },
-                    )
-                rows.append(run["row"])
-                if not quiet:
-                    print(
-                        f"[{done}/{total}] {step:<10} seed {seed} h={h:<2} {target_kind}: "
-                        f"MAE {run['row']['mae']:.2f} USD, {run['row']['epochs']} epochs in "
-                        f"{time.perf_counter() - start:.0f} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                runs = run_seeds(step, group, windows, epochs, prof.batch_size, prof.probe_size, loop=loop)
+                trained += len(group)
+                for seed, run in zip(group, runs, strict=True):
+                    done += 1
+                    if folders[seed] is not None:
+                        tables = {
+                            f"{k}.csv": run[k]
+                            for k in ("history", "gradients", "time_profile", "predictions")
+                        }
+                        _write_whole(folders[seed], {"row.json": run["row"], **tables})
+                    found[seed] = run["row"]
+                    if not quiet:
+                        print(
+                            f"[{done}/{total}] {step:<10} seed {seed} h={h:<2} {target_kind}: "
+                            f"MAE {run['row']['mae']:.2f} USD, {run['row']['epochs']} epochs in "
+                            f"{time.perf_counter() - start:.0f} s"
+                            + (f" ({len(group)} seeds together)" if len(group) > 1 else ""),
+                            file=sys.stderr,
+                            flush=True,
+                        )
+            rows.extend(found[s] for s in seeds)
     table = pd.DataFrame(rows)
     if out is not None:
         write_table(table, out / f"ablation_{target_kind}.csv")
@@ -446,6 +535,7 @@ def walk_forward(
     out: str | Path | None = None,
     prices: pd.DataFrame | None = None,
     quiet: bool = False,
+    loop: str = "fit",
 ) -> pd.DataFrame:
     """Rolling-origin evaluation: for each test year, train on the ``train_days`` trading days before it.
 
@@ -454,6 +544,7 @@ def walk_forward(
     and linear baselines and each step in ``steps``. Defaults come from the profile (``walk_years``,
     ``walk_epochs``, ``walk_train_days``); ``prices`` defaults to the whole daily series. With ``out`` the
     table is saved as ``out/walk_forward.csv`` and reused when it already holds every requested row.
+    ``loop`` is as in :func:`compile_and_fit`.
     """
     prof = get_profile(profile)
     years = tuple(prof.walk_years if years is None else years)
@@ -485,7 +576,14 @@ def walk_forward(
             preds = baseline_forecasts(windows, features["close"])
             for step in steps:
                 run = run_one(
-                    step, seed, windows, epochs, prof.batch_size, prof.probe_size, monitor_every=epochs
+                    step,
+                    seed,
+                    windows,
+                    epochs,
+                    prof.batch_size,
+                    prof.probe_size,
+                    monitor_every=epochs,
+                    loop=loop,
                 )
                 preds[step] = run["predictions"]["pred"].to_numpy()
             for model, pred in preds.items():

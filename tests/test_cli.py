@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from goldlab.__main__ import STEPS, main
+from goldlab.__main__ import LOOPS, STEPS, main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -43,6 +43,12 @@ def test_steps_match_models():
     from goldlab.models import STEPS as MODEL_STEPS
 
     assert STEPS == MODEL_STEPS
+
+
+def test_loops_match_goldlab_loops():
+    from goldlab.loops import LOOPS as LOOP_NAMES
+
+    assert LOOPS == LOOP_NAMES
 
 
 @pytest.mark.parametrize("command", ["ablation", "walk-forward"])

@@ -55,9 +55,10 @@ def ablation(out: Path | None, seeds=SEEDS, **kwargs) -> pd.DataFrame:
 
 def forbid_training(mp: pytest.MonkeyPatch) -> None:
     def fail(*args, **kwargs):
-        raise AssertionError("run_one called: a saved result should have been read back")
+        raise AssertionError("a run was trained: a saved result should have been read back")
 
     mp.setattr(ex, "run_one", fail)
+    mp.setattr(ex, "run_seeds", fail)
 
 
 def fake_run(step: str, seed: int, windows: gdata.Windows, epochs: int, *args, **kwargs) -> dict:
@@ -74,6 +75,11 @@ def fake_run(step: str, seed: int, windows: gdata.Windows, epochs: int, *args, *
         "time_profile": table,
         "predictions": predictions,
     }
+
+
+def fake_runs(step: str, seeds: list[int], windows: gdata.Windows, epochs: int, *args, **kwargs) -> list[dict]:
+    """What run_seeds returns, without training."""
+    return [fake_run(step, seed, windows, epochs) for seed in seeds]
 
 
 @pytest.fixture(scope="module")
@@ -173,9 +179,9 @@ def test_resume_ignores_half_written_folder(tmp_path, monkeypatch):
     half.mkdir(parents=True)
     (half / "row.json").write_text('{"step": "baseline", "mae": ')
     calls = []
-    monkeypatch.setattr(ex, "run_one", lambda *a, **k: calls.append(a[:2]) or fake_run(*a, **k))
+    monkeypatch.setattr(ex, "run_seeds", lambda *a, **k: calls.append(a[:2]) or fake_runs(*a, **k))
     table = ablation(tmp_path, seeds=[0])
-    assert calls == [("baseline", 0)]
+    assert calls == [("baseline", [0])]
     assert json.loads((runs / "baseline_h1_level_e1_s0" / "row.json").read_text())["seed"] == 0
     assert len(table) == 4
 
@@ -190,7 +196,7 @@ def test_failed_write_leaves_no_run_folder(tmp_path, monkeypatch):
         ex._write_whole(folder, {"row.json": {"mae": 1.0}, "history.csv": pd.DataFrame({"a": [1]})})
     assert list((tmp_path / "runs").iterdir()) == []
 
-    monkeypatch.setattr(ex, "run_one", fake_run)
+    monkeypatch.setattr(ex, "run_seeds", fake_runs)
     with pytest.raises(OSError, match="disk full"):
         ablation(tmp_path, seeds=[0])
     assert list((tmp_path / "runs").iterdir()) == []
