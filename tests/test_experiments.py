@@ -77,7 +77,7 @@ def fake_run(step: str, seed: int, windows: gdata.Windows, epochs: int, *args, *
     }
 
 
-def fake_runs(step: str, seeds: list[int], windows: gdata.Windows, epochs: int, *args, **kwargs) -> list[dict]:
+def fake_runs(step: str, seeds: list[int], windows: gdata.Windows, epochs: int, *args, **kw) -> list[dict]:
     """What run_seeds returns, without training."""
     return [fake_run(step, seed, windows, epochs) for seed in seeds]
 

@@ -121,7 +121,7 @@ def test_stacked_rejects_mixed_models():
     x, y = data(10)
     with pytest.raises(ValueError, match="another architecture"):
         loops.fit_stacked([small("baseline"), small("residual")], x, y, 1)
-    other = compile_model(build_step("baseline", input_shape=(12, 5), seed=1, units=(8, 4)), learning_rate=0.1)
+    other = compile_model(small(seed=1), learning_rate=0.1)
     with pytest.raises(ValueError, match="another optimizer"):
         loops.fit_stacked([small("baseline"), other], x, y, 1)
     with pytest.raises(ValueError, match="one seed per model"):
@@ -145,7 +145,8 @@ def test_stacked_ablation_equals_the_epoch_loop(tmp_path, monkeypatch):
     assert (one["trained_together"] == 1).all() and (both["trained_together"] == len(SEEDS)).all()
     assert list(both["loop"]) == ["stacked"] * len(SEEDS)
     np.testing.assert_allclose(both["mae"], one["mae"], rtol=1e-6)
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [f"baseline_h1_level_e1_s{s}" for s in SEEDS]
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert folders == [f"baseline_h1_level_e1_s{s}" for s in SEEDS]
 
 
 def test_unknown_loop_is_rejected():
