@@ -6,11 +6,12 @@ Run once per backend::
     KERAS_BACKEND=jax        python benchmarks/epoch_speed.py --epochs 3
     KERAS_BACKEND=torch      python benchmarks/epoch_speed.py --epochs 3
 
-Each model trains on 997 random windows of shape (60, 5) (seeded), batch 32, shuffled. The first epoch
+Each model trains on 997 random windows of shape (60, 5) (seeded), batch 32, shuffled, by one of goldlab's
+training loops (``--loop``: ``fit``, ``epoch`` or ``stacked``; see goldlab.loops). The first epoch
 (compilation, tracing, cuDNN autotuning) is excluded; the figure is the median of the others. The *bound*
-is a hand-written PyTorch LSTM of the baseline's shape (5->128->64->32, dropout 0.2 between, Linear(32, 1),
-Adam, MSE) trained the same way on the same device in the same process: cuDNN on a GPU. It is skipped, with
-a note, where torch is not importable. See benchmarks/README.md.
+is a hand-written PyTorch network of the same shape (nn.LSTM layers, dropout 0.2, the residual Adds where the
+model has them, Linear(., 1), Adam, MSE) trained the same way on the same device in the same process: cuDNN
+on a GPU. It is skipped, with a note, where torch is not importable. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from goldlab.experiments import EpochClock, write_table  # noqa: E402
+from goldlab.loops import LOOPS, fit_epochs, fit_stacked  # noqa: E402
 from goldlab.models import build_step  # noqa: E402
 
 N_WINDOWS, WINDOW, FEATURES, BATCH = 997, 60, 5, 32
@@ -118,15 +120,22 @@ def gpu_name() -> str:
 # ------------------------------------------------------------------------------------------- Keras
 
 
-def keras_epochs(step: str, x, y, epochs: int, device: str, steps_per_execution: int) -> list[float]:
-    """Seconds of each epoch of ``build_step(step)`` trained on (x, y)."""
+def keras_epochs(step: str, x, y, epochs: int, device: str, loop: str, together: int) -> list[float]:
+    """Seconds of each epoch of ``build_step(step)`` trained on (x, y) by ``loop``.
+
+    With ``loop="stacked"``, ``together`` seeds of the model train as one program and each figure is the
+    time of one epoch of all of them.
+    """
     with keras_device_scope(device):
-        model = build_step(step, input_shape=x.shape[1:], seed=0)
-        if steps_per_execution != 1:
-            spe = steps_per_execution
-            model.compile(optimizer=model.optimizer, loss="mse", metrics=["mae"], steps_per_execution=spe)
+        models = [build_step(step, input_shape=x.shape[1:], seed=s) for s in range(together)]
         clock = EpochClock()
-        model.fit(x, y, epochs=epochs, batch_size=BATCH, shuffle=True, verbose=0, callbacks=[clock])
+        if loop == "stacked":
+            callbacks = [[] for _ in models[1:]] + [[clock]]  # the last model's epoch ends last
+            fit_stacked(models, x, y, epochs, BATCH, callbacks=callbacks, seeds=range(together))
+        elif loop == "epoch":
+            fit_epochs(models[0], x, y, epochs, BATCH, callbacks=[clock], seed=0)
+        else:
+            models[0].fit(x, y, epochs=epochs, batch_size=BATCH, shuffle=True, verbose=0, callbacks=[clock])
     return clock.seconds
 
 
@@ -148,15 +157,15 @@ def set_torch_threads(n: int | None) -> int | None:
     return torch.get_num_threads()
 
 
-def torch_epochs(x: np.ndarray, y: np.ndarray, epochs: int, device: str) -> list[float] | None:
-    """Seconds of each epoch of the plain PyTorch baseline; None when torch is not importable."""
+def torch_epochs(step: str, x: np.ndarray, y: np.ndarray, epochs: int, device: str) -> list[float] | None:
+    """Seconds of each epoch of the plain PyTorch network shaped as ``step``; None without torch."""
     try:
         import torch
     except ImportError:
         return None
     torch.manual_seed(0)
     dev = torch.device(device)
-    model = TorchStack(torch).to(dev)
+    model = TorchStack(torch, residual=step == "residual").to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.MSELoss()
     xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
@@ -178,22 +187,31 @@ def torch_epochs(x: np.ndarray, y: np.ndarray, epochs: int, device: str) -> list
     return seconds
 
 
-def TorchStack(torch):  # noqa: N802 - a class factory, so torch stays an optional import
-    """nn.LSTM 5->128, 128->64, 64->32 as three modules, Dropout(0.2) between, Linear(32, 1) at the end."""
+def TorchStack(torch, residual: bool = False):  # noqa: N802 - a class factory: torch stays optional
+    """The baseline: nn.LSTM 5->128->64->32, Dropout(0.2) between, Linear(32, 1) on the last step.
+
+    ``residual=True``: the blog's step 4, LSTMs 5->128->128->128->64 with ``x + lstm(x)`` around the 2nd
+    and 3rd, Dropout(0.2) after the first three, Linear(64, 1).
+    """
     nn = torch.nn
+    sizes = (
+        ((FEATURES, 128), (128, 128), (128, 128), (128, 64))
+        if residual
+        else ((FEATURES, 128), (128, 64), (64, 32))
+    )
+    skips = (False, True, True, False) if residual else (False, False, False)
 
     class Stack(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.lstms = nn.ModuleList(
-                nn.LSTM(i, o, batch_first=True) for i, o in ((FEATURES, 128), (128, 64), (64, 32))
-            )
+            self.lstms = nn.ModuleList(nn.LSTM(i, o, batch_first=True) for i, o in sizes)
             self.drop = nn.Dropout(0.2)
-            self.head = nn.Linear(32, 1)
+            self.head = nn.Linear(sizes[-1][1], 1)
 
         def forward(self, x):
-            for k, lstm in enumerate(self.lstms):
-                x, _ = lstm(x)
+            for k, (lstm, skip) in enumerate(zip(self.lstms, skips, strict=True)):
+                out, _ = lstm(x)
+                x = out + x if skip else out
                 if k < len(self.lstms) - 1:
                     x = self.drop(x)
             return self.head(x[:, -1, :])
@@ -214,7 +232,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="epochs per model, the first excluded (>= 2)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--steps-per-execution", type=int, default=1, help="compile(steps_per_execution)")
+    parser.add_argument(
+        "--loop", choices=LOOPS, default="fit", help="goldlab's training loop (goldlab.loops)"
+    )
+    parser.add_argument(
+        "--together", type=int, default=5, help="--loop stacked: seeds trained as one program (default 5)"
+    )
     parser.add_argument("--models", nargs="+", default=["baseline", "residual"], help="goldlab steps to time")
     parser.add_argument(
         "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)"
@@ -232,14 +255,16 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     threads = set_torch_threads(args.torch_threads)
     x, y = make_data()
-    bound_seconds = None if args.no_bound else torch_epochs(x, y, args.epochs, device)
-    bound = median_after_warmup(bound_seconds) if bound_seconds else float("nan")
-    if bound_seconds is None and not args.no_bound:
-        print("note: torch is not importable; no PyTorch bound", file=sys.stderr)
+    together = args.together if args.loop == "stacked" else 1
     rows = []
     for step in args.models:
-        seconds = keras_epochs(step, x, y, args.epochs, device, args.steps_per_execution)
-        sec = median_after_warmup(seconds)
+        bound_seconds = None if args.no_bound else torch_epochs(step, x, y, args.epochs, device)
+        if bound_seconds is None and not args.no_bound:
+            print("note: torch is not importable; no PyTorch bound", file=sys.stderr)
+        bound = median_after_warmup(bound_seconds) if bound_seconds else float("nan")
+        seconds = keras_epochs(step, x, y, args.epochs, device, args.loop, together)
+        call = median_after_warmup(seconds)
+        sec = call / together
         rows.append(
             {
                 "backend": keras.backend.backend(),
@@ -248,10 +273,12 @@ def main(argv: list[str] | None = None) -> int:
                 "gpu": gpu_name() if device == "cuda" else "",
                 "cpu_count": os.cpu_count(),
                 "host": platform.node(),
-                "steps_per_execution": args.steps_per_execution,
+                "loop": args.loop,
+                "together": together,
                 "torch_threads": threads,
                 "epochs": args.epochs,
                 "s_per_epoch": sec,
+                "call_s_per_epoch": call,
                 "first_epoch_s": seconds[0],
                 "bound_s_per_epoch": bound,
                 "ratio": sec / bound if bound == bound else float("nan"),
@@ -260,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(rows)
     if device == "cuda":
         print(f"GPU: {table['gpu'].iloc[0] or 'unknown'}")
-    shown = ["backend", "model", "device", "steps_per_execution", "s_per_epoch", "bound_s_per_epoch", "ratio"]
+    shown = ["backend", "model", "device", "loop", "together", "s_per_epoch", "bound_s_per_epoch", "ratio"]
     print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.out is not None:
         append_csv(table, args.out)

@@ -27,7 +27,7 @@ import pandas as pd
 from goldlab import data as gdata
 from goldlab import loops, metrics
 from goldlab.models import STEPS, build_step
-from goldlab.monitor import GradientMonitor
+from goldlab.monitor import GradientMonitor, GradientProbe
 
 __all__ = [
     "EpochClock",
@@ -346,7 +346,11 @@ def run_seeds(
     groups = [list(seeds)] if loop == "stacked" else [[seed] for seed in seeds]
     for group in groups:
         models = [build_step(step, input_shape=shape, seed=seed, **overrides) for seed in group]
-        monitors = [GradientMonitor(probe, every=monitor_every, vanish=0.0, explode=np.inf) for _ in group]
+        compiled = GradientProbe(models[0]) if len(models) > 1 else None  # one compilation for the group
+        monitors = [
+            GradientMonitor(probe, every=monitor_every, vanish=0.0, explode=np.inf, compiled=compiled)
+            for _ in group
+        ]
         histories = _fit(models, windows, epochs, batch_size, [[m] for m in monitors], loop, group)
         for seed, model, monitor, hist in zip(group, models, monitors, histories, strict=True):
             runs.append(_record(step, seed, windows, model, monitor, hist, loop, len(group)))

@@ -127,6 +127,16 @@ class GradientProbe:
                 a = mid(a, training=False) + e
             return self._loss(y, self._post(a, training=False))
 
+    def _same_variables(self, model: keras.Model) -> list:
+        """``model``'s trainable variables, checked to match this probe's model one for one."""
+        variables = list(model.trainable_variables)
+        theirs = [(self._names.get(id(v)), tuple(v.shape)) for v in self._variables]
+        names = _variable_names(model)
+        ours = [(names.get(id(v)), tuple(v.shape)) for v in variables]
+        if ours != theirs:
+            raise ValueError(f"model {model.name!r} does not have the variables of {self.model.name!r}")
+        return variables
+
     def _compile(self):
         if self._backend == "tensorflow":
             import tensorflow as tf
@@ -165,12 +175,15 @@ class GradientProbe:
             return step
         raise NotImplementedError(f"backend {self._backend!r} is not supported (tensorflow, jax, torch)")
 
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> ProbeResult:
+    def __call__(self, x: np.ndarray, y: np.ndarray, model: keras.Model | None = None) -> ProbeResult:
+        """Gradients on (x, y) at the weights of ``model``: by default the probe's own model; another copy
+        of the same architecture (say, another seed) reuses this compiled probe."""
+        variables = self._variables if model is None else self._same_variables(model)
         x = keras.ops.convert_to_tensor(np.asarray(x, dtype=self.model.inputs[0].dtype))
         y = keras.ops.convert_to_tensor(np.asarray(y, dtype=self.model.outputs[0].dtype).reshape(-1, 1))
         n = x.shape[0]
         eps = [keras.ops.zeros((n, *shape), dtype=x.dtype) for shape in self._cut_shapes]
-        weights = [keras.ops.convert_to_tensor(v.value) for v in self._variables]
+        weights = [keras.ops.convert_to_tensor(v.value) for v in variables]
         loss, gw, ge = self._compiled(weights, eps, x, y)
         return ProbeResult(
             loss=float(keras.ops.convert_to_numpy(loss)),
@@ -238,10 +251,19 @@ class GradientMonitor(keras.callbacks.Callback):
     It warns (:class:`GradientWarning` and a log line), naming layer and epoch, when a layer's total norm is
     below ``vanish``, above ``explode``, or NaN/inf. With ``log_dir`` it writes, for TensorBoard, a scalar
     per layer and a histogram per variable of the gradients (Keras 3 dropped ``write_grads``); that needs
-    TensorFlow and TensorBoard installed, whatever the backend.
+    TensorFlow and TensorBoard installed, whatever the backend. ``compiled``: a :class:`GradientProbe` of
+    another model of the same architecture to reuse (one compilation for several seeds).
     """
 
-    def __init__(self, probe, every: int = 1, vanish: float = 1e-5, explode: float = 1e3, log_dir=None):
+    def __init__(
+        self,
+        probe,
+        every: int = 1,
+        vanish: float = 1e-5,
+        explode: float = 1e3,
+        log_dir=None,
+        compiled: GradientProbe | None = None,
+    ):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, not {every}")
@@ -250,6 +272,7 @@ class GradientMonitor(keras.callbacks.Callback):
         self._rows: list[pd.DataFrame] = []
         self._time_rows: list[pd.DataFrame] = []
         self._events: list[tuple[int, str, str, float]] = []
+        self._shared = compiled
         self._probe: GradientProbe | None = None
         self._writer = None
 
@@ -266,7 +289,9 @@ class GradientMonitor(keras.callbacks.Callback):
         return pd.DataFrame(self._events, columns=["epoch", "layer", "kind", "norm"])
 
     def on_train_begin(self, logs=None):
-        if self._probe is None or self._probe.model is not self.model:
+        if self._shared is not None:
+            self._probe = self._shared
+        elif self._probe is None or self._probe.model is not self.model:
             self._probe = GradientProbe(self.model)
         if self.log_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.log_dir)
@@ -277,7 +302,7 @@ class GradientMonitor(keras.callbacks.Callback):
             self._record(epoch + 1)
 
     def _record(self, epoch: int) -> None:
-        result = self._probe(self.x, self.y)
+        result = self._probe(self.x, self.y, self.model)
         norms = result.norms().assign(epoch=epoch)
         self._rows.append(norms[["epoch", "layer", "weight", "norm"]])
         self._time_rows.append(result.time_profile().assign(epoch=epoch)[["epoch", "layer", "t", "norm"]])

