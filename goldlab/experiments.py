@@ -318,9 +318,10 @@ def run_one(
     ``loop`` is as in :func:`compile_and_fit`. ``overrides`` go to :func:`~goldlab.models.build_step` (e.g.
     ``learning_rate``).
     """
-    return run_seeds(step, [seed], windows, epochs, batch_size, probe_size, monitor_every, loop, **overrides)[
-        0
-    ]
+    (run,) = run_seeds(
+        step, [seed], windows, epochs, batch_size, probe_size, monitor_every, loop, **overrides
+    )
+    return run
 
 
 def run_seeds(
