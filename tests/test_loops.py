@@ -5,6 +5,8 @@ Run under TensorFlow (CI's main run) and again under JAX (``make test-jax``); th
 
 from __future__ import annotations
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -147,6 +149,11 @@ def test_stacked_ablation_equals_the_epoch_loop(tmp_path, monkeypatch):
     np.testing.assert_allclose(both["mae"], one["mae"], rtol=1e-6)
     folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert folders == [f"baseline_h1_level_e1_s{s}" for s in SEEDS]
+    # Resume: a lost run is trained again, alone, to the same numbers.
+    shutil.rmtree(tmp_path / "runs" / folders[-1])
+    again = ablation(tmp_path, loop="stacked").query("seed >= 0").set_index("seed")
+    assert again.loc[SEEDS[-1], "trained_together"] == 1
+    np.testing.assert_allclose(again["mae"], both["mae"], rtol=1e-6)
 
 
 def test_unknown_loop_is_rejected():
