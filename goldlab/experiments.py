@@ -161,33 +161,14 @@ def _fit(
     verbose: int = 0,
 ) -> list[keras.callbacks.History]:
     """Train each model with its callbacks (plus TerminateOnNaN and an epoch clock) by ``loop``."""
-    if loop not in loops.LOOPS:
-        raise ValueError(f"unknown loop {loop!r}; choose one of {', '.join(loops.LOOPS)}")
     clocks = [EpochClock() for _ in models]
     full = [
         [keras.callbacks.TerminateOnNaN(), *cbs, clock] for cbs, clock in zip(callbacks, clocks, strict=True)
     ]
-    train, val = (windows.x_train, windows.y_train), (windows.x_test, windows.y_test)
-    if loop == "stacked":
-        histories = loops.fit_stacked(models, *train, epochs, batch_size, val, full, seeds=seeds)
-    elif loop == "epoch":
-        histories = [
-            loops.fit_epochs(m, *train, epochs, batch_size, val, cbs, seed=seed, verbose=verbose)
-            for m, cbs, seed in zip(models, full, seeds, strict=True)
-        ]
-    else:
-        histories = [
-            m.fit(
-                *train,
-                validation_data=val,
-                epochs=epochs,
-                batch_size=batch_size,
-                shuffle=True,
-                verbose=verbose,
-                callbacks=cbs,
-            )
-            for m, cbs in zip(models, full, strict=True)
-        ]
+    val = (windows.x_test, windows.y_test)
+    histories = loops.train(
+        models, windows.x_train, windows.y_train, epochs, batch_size, val, full, loop, seeds, verbose
+    )
     for history, clock in zip(histories, clocks, strict=True):
         history.epoch_seconds = clock.seconds
     return histories
@@ -440,8 +421,7 @@ def run_ablation(
     for step in steps:
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r}; choose from {', '.join(STEPS)}")
-    if loop not in loops.LOOPS:
-        raise ValueError(f"unknown loop {loop!r}; choose one of {', '.join(loops.LOOPS)}")
+    loops.check_loop(loop)
     prices = gdata.load_gold() if prices is None else prices
     features = gdata.make_features(prices)
     out = Path(out) if out is not None else None

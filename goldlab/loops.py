@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-__all__ = ["LOOPS", "fit_epochs", "fit_stacked"]
+__all__ = ["LOOPS", "check_loop", "fit_epochs", "fit_stacked", "train"]
 
 # keras.Model.fit; one compiled call per epoch (fit_epochs); one call per epoch for all seeds (fit_stacked)
 LOOPS = ("fit", "epoch", "stacked")
@@ -67,6 +67,10 @@ def _fit_epochs_tf(model, x, y, epochs, batch_size, validation_data, callbacks, 
     """TensorFlow: ``fit`` with every batch of an epoch in one ``tf.function`` call."""
     model.steps_per_execution = -(-len(x) // batch_size)
     model.make_train_function(force=True)
+    return _keras_fit(model, x, y, epochs, batch_size, validation_data, callbacks, shuffle, verbose)
+
+
+def _keras_fit(model, x, y, epochs, batch_size, validation_data, callbacks, shuffle, verbose):
     return model.fit(
         x,
         y,
@@ -77,6 +81,43 @@ def _fit_epochs_tf(model, x, y, epochs, batch_size, validation_data, callbacks, 
         verbose=verbose,
         callbacks=list(callbacks),
     )
+
+
+def check_loop(loop: str) -> None:
+    """Raise ``ValueError`` unless ``loop`` is one of ``LOOPS``."""
+    if loop not in LOOPS:
+        raise ValueError(f"unknown loop {loop!r}; choose one of {', '.join(LOOPS)}")
+
+
+def train(
+    models: Sequence[keras.Model],
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: Sequence[Sequence[keras.callbacks.Callback]],
+    loop: str,
+    seeds: Sequence[int | None],
+    verbose: int = 0,
+) -> list[keras.callbacks.History]:
+    """Train each model (with ``callbacks[i]``, batch order ``seeds[i]``) by ``loop``; one History each.
+
+    ``"fit"`` (shuffled ``model.fit``) and ``"epoch"`` (:func:`fit_epochs`) train the models one after the
+    other; ``"stacked"`` trains them together (:func:`fit_stacked`).
+    """
+    check_loop(loop)
+    if loop == "stacked":
+        return fit_stacked(models, x, y, epochs, batch_size, validation_data, callbacks, seeds=seeds)
+    if loop == "epoch":
+        return [
+            fit_epochs(m, x, y, epochs, batch_size, validation_data, cbs, seed=seed, verbose=verbose)
+            for m, cbs, seed in zip(models, callbacks, seeds, strict=True)
+        ]
+    return [
+        _keras_fit(m, x, y, epochs, batch_size, validation_data, cbs, True, verbose)
+        for m, cbs in zip(models, callbacks, strict=True)
+    ]
 
 
 def fit_stacked(
@@ -123,9 +164,12 @@ def _check_inputs(x: np.ndarray, y: np.ndarray) -> None:
 
 def _check_models(models: Sequence[keras.Model]) -> None:
     """One architecture and optimizer, MSE loss, no regularisation losses: what the JAX loop computes."""
-    first = models[0]
-    shapes = [tuple(v.shape) for v in first.variables]
-    config = {k: v for k, v in first.optimizer.get_config().items() if k != "name"}
+
+    def optimizer_config(model: keras.Model) -> dict:
+        return {k: v for k, v in model.optimizer.get_config().items() if k != "name"}
+
+    shapes = [tuple(v.shape) for v in models[0].variables]
+    config = optimizer_config(models[0])
     for i, model in enumerate(models):
         loss = getattr(model, "loss", None)
         if loss not in ("mse", "mean_squared_error") and not isinstance(loss, keras.losses.MeanSquaredError):
@@ -136,7 +180,7 @@ def _check_models(models: Sequence[keras.Model]) -> None:
             raise ValueError(f"the JAX epoch loop adds no regularisation losses, and model {i} has some")
         if [tuple(v.shape) for v in model.variables] != shapes:
             raise ValueError(f"model {i} has another architecture than model 0; stack only copies of one")
-        if {k: v for k, v in model.optimizer.get_config().items() if k != "name"} != config:
+        if optimizer_config(model) != config:
             raise ValueError(f"model {i} has another optimizer configuration than model 0")
 
 
@@ -186,20 +230,18 @@ def _jax_programs(model: keras.Model, n: int, batch_size: int):
     return epoch, evaluate
 
 
+def _variable_groups(model: keras.Model) -> tuple[list, list, list]:
+    """The loop's state, as variables: trainable, non-trainable (dropout seeds included), optimizer."""
+    return model.trainable_variables, model.non_trainable_variables, model.optimizer.variables
+
+
 def _state(model: keras.Model) -> tuple[list, list, list]:
-    return tuple(
-        [v.value for v in variables]
-        for variables in (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables)
-    )
+    return tuple([v.value for v in variables] for variables in _variable_groups(model))
 
 
 def _sync(model: keras.Model, state) -> None:
     """Write the loop's state back into the model's and the optimizer's variables."""
-    for variables, values in zip(
-        (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables),
-        state,
-        strict=True,
-    ):
+    for variables, values in zip(_variable_groups(model), state, strict=True):
         for v, value in zip(variables, values, strict=True):
             v.assign(value)
 

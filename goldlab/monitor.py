@@ -178,7 +178,8 @@ class GradientProbe:
     def __call__(self, x: np.ndarray, y: np.ndarray, model: keras.Model | None = None) -> ProbeResult:
         """Gradients on (x, y) at the weights of ``model``: by default the probe's own model; another copy
         of the same architecture (say, another seed) reuses this compiled probe."""
-        variables = self._variables if model is None else self._same_variables(model)
+        own = model is None or model is self.model
+        variables = self._variables if own else self._same_variables(model)
         x = keras.ops.convert_to_tensor(np.asarray(x, dtype=self.model.inputs[0].dtype))
         y = keras.ops.convert_to_tensor(np.asarray(y, dtype=self.model.outputs[0].dtype).reshape(-1, 1))
         n = x.shape[0]
