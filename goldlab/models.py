@@ -23,9 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 __all__ = [
+    "CELLS",
     "STEPS",
+    "ChronoBias",
     "LastStep",
     "build_blog_residual",
     "build_lstm",
@@ -36,6 +39,9 @@ __all__ = [
 
 #: The blog's four steps, in order; each includes the changes of the steps before it.
 STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
+
+#: Recurrent cells :func:`build_lstm` can stack, by name.
+CELLS: tuple[str, ...] = ("lstm", "gru", "simple_rnn")
 
 _BLOG_UNITS = (128, 64, 32)
 _BLOG_RESIDUAL_UNITS = (128, 128, 128, 64)
@@ -61,14 +67,79 @@ def _initializer(spec: str | keras.initializers.Initializer | None, gain: float 
     return spec
 
 
-def _lstm(units: int, return_sequences: bool, name: str, kernel_initializer, recurrent_initializer, gain=1.0):
-    return keras.layers.LSTM(
-        units,
+@keras.saving.register_keras_serializable(package="goldlab")
+class ChronoBias(keras.initializers.Initializer):
+    """Chrono initialisation of an LSTM's bias (Tallec & Ollivier 2018), for ``LSTM(bias_initializer=...)``.
+
+    A Keras LSTM's bias has four blocks of ``units`` in the order input, forget, cell, output (i, f, c, o).
+    Chrono sets the forget block to ``log(u)`` with ``u ~ U(1, max_length - 1)`` per unit, the input block to
+    its negative, and the other two to 0. Why: at initialisation the cell state then decays by about
+    ``sigmoid(log u) = u / (1 + u)`` per step, a memory of about ``u`` steps, spread over the range of time
+    lags the task may need; with a forget bias of 0 every unit forgets half its state each step. Use it with
+    ``unit_forget_bias=False``, or Keras overwrites the forget block with ones.
+    """
+
+    def __init__(self, max_length: int, seed: int | None = None):
+        if max_length < 3:
+            raise ValueError(f"max_length must be >= 3 (u ~ U(1, max_length - 1)), got {max_length}")
+        self.max_length = int(max_length)
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        (size,) = shape
+        if size % 4:
+            raise ValueError(f"an LSTM bias has 4 blocks (i, f, c, o) of equal size; got shape {shape}")
+        units = size // 4
+        # unseeded: numpy's global generator, which keras.utils.set_random_seed seeds
+        seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002
+        u = np.random.default_rng(seed).uniform(1.0, self.max_length - 1, size=units)
+        forget = np.log(u)
+        bias = np.concatenate([-forget, forget, np.zeros(2 * units)])
+        return keras.ops.convert_to_tensor(bias, dtype=dtype or "float32")
+
+    def get_config(self) -> dict:
+        return {"max_length": self.max_length, "seed": self.seed}
+
+
+def _forget_bias_options(forget_bias: float | str, max_length: int | None) -> dict:
+    """LSTM keyword arguments for a forget-gate bias of 1 (Keras's default), 0, or ``"chrono"``."""
+    if forget_bias == "chrono":
+        if max_length is None:
+            raise ValueError("forget_bias='chrono' needs the sequence length: give input_shape=(T, features)")
+        return {"bias_initializer": ChronoBias(max_length), "unit_forget_bias": False}
+    if forget_bias == 1 or forget_bias == 1.0:
+        return {}
+    if forget_bias == 0:
+        return {"bias_initializer": "zeros", "unit_forget_bias": False}
+    raise ValueError(f"forget_bias must be 0, 1 (Keras's default) or 'chrono', not {forget_bias!r}")
+
+
+def _lstm(
+    units: int,
+    return_sequences: bool,
+    name: str,
+    kernel_initializer,
+    recurrent_initializer,
+    gain=1.0,
+    cell: str = "lstm",
+    forget_bias: float | str = 1,
+    max_length: int | None = None,
+):
+    options = dict(
         return_sequences=return_sequences,
         kernel_initializer=_initializer(kernel_initializer, gain),
         recurrent_initializer=_initializer(recurrent_initializer, gain),
         name=name,
     )
+    if cell == "lstm":
+        return keras.layers.LSTM(units, **options, **_forget_bias_options(forget_bias, max_length))
+    if forget_bias != 1:
+        raise ValueError(f"forget_bias applies to LSTM cells only, not to cell={cell!r}")
+    if cell == "gru":
+        return keras.layers.GRU(units, **options)
+    if cell == "simple_rnn":
+        return keras.layers.SimpleRNN(units, **options)
+    raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
 
 
 def build_lstm(
@@ -80,15 +151,19 @@ def build_lstm(
     residual: bool = False,
     gain: float = 1.0,
     name: str | None = None,
+    cell: str = "lstm",
+    forget_bias: float | str = 1,
 ) -> keras.Model:
-    """A stack of LSTMs with dropout between them, ending in ``Dense(1)``.
+    """A stack of LSTMs (or GRUs, or SimpleRNNs) with dropout between them, ending in ``Dense(1)``.
 
     Every LSTM but the last returns sequences. With ``residual=True`` each LSTM after the first adds its
     input back (``Add()``), through a learned linear projection (``Dense(units, use_bias=False)``, named
     ``proj_k``) where the widths differ, so widths never have to match. Around the last LSTM, which returns
     only its final state, the skip path takes the last time step of its input. The defaults are the blog's
     baseline: 128-64-32 units, Glorot-uniform input kernels, orthogonal recurrent kernels (Keras's defaults).
-    ``gain`` applies to the initializers given as ``"orthogonal"``.
+    ``gain`` applies to the initializers given as ``"orthogonal"``. ``cell`` is one of :data:`CELLS` (layers
+    are then named ``gru_k`` or ``simple_rnn_k``); an LSTM's ``forget_bias`` is 1 (Keras's
+    ``unit_forget_bias=True``), 0, or ``"chrono"`` (:class:`ChronoBias` for the input length ``T``).
     """
     if not units:
         raise ValueError("units must name at least one LSTM layer")
@@ -96,7 +171,17 @@ def build_lstm(
     x = inputs
     last = len(units)
     for k, width in enumerate(units, start=1):
-        layer = _lstm(width, k < last, f"lstm_{k}", kernel_initializer, recurrent_initializer, gain)
+        layer = _lstm(
+            width,
+            k < last,
+            f"{cell}_{k}",
+            kernel_initializer,
+            recurrent_initializer,
+            gain,
+            cell,
+            forget_bias,
+            input_shape[0],
+        )
         y = layer(x)
         if residual and k > 1:
             skip = x if k < last else LastStep(name=f"last_step_{k}")(x)
