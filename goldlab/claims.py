@@ -13,13 +13,23 @@ step and horizon, and each step against the naive (random-walk) forecast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "NOT_REPRODUCED",
+    "NOT_TESTABLE",
+    "REFUTED",
+    "SUPPORTED",
+    "UNDEFINED",
+    "VERDICTS",
+    "Verdict",
+    "decide",
+    "render",
+    "verdict_table",
     "BASELINES",
     "BLOG_CLAIMS",
     "HEADLINE",
@@ -31,6 +41,68 @@ __all__ = [
     "scores",
     "settle_epoch",
 ]
+
+#: The verdict vocabulary: every claim gets exactly one of these, decided by a computation.
+SUPPORTED = "supported"  # our measurement agrees with the blog's claim
+REFUTED = "refuted"  # our measurement contradicts it
+NOT_REPRODUCED = "not reproduced"  # the blog's effect does not appear in our measurement
+UNDEFINED = "undefined"  # the claim has no meaning as stated (e.g. "accuracy" of a regression)
+NOT_TESTABLE = "not testable here"  # the book has no measurement that can speak to it (reason given)
+VERDICTS: tuple[str, ...] = (SUPPORTED, REFUTED, NOT_REPRODUCED, UNDEFINED, NOT_TESTABLE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim of the blog beside our measurement and the verdict a threshold decided.
+
+    ``measured`` is our figure as text, ``reason`` one line saying which computed comparison decided the
+    verdict (rendered from the numbers, never typed), ``values`` the raw numbers behind both, for asserts.
+    """
+
+    key: str
+    claim: str
+    blog: str
+    measured: str
+    verdict: str
+    reason: str
+    where: str = ""
+    values: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def sentence(self) -> str:
+        """The verdict as one Markdown sentence: the claim, the blog's figure, ours, the verdict and why."""
+        return (
+            f"The blog's claim that {self.claim} ({self.blog}) is **{self.verdict}**: "
+            f"{self.reason} (ours: {self.measured})."
+        )
+
+    def _repr_markdown_(self) -> str:
+        return self.sentence()
+
+
+def decide(value: float, threshold: float, above: str, below: str) -> str:
+    """``above`` when ``value >= threshold``, ``below`` when it is smaller, :data:`UNDEFINED` for NaN."""
+    if value is None or not np.isfinite(value):
+        return UNDEFINED
+    return above if value >= threshold else below
+
+
+def render(verdicts: Sequence[Verdict]) -> str:
+    """Markdown: one bullet per verdict sentence (for ``IPython.display.Markdown``)."""
+    return "\n".join(f"- {v.sentence()}" for v in verdicts)
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
+    """The claims table: claim, the blog's figure, ours, the verdict and where the book measures it."""
+    rows = [
+        {"claim": v.claim, "blog": v.blog, "measured": v.measured, "verdict": v.verdict, "where": v.where}
+        for v in verdicts
+    ]
+    return pd.DataFrame(rows, index=pd.Index([v.key for v in verdicts], name="key"))
+
 
 #: The simple forecasts of :func:`goldlab.experiments.baseline_forecasts` (``seed == -1`` in the table).
 BASELINES: tuple[str, ...] = ("naive", "drift", "linear")

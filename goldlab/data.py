@@ -51,6 +51,7 @@ WARMUP_ROWS = 20
 PRICE_COLUMNS: tuple[str, ...] = ("close", "open", "high", "low")
 OUTPUT_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
 TARGET_KINDS: tuple[str, ...] = ("level", "return")
+VAL_FRACTION = 0.1  # share of all rows carved from the end of the training part for validation
 FILL_CHOICES: tuple[str | None, ...] = (None, "ffill")
 
 _DATE_NAMES = ("date", "datetime", "time", "timestamp", "gmttime", "localtime")
@@ -598,12 +599,13 @@ class MinMaxScaler:
 
 @dataclass(frozen=True, eq=False)
 class Windows:
-    """Train/test windows for a sequence model plus the USD bookkeeping to score its forecasts.
+    """Train/validation/test windows for a sequence model plus the USD bookkeeping to score its forecasts.
 
     ``x_*``: float32 (n, window, n_features); ``y_*``: float32 (n, 1) scaled targets. ``dates_*``: target
     days; ``origin_*``: last input days; ``base_*``: USD close on the origin day (the naive forecast);
     ``y_*_usd``: USD target prices (what ``to_usd(y_*)`` decodes to); ``train_close``: USD closes of the
-    training rows (for MASE scaling).
+    training rows (for MASE scaling). The validation split (``*_val``) is what loss curves and any choice
+    read; the test split is read once, for the final scores.
     """
 
     x_train: np.ndarray
@@ -626,12 +628,27 @@ class Windows:
     window: int
     feature_names: tuple[str, ...]
     n_train_rows: int = field(default=0)
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    dates_val: pd.DatetimeIndex | None = None
+    origin_val: pd.DatetimeIndex | None = None
+    base_val: np.ndarray | None = None
+    y_val_usd: np.ndarray | None = None
+    n_fit_rows: int = field(default=0)
+
+    @property
+    def validation(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(x_val, y_val)`` for ``fit(validation_data=...)``, or None without a validation split."""
+        if self.x_val is None or len(self.x_val) == 0:
+            return None
+        return self.x_val, self.y_val
 
     def to_usd(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
-        """USD prices from scaled model outputs (shape (n,) or (n, 1)) for ``split`` 'train' or 'test'."""
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        base = self.base_train if split == "train" else self.base_test
+        """USD prices from scaled model outputs (shape (n,) or (n, 1)) of ``split`` train, val or test."""
+        bases = {"train": self.base_train, "val": self.base_val, "test": self.base_test}
+        if split not in bases or bases[split] is None:
+            raise ValueError(f"split must be 'train', 'val' (when there is one) or 'test', got {split!r}")
+        base = bases[split]
         y = np.asarray(y_scaled, dtype="float64").reshape(-1)
         if y.shape[0] != base.shape[0]:
             raise ValueError(f"{split}: expected {base.shape[0]} values, got {y.shape[0]}")
@@ -651,39 +668,26 @@ def make_windows(
     horizon: int = 1,
     train_fraction: float = 0.8,
     target_kind: str = "level",
+    val_fraction: float = VAL_FRACTION,
 ) -> Windows:
-    """Sliding windows with a chronological, leakage-free split and training-only scaling.
+    """Sliding windows with a chronological, leakage-free train / validation / test split.
 
     Sample inputs are feature rows [s, s+window) ending at origin o = s+window-1; the target is at o+horizon:
     the ``target`` column (a USD price) itself for ``target_kind='level'``, or log(price[o+h]/price[o]) for
-    ``'return'``. The split is on daily rows: n_train_rows = round(train_fraction * len(features)); training
-    samples have target row < n_train_rows, test samples >= n_train_rows (their inputs may reach back into
-    training rows). Feature and target min-max scalers are fitted on training rows/targets only.
+    ``'return'``. The split is on daily rows, in time order. The first ``train_fraction`` of the rows (the
+    blog's 80 %) is everything a model may learn from; the test split is the rest (20 %), read once for the
+    final scores. Validation is carved from the end of the training part: ``val_fraction`` of all rows
+    (default 10 %, so 70 / 10 / 20), for loss curves and any choice. A sample belongs to the split that holds
+    its target row (its inputs may reach back into an earlier split). Feature and target min-max scalers are
+    fitted on the rows and targets of the training split only. ``val_fraction=0`` gives no validation split.
     """
+    n_train_rows, n_fit_rows = _check_split(features, target, window, horizon, train_fraction, val_fraction)
     if target_kind not in TARGET_KINDS:
         raise ValueError(f"target_kind must be one of {TARGET_KINDS}, got {target_kind!r}")
-    if target not in features.columns:
-        raise ValueError(f"target {target!r} not in features (columns: {list(features.columns)})")
-    if window < 1 or horizon < 1:
-        raise ValueError(f"window and horizon must be >= 1, got window={window}, horizon={horizon}")
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
-    if not isinstance(features.index, pd.DatetimeIndex):
-        raise ValueError("features must have a DatetimeIndex")
-
     n = len(features)
-    n_train_rows = int(round(train_fraction * n))
-    need = window + horizon
-    if n < need or n_train_rows < need or n_train_rows >= n:
-        raise DataError(
-            f"<features>: column '{target}': need at least {need} rows (window={window} + horizon={horizon}) "
-            f"before the split and 1 after it; got {n} rows, {n_train_rows} for training "
-            f"(train_fraction={train_fraction})"
-        )
-
     values = features.to_numpy(dtype="float64")
     price = features[target].to_numpy(dtype="float64")
-    feature_scaler = MinMaxScaler().fit(values[:n_train_rows])
+    feature_scaler = MinMaxScaler().fit(values[:n_fit_rows])
     scaled = feature_scaler.transform(values)
 
     n_samples = n - window - horizon + 1
@@ -695,27 +699,28 @@ def make_windows(
 
     base = price[origins]
     raw_y = price[targets] if target_kind == "level" else np.log(price[targets] / base)
-    train = targets < n_train_rows
+    train = targets < n_fit_rows
+    val = (targets >= n_fit_rows) & (targets < n_train_rows)
+    test = targets >= n_train_rows
     target_scaler = MinMaxScaler().fit(raw_y[train].reshape(-1, 1))
     y_all = target_scaler.transform(raw_y.reshape(-1, 1)).astype("float32")
     y_usd = _decode(y_all, base, target_scaler, target_kind)
 
-    idx = features.index
-    test = ~train
+    def part(mask: np.ndarray, name: str) -> dict[str, Any]:
+        return {
+            f"x_{name}": x_all[mask],
+            f"y_{name}": y_all[mask],
+            f"dates_{name}": pd.DatetimeIndex(features.index[targets[mask]], name="date"),
+            f"origin_{name}": pd.DatetimeIndex(features.index[origins[mask]], name="origin"),
+            f"base_{name}": base[mask].copy(),
+            f"y_{name}_usd": y_usd[mask],
+        }
+
     return Windows(
-        x_train=x_all[train],
-        y_train=y_all[train],
-        x_test=x_all[test],
-        y_test=y_all[test],
-        dates_train=pd.DatetimeIndex(idx[targets[train]], name="date"),
-        dates_test=pd.DatetimeIndex(idx[targets[test]], name="date"),
-        origin_train=pd.DatetimeIndex(idx[origins[train]], name="origin"),
-        origin_test=pd.DatetimeIndex(idx[origins[test]], name="origin"),
-        base_train=base[train].copy(),
-        base_test=base[test].copy(),
-        y_train_usd=y_usd[train],
-        y_test_usd=y_usd[test],
-        train_close=features[target].iloc[:n_train_rows].astype("float64").copy(),
+        **part(train, "train"),
+        **part(val, "val"),
+        **part(test, "test"),
+        train_close=features[target].iloc[:n_fit_rows].astype("float64").copy(),
         feature_scaler=feature_scaler,
         target_scaler=target_scaler,
         target_kind=target_kind,
@@ -723,4 +728,35 @@ def make_windows(
         window=window,
         feature_names=tuple(str(c) for c in features.columns),
         n_train_rows=n_train_rows,
+        n_fit_rows=n_fit_rows,
     )
+
+
+def _check_split(
+    features: pd.DataFrame, target: str, window: int, horizon: int, train_fraction: float, val_fraction: float
+) -> tuple[int, int]:
+    """The row counts (before test, before validation) of :func:`make_windows`, or a clear error."""
+    if target not in features.columns:
+        raise ValueError(f"target {target!r} not in features (columns: {list(features.columns)})")
+    if window < 1 or horizon < 1:
+        raise ValueError(f"window and horizon must be >= 1, got window={window}, horizon={horizon}")
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    if not 0.0 <= val_fraction < train_fraction:
+        raise ValueError(f"val_fraction must be in [0, train_fraction), got {val_fraction}")
+    if not isinstance(features.index, pd.DatetimeIndex):
+        raise ValueError("features must have a DatetimeIndex")
+    n = len(features)
+    n_train_rows = int(round(train_fraction * n))
+    n_fit_rows = n_train_rows - int(round(val_fraction * n))
+    need = window + horizon
+    no_val = val_fraction > 0 and n_fit_rows >= n_train_rows
+    if n < need or n_fit_rows < need or n_train_rows >= n or no_val:
+        source = features.attrs.get("source", "<features>")
+        raise DataError(
+            f"{source}: column '{target}': need at least {need} rows (window={window} + horizon={horizon}) "
+            f"for training and 1 row each for validation and test; got {n} rows, {n_fit_rows} for training "
+            f"and {n_train_rows - n_fit_rows} for validation (train_fraction={train_fraction}, "
+            f"val_fraction={val_fraction})"
+        )
+    return n_train_rows, n_fit_rows

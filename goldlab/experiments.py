@@ -139,10 +139,11 @@ def compile_and_fit(
     loop: str = "fit",
     seed: int | None = None,
 ) -> keras.callbacks.History:
-    """Fit a compiled model on ``windows`` for a fixed number of epochs, validating on the test split.
+    """Fit a compiled model on ``windows`` for a fixed number of epochs, validating on the validation split.
 
-    No early stopping and no model selection: the test split only draws the validation curve, so it cannot
-    leak into the result. Training stops on a NaN loss (``TerminateOnNaN``), which the history shows.
+    No early stopping and no model selection: the validation split draws the loss curves (``val_loss``),
+    and the test split is never seen here. Training stops on a NaN loss (``TerminateOnNaN``), which the
+    history shows.
     ``history.epoch_seconds`` holds each epoch's wall-clock time. ``loop="fit"`` is ``model.fit``;
     ``loop="epoch"`` runs each epoch as one compiled call (:func:`goldlab.loops.fit_epochs`, whose batch order
     ``seed`` fixes).
@@ -165,7 +166,7 @@ def _fit(
     full = [
         [keras.callbacks.TerminateOnNaN(), *cbs, clock] for cbs, clock in zip(callbacks, clocks, strict=True)
     ]
-    val = (windows.x_test, windows.y_test)
+    val = windows.validation
     histories = loops.train(
         models, windows.x_train, windows.y_train, epochs, batch_size, val, full, loop, seeds, verbose
     )
@@ -180,7 +181,7 @@ def _score(windows: gdata.Windows, pred_usd: np.ndarray) -> dict[str, float]:
     if not np.all(np.isfinite(pred_usd)):
         return {k: np.nan for k in ("mae", "rmse", "mase", "directional_accuracy", "dm_stat", "dm_p")}
     report = metrics.forecast_report(y, pred_usd, base, windows.train_close.to_numpy(), lag=h)
-    if np.allclose(pred_usd, base):
+    if np.array_equal(pred_usd, base):  # identical errors: the DM statistic is 0/0, no evidence either way
         dm_stat, dm_p = 0.0, 1.0
     else:
         dm = metrics.diebold_mariano(pred_usd - y, base - y, h=h)
@@ -213,8 +214,12 @@ def baseline_forecasts(
     return {"naive": windows.base_test.copy(), "drift": drift, "linear": linear}
 
 
-def _run_dir(out: Path, step: str, seed: int, horizon: int, target_kind: str, epochs: int) -> Path:
-    return out / "runs" / f"{step}_h{horizon}_{target_kind}_e{epochs}_s{seed}"
+def _run_dir(
+    out: Path, step: str, seed: int, horizon: int, target_kind: str, epochs: int, val_fraction: float
+) -> Path:
+    """A run's folder; its name holds everything that changes the run, the validation share included."""
+    val = f"_val{round(100 * val_fraction)}"
+    return out / "runs" / f"{step}_h{horizon}_{target_kind}_e{epochs}{val}_s{seed}"
 
 
 def _write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
@@ -370,6 +375,8 @@ def _record(
         "backend": keras.backend.backend(),
         "loop": loop,
         "trained_together": together,
+        "validation_windows": len(windows.x_val) if windows.x_val is not None else 0,
+        "final_val_loss": float(hist.history["val_loss"][-1]) if "val_loss" in hist.history else np.nan,
         **_score(windows, pred),
         **{f"grad_{layer}": float(v) for layer, v in totals.items()},
     }
@@ -400,6 +407,7 @@ def run_ablation(
     prices: pd.DataFrame | None = None,
     quiet: bool = False,
     loop: str = "fit",
+    val_fraction: float = gdata.VAL_FRACTION,
 ) -> pd.DataFrame:
     """Train every (step, seed, horizon) and score it; one row each, plus the baselines' rows.
 
@@ -412,7 +420,8 @@ def run_ablation(
     read back instead of trained (resume), whichever ``loop`` trained them (the ``loop`` column says).
     ``prices`` defaults to :func:`goldlab.data.load_gold`. ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
     (one compiled call per epoch) or ``"stacked"`` (JAX: a step's seeds in one program); see
-    :mod:`goldlab.loops`.
+    :mod:`goldlab.loops`. ``val_fraction`` is the validation share of :func:`goldlab.data.make_windows`: the
+    loss curves read it, the scores read the test split.
     """
     prof = get_profile(profile)
     seeds = _as_seeds(prof.seeds if seeds is None else seeds)
@@ -428,14 +437,17 @@ def run_ablation(
     rows: list[dict] = []
     total, done, trained = len(steps) * len(seeds) * len(horizons), 0, 0
     for h in horizons:
-        windows = gdata.make_windows(features, horizon=h, target_kind=target_kind)
+        windows = gdata.make_windows(features, horizon=h, target_kind=target_kind, val_fraction=val_fraction)
         for name, pred in baseline_forecasts(windows, features["close"]).items():
             rows.append(
                 {"step": name, "seed": -1, "horizon": h, "target_kind": target_kind, "epochs": 0}
                 | _score(windows, pred)
             )
         for step in steps:
-            folders = {s: _run_dir(out, step, s, h, target_kind, epochs) if out else None for s in seeds}
+            folders = {
+                s: _run_dir(out, step, s, h, target_kind, epochs, val_fraction) if out else None
+                for s in seeds
+            }
             found = {
                 s: json.loads((f / "row.json").read_text()) for s, f in folders.items() if f and f.is_dir()
             }
@@ -475,10 +487,16 @@ def run_ablation(
 
 
 def load_run(
-    out: str | Path, step: str, seed: int, horizon: int, epochs: int, target_kind: str = "level"
+    out: str | Path,
+    step: str,
+    seed: int,
+    horizon: int,
+    epochs: int,
+    target_kind: str = "level",
+    val_fraction: float = gdata.VAL_FRACTION,
 ) -> dict:
     """A saved run's tables (``row``, ``history``, ``gradients``, ``time_profile``, ``predictions``)."""
-    folder = _run_dir(Path(out), step, seed, horizon, target_kind, epochs)
+    folder = _run_dir(Path(out), step, seed, horizon, target_kind, epochs, val_fraction)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such run; run_ablation(..., out={str(out)!r}) makes it")
     tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("history", "gradients", "time_profile")}
@@ -493,6 +511,7 @@ def load_runs(
     horizon: int,
     epochs: int,
     target_kind: str = "level",
+    val_fraction: float = gdata.VAL_FRACTION,
 ) -> dict[str, pd.DataFrame]:
     """The saved tables of several runs stacked, each with ``step`` and ``seed`` columns added.
 
@@ -501,7 +520,7 @@ def load_runs(
     parts: dict[str, list[pd.DataFrame]] = {}
     for step in steps:
         for seed in _as_seeds(seeds):
-            run = load_run(out, step, seed, horizon, epochs, target_kind)
+            run = load_run(out, step, seed, horizon, epochs, target_kind, val_fraction)
             parts.setdefault("row", []).append(pd.DataFrame([run["row"]]))
             for name in ("history", "gradients", "time_profile", "predictions"):
                 parts.setdefault(name, []).append(run[name].assign(step=step, seed=seed))

@@ -60,7 +60,7 @@ def training_curves(history: pd.DataFrame, ax: plt.Axes | None = None, title: st
     ax = _axis(ax)
     ax.plot(history["epoch"], history["loss"], label="training")
     if "val_loss" in history:
-        ax.plot(history["epoch"], history["val_loss"], label="test (validation)")
+        ax.plot(history["epoch"], history["val_loss"], label="validation")
     ax.set_yscale("log")
     ax.set(title=title or "Training curves", xlabel="epoch", ylabel="MSE (scaled target)")
     ax.legend(fontsize="small")
