@@ -1,0 +1,200 @@
+"""goldlab.forecast on small made-up tables: each verdict on both sides of its threshold (no training)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from goldlab import claims, data, forecast
+
+STEPS = ("baseline", "clipnorm", "orthogonal", "residual")
+
+
+def predictions(slopes: dict[str, float], offset_above: float = 0.0) -> pd.DataFrame:
+    """Stacked predictions: forecast = 100 + slope * (actual - 100), plus ``offset_above`` above 150."""
+    actual = np.linspace(100.0, 200.0, 21)
+    rows = []
+    for step, s in slopes.items():
+        for seed in (0, 1):
+            pred = 100 + s * (actual - 100) + np.where(actual > 150, offset_above, 0.0)
+            rows.append(pd.DataFrame({"actual": actual, "pred": pred, "step": step, "seed": seed}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_slope_and_share_above():
+    a = np.arange(10.0)
+    assert forecast.slope(a, 0.5 * a + 3) == pytest.approx(0.5)
+    assert np.isnan(forecast.slope([1.0, 1.0], [2.0, 3.0]))
+    assert forecast.share_above([1, 2, 3, 4], 2.5) == 0.5
+    assert np.isnan(forecast.share_above([], 1.0))
+
+
+def test_shortfall_splits_at_the_training_max():
+    pred = pd.DataFrame({"actual": [90.0, 110.0, 120.0], "pred": [91.0, 100.0, 100.0]})
+    s = forecast.shortfall(pred, train_max=100.0)
+    assert s["mean error below max (USD)"] == pytest.approx(1.0)
+    assert s["mean error above max (USD)"] == pytest.approx(-15.0)
+    assert s["highest forecast (USD)"] == 100.0
+
+
+@pytest.mark.parametrize(("best", "verdict"), [(0.95, claims.SUPPORTED), (0.85, claims.REFUTED)])
+def test_follows_price_threshold(best, verdict):
+    short = forecast.shortfalls({1: predictions({"baseline": 0.5, "residual": best})}, 150.0)
+    v = forecast.follows_price(short, 1)
+    assert v.verdict == verdict
+    assert v.values["best_slope"] == pytest.approx(best)
+    assert (best >= forecast.SLOPE_FOLLOWS) == (verdict == claims.SUPPORTED)
+
+
+@pytest.mark.parametrize(("fixed", "verdict"), [(0.4, claims.SUPPORTED), (0.6, claims.REFUTED)])
+def test_fixes_shortfall_threshold(fixed, verdict):
+    # baseline falls 100 USD short above the max; the residual step keeps `fixed` of that shortfall
+    base = predictions({"baseline": 1.0}, offset_above=-100.0)
+    res = predictions({"residual": 1.0}, offset_above=-100.0 * fixed)
+    short = forecast.shortfalls({30: pd.concat([base, res])}, 150.0)
+    v = forecast.fixes_shortfall(short, 30)
+    assert v.verdict == verdict
+    assert v.values["removed"] == pytest.approx(1 - fixed)
+
+
+def ablation(dm_stats: list[float], dm_p: float = 0.01, horizon: int = 1) -> pd.DataFrame:
+    """Baseline rows and one LSTM run per DM statistic (all with p-value ``dm_p``)."""
+    rows = [
+        {"step": b, "seed": -1, "horizon": horizon, "mae": 10.0, "dm_stat": 0.0, "dm_p": 1.0}
+        for b in ("naive", "drift", "linear")
+    ]
+    rows += [
+        {"step": STEPS[i % 4], "seed": i // 4, "horizon": horizon, "mae": 9.0 + i, "dm_stat": s, "dm_p": dm_p}
+        for i, s in enumerate(dm_stats)
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("stats", "p", "verdict"),
+    [
+        ([-3.0, -3.0, 2.0, 2.0], 0.01, claims.SUPPORTED),  # half significantly better: at the threshold
+        ([-3.0, 2.0, 2.0, 2.0], 0.01, claims.REFUTED),
+        ([-3.0, -3.0, -3.0, -3.0], 0.2, claims.REFUTED),  # better but not significant
+    ],
+)
+def test_beats_naive_threshold(stats, p, verdict):
+    v = forecast.beats_naive([ablation(stats, p)])
+    assert v.verdict == verdict
+    assert v.values["runs"] == 4  # baselines are not counted
+
+
+def test_versus_naive_table():
+    t = forecast.versus_naive(ablation([-3.0, 2.0, 2.0, 2.0]), "level")
+    row = t.loc[("level", 1, "baseline")]
+    assert row["MAE/naive"] == pytest.approx(0.9)
+    assert row["share better"] == 1.0
+    assert "naive" not in t.index.get_level_values("step")
+
+
+def walk(better_folds: int, folds: int = 4) -> pd.DataFrame:
+    rows = []
+    for year in range(2010, 2010 + folds):
+        for kind in ("level", "return"):
+            for model, mae in [("naive", 10.0), ("drift", 10.0), ("baseline", 11.0)]:
+                good = model == "baseline" and kind == "level" and year - 2010 < better_folds
+                stat, p = (-3.0, 0.01) if good else (1.0, 0.3)
+                rows.append(
+                    {
+                        "year": year,
+                        "model": model,
+                        "target_kind": kind,
+                        "mae": mae,
+                        "dm_stat": stat,
+                        "dm_p": p,
+                    }
+                )
+    return forecast.walk_models(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize(("better", "verdict"), [(4, claims.SUPPORTED), (3, claims.REFUTED)])
+def test_beats_naive_walk_threshold(better, verdict):
+    w = walk(better)  # 8 network folds (2 targets x 4 years); `better` of them significant
+    v = forecast.beats_naive_walk(w)
+    assert v.values["folds"] == 8
+    assert v.verdict == verdict
+
+
+def test_walk_models_and_summary():
+    w = walk(1)
+    assert set(w["model"]) == {"naive", "drift", "baseline (level)", "baseline (return)"}
+    assert (w.groupby("model").size() == 4).all()  # naive and drift once per year
+    s = forecast.walk_summary(w)
+    assert s.loc["baseline (level)", "years significantly better"] == 1
+    assert s.loc["baseline (level)", "median MAE/naive"] == pytest.approx(1.1)
+    assert s.loc["drift", "years below naive"] == 0
+
+
+def compare(level_spread: float, target_gain: float) -> pd.DataFrame:
+    """versus_naive-like table: level MAE/naive 3 .. 3 + spread over steps, return = level - gain."""
+    parts = {}
+    for kind, shift in [("level", 0.0), ("return", -target_gain)]:
+        ratio = 3.0 + shift + np.linspace(0, level_spread, 4)
+        idx = pd.MultiIndex.from_product([[kind], [1], STEPS], names=["formulation", "horizon", "step"])
+        parts[kind] = pd.DataFrame({"MAE/naive": ratio}, index=idx)
+    return pd.concat(parts.values())
+
+
+@pytest.mark.parametrize(
+    ("spread", "gain", "verdict"),
+    [(1.0, 0.9, claims.SUPPORTED), (1.0, 2.0, claims.REFUTED), (1.0, -0.5, claims.UNDEFINED)],
+)
+def test_target_decides_threshold(spread, gain, verdict):
+    v = forecast.target_decides(compare(spread, gain), 1)
+    assert v.verdict == verdict
+    assert v.values["step_effect"] == pytest.approx(spread)
+
+
+def grad_table(rho_sign: float) -> pd.DataFrame:
+    g = np.array([0.01, 0.02, 0.05, 0.1, 0.2])
+    err = 2.0 + rho_sign * np.log(g)
+    return pd.DataFrame({"‖∂L/∂W‖ lstm_1": g, "MAE/naive": err})
+
+
+@pytest.mark.parametrize(("sign", "verdict"), [(-1.0, claims.SUPPORTED), (1.0, claims.REFUTED)])
+def test_gradient_decides_threshold(sign, verdict):
+    v = forecast.gradient_decides(grad_table(sign))
+    assert v.values["rho"] == pytest.approx(sign)
+    assert v.verdict == verdict
+
+
+def test_gradient_vs_error_from_runs():
+    row = pd.DataFrame(
+        {"step": ["baseline"], "seed": [0], "mae": [20.0], "grad_lstm_1": [0.2], "grad_lstm_2": [0.05]}
+    )
+    tp = pd.DataFrame(
+        {
+            "epoch": [0, 0, 3, 3],
+            "layer": "lstm_1",
+            "t": [1, 2, 1, 2],
+            "norm": [1.0, 1.0, 0.01, 1.0],
+            "step": "baseline",
+            "seed": 0,
+        }
+    )
+    t = forecast.gradient_vs_error({"level": {"row": row, "time_profile": tp}}, naive_mae=10.0)
+    (r,) = t.to_dict("records")
+    assert r["MAE/naive"] == 2.0 and r["depth spread"] == pytest.approx(4.0)
+    assert r["oldest/latest day"] == pytest.approx(0.01)  # the last epoch, not epoch 0
+
+
+def test_range_facts_on_a_rising_series():
+    idx = pd.bdate_range("2000-01-03", periods=200)
+    prices = pd.DataFrame({"close": np.linspace(100.0, 300.0, 200)}, index=idx.rename("date"))
+    w = data.make_windows(data.make_features(prices), window=10, horizon=1)
+    f = forecast.range_facts(w)
+    assert f["share of test targets above training max"] == 1.0  # a rising price leaves its training range
+    assert f["scaled target, training max"] == pytest.approx(1.0)
+    assert f["scaled target, test min"] > 1.0
+    assert f["scaled close input, test max"] > 1.0
+
+
+def test_outside_share():
+    idx = pd.bdate_range("2009-01-01", "2011-12-31")
+    closes = pd.Series(np.where(idx.year == 2011, 1000.0, 100.0 + np.arange(len(idx)) % 5), index=idx)
+    s = forecast.outside_share(closes, [2010, 2011], train_days=200)
+    assert s[2010] == 0.0 and s[2011] == 1.0
