@@ -4,14 +4,9 @@ Layout choices
 --------------
 * Every price table in goldlab has one shape: a ``DatetimeIndex`` named ``date`` in ascending order and a
   float64 column ``close`` (USD), plus ``open``, ``high``, ``low`` and ``volume`` when the source has them.
-  :func:`load_gold` (the bundled real series) and :func:`read_prices` (CSV files, file objects, DataFrames,
-  yfinance downloads, Investing.com exports, broker bid/ask files) both return it, and both pass it through
-  :func:`validate_prices`.
-* Validation is strict: nothing is silently dropped or filled. Every problem raises :class:`DataError`
-  (a ``ValueError``) whose message names the source, the column and the row (1-based data row as read, the
-  first line after the header being row 1) and the date when it is known, e.g.
-  ``prices.csv: column 'Close', row 17 (2021-03-04): non-numeric value 'abc'``. Newest-first input is
-  sorted; weekend and holiday gaps are normal. ``fill="ffill"`` is the one explicit, warned way to fill.
+  :func:`load_gold` (the bundled real series) returns it through :func:`validate_prices`. Reading your own
+  price files lives in :mod:`goldlab.prices`; ``read_prices``, ``validate_prices`` and ``DataError`` are
+  re-exported here, so ``from goldlab.data import read_prices`` keeps working.
 * :func:`make_features` builds five causal features that work with close-only data and drops the
   warm-up rows of its rolling windows (recorded in ``attrs["warmup_rows"]``).
 * :func:`make_windows` splits chronologically on the daily rows, fits min-max scalers on the training rows
@@ -21,17 +16,14 @@ Layout choices
 
 from __future__ import annotations
 
-import io
-import re
-import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from goldlab.prices import DataError, _fmt_date, read_prices, validate_prices
 
 __all__ = [
     "DataError",
@@ -48,242 +40,9 @@ __all__ = [
 
 FEATURE_NAMES: tuple[str, ...] = ("close", "log_return", "volatility_20", "ma_ratio_20", "momentum_10")
 WARMUP_ROWS = 20
-PRICE_COLUMNS: tuple[str, ...] = ("close", "open", "high", "low")
-OUTPUT_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
 TARGET_KINDS: tuple[str, ...] = ("level", "return")
 VAL_FRACTION = 0.1  # share of all rows carved from the end of the training part for validation
-FILL_CHOICES: tuple[str | None, ...] = (None, "ffill")
-
-_DATE_NAMES = ("date", "datetime", "time", "timestamp", "gmttime", "localtime")
-_CLOSE_NAMES = ("close", "adjclose", "price", "value", "last")
-_FIELD_NAMES = {
-    "open": ("open",),
-    "high": ("high",),
-    "low": ("low",),
-    "volume": ("volume", "vol", "tickvolume"),
-}
-_YF_FIELDS = {"open", "high", "low", "close", "adjclose", "volume"}
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y.%m.%d %H:%M",
-    "%Y.%m.%d",
-    "%Y/%m/%d",
-    "%m/%d/%Y",
-    "%m/%d/%Y %H:%M",
-    "%d.%m.%Y",
-    "%Y%m%d",
-)
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-_SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9}
 _DAILY_MAX_GAP_DAYS = 7
-
-
-class DataError(ValueError):
-    """Invalid price data; the message names the source, the column and the row/date."""
-
-
-# --------------------------------------------------------------------------------------------- messages
-
-
-def _fmt_date(value: Any) -> str:
-    """Short text for a timestamp: the date alone when the time is midnight."""
-    ts = pd.Timestamp(value)
-    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
-
-
-def _where(source: str, column: Any = None, row: int | None = None, date: Any = None) -> str:
-    """``source: column 'X', row N (date)`` prefix for error messages."""
-    parts = []
-    if column is not None:
-        parts.append(f"column '{column}'")
-    if row is not None:
-        parts.append(f"row {row}" + (f" ({_fmt_date(date)})" if date is not None and pd.notna(date) else ""))
-    return f"{source}: " + ", ".join(parts) if parts else f"{source}"
-
-
-# --------------------------------------------------------------------------------------------- parsing
-
-
-def _norm(label: Any) -> str:
-    """Lower-case alphanumerics of a column label (``'Adj Close'`` -> ``'adjclose'``)."""
-    return re.sub(r"[^a-z0-9]", "", str(label).lower())
-
-
-def _clean_number(value: Any, suffixes: bool) -> Any:
-    """Strip a raw cell; remove thousands separators; expand K/M/B when ``suffixes``; '' for missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().replace("\u00a0", "")
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
-    if suffixes:
-        if text in {"-", "--"}:
-            return ""
-        if text and text[-1].upper() in _SUFFIX:
-            body = text[:-1].replace(",", "")
-            try:
-                return float(body) * _SUFFIX[text[-1].upper()]
-            except ValueError:
-                return text
-    return text
-
-
-def _parse_numbers(
-    values: pd.Series,
-    source: str,
-    label: Any,
-    rows: np.ndarray,
-    dates: pd.DatetimeIndex | None = None,
-    suffixes: bool = False,
-) -> np.ndarray:
-    """Float64 values of a column; empty cells become NaN, anything else unparseable is a DataError."""
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return values.to_numpy(dtype="float64", na_value=np.nan)
-    cleaned = pd.Series([_clean_number(v, suffixes) for v in values.to_numpy(dtype=object)], dtype=object)
-    empty = cleaned.map(lambda v: isinstance(v, str) and v == "").to_numpy(dtype=bool)
-    numbers = pd.to_numeric(cleaned.where(~empty, np.nan), errors="coerce").to_numpy(dtype="float64")
-    missing_words = cleaned.map(lambda v: isinstance(v, str) and v.lower() in {"nan", "na", "n/a", "null"})
-    bad = np.isnan(numbers) & ~empty & ~missing_words.to_numpy(dtype=bool)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        date = dates[i] if dates is not None else None
-        raw = values.to_numpy(dtype=object)[i]
-        raise DataError(f"{_where(source, label, int(rows[i]), date)}: non-numeric value {raw!r}")
-    return numbers
-
-
-def _parse_dates(values: pd.Series | pd.Index, source: str, label: Any, rows: np.ndarray) -> pd.DatetimeIndex:
-    """Datetimes of a column, trying common exchange/broker formats; a DataError names the first bad row."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = pd.Series(pd.DatetimeIndex(values).tz_localize(None))
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        parsed = pd.DatetimeIndex(values)
-        if parsed.isna().any():
-            i = int(np.flatnonzero(parsed.isna())[0])
-            raise DataError(f"{_where(source, label, int(rows[i]))}: missing date")
-        return parsed
-    raw = pd.Series([("" if v is None else str(v).strip()) for v in np.asarray(values, dtype=object)])
-    best: pd.DatetimeIndex | None = None
-    for fmt in (*_DATE_FORMATS, "ISO8601"):
-        try:
-            parsed = pd.DatetimeIndex(pd.to_datetime(raw, format=fmt, errors="coerce"))
-        except (ValueError, TypeError):
-            continue
-        if parsed.tz is not None:
-            parsed = parsed.tz_localize(None)
-        if best is None or parsed.isna().sum() < best.isna().sum():
-            best = parsed
-        if not best.isna().any():
-            return best
-    assert best is not None
-    i = int(np.flatnonzero(best.isna())[0])
-    problem = "missing date" if raw[i] == "" else f"unparseable date {raw[i]!r}"
-    raise DataError(f"{_where(source, label, int(rows[i]))}: {problem}")
-
-
-# --------------------------------------------------------------------------------------------- validation
-
-
-def _check_fill(fill: str | None) -> None:
-    if fill not in FILL_CHOICES:
-        raise ValueError(f"fill must be one of {FILL_CHOICES}, got {fill!r}")
-
-
-def validate_prices(
-    df: pd.DataFrame,
-    source_name: str,
-    *,
-    fill: str | None = None,
-    rows: Sequence[int] | None = None,
-    labels: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Check and normalise a price table; return it sorted with a ``date`` index and float columns.
-
-    ``df`` has a ``DatetimeIndex`` (or a ``date`` column) and a ``close`` column, optionally ``open``,
-    ``high``, ``low``, ``volume``; cells may still be raw text. ``rows`` are the 1-based source row numbers
-    of ``df``'s rows (default 1..n) and ``labels`` the source names of the columns, both for messages.
-    Raises DataError on: no rows, no price column, unparseable dates, non-numeric values, missing/inf or
-    non-positive prices, duplicated dates. Missing volumes are allowed (NaN). ``fill="ffill"`` forward-fills
-    missing prices after sorting, warns and records ``attrs["filled_rows"]``; a missing first price stays
-    an error.
-    """
-    _check_fill(fill)
-    labels = dict(labels or {})
-    if len(df) == 0:
-        raise DataError(f"{source_name}: empty input, no data rows (columns seen: {list(df.columns)})")
-    if "close" not in df.columns:
-        raise DataError(f"{source_name}: no price column 'close' found (columns seen: {list(df.columns)})")
-    row_no = np.arange(1, len(df) + 1) if rows is None else np.asarray(rows, dtype=int)
-    if "date" in df.columns:
-        dates = _parse_dates(df["date"], source_name, labels.get("date", "date"), row_no)
-    elif isinstance(df.index, pd.DatetimeIndex) or df.index.name is not None:
-        dates = _parse_dates(df.index, source_name, labels.get("date", df.index.name or "<index>"), row_no)
-    else:
-        raise DataError(f"{source_name}: no date column found (columns seen: {list(df.columns)})")
-
-    data: dict[str, np.ndarray] = {}
-    for col in OUTPUT_COLUMNS:
-        if col in df.columns:
-            label = labels.get(col, col)
-            data[col] = _parse_numbers(df[col], source_name, label, row_no, dates, suffixes=col == "volume")
-
-    # duplicated dates, reported in input order with both rows
-    dup = dates.duplicated(keep=False)
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        j = int(np.flatnonzero(dates == dates[i])[1])
-        label = labels.get("date", "date")
-        raise DataError(
-            f"{source_name}: column '{label}', rows {row_no[i]} and {row_no[j]} ({_fmt_date(dates[i])}): "
-            "duplicated date"
-        )
-
-    order = np.argsort(dates.to_numpy(), kind="stable")
-    dates, row_no = dates[order], row_no[order]
-    data = {k: v[order] for k, v in data.items()}
-
-    filled = 0
-    if fill == "ffill":
-        missing_any = np.zeros(len(dates), dtype=bool)
-        for col in PRICE_COLUMNS:
-            if col in data:
-                miss = np.isnan(data[col])
-                if miss[0]:
-                    label = labels.get(col, col)
-                    raise DataError(
-                        f"{_where(source_name, label, int(row_no[0]), dates[0])}: missing first price "
-                        "cannot be forward-filled"
-                    )
-                missing_any |= miss
-                data[col] = pd.Series(data[col]).ffill().to_numpy()
-        filled = int(missing_any.sum())
-        warnings.warn(f"{source_name}: forward-filled {filled} row(s) with missing prices", stacklevel=2)
-
-    for col in OUTPUT_COLUMNS:
-        if col not in data:
-            continue
-        values, label = data[col], labels.get(col, col)
-        checks = [(np.isinf(values), "infinite value")]
-        if col == "volume":
-            checks.append((values < 0, "negative volume"))
-        else:
-            checks = [(np.isnan(values), "missing price (empty/NaN)"), *checks]
-            checks.append((values <= 0, "non-positive price"))
-        for mask, problem in checks:
-            if mask.any():
-                i = int(np.flatnonzero(mask)[0])
-                shown = "" if np.isnan(values[i]) else f" {float(values[i])!r}"
-                raise DataError(f"{_where(source_name, label, int(row_no[i]), dates[i])}: {problem}{shown}")
-
-    out = pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="date"))
-    out.attrs["source"] = source_name
-    if fill == "ffill":
-        out.attrs["filled_rows"] = filled
-    return out
 
 
 # --------------------------------------------------------------------------------------------- loaders
@@ -338,191 +97,6 @@ def load_gold(n_days: int | None = 1247, end: Any = None) -> pd.DataFrame:
     return prices
 
 
-def _read_text(source: Any) -> tuple[str, str]:
-    """Text and display name of a path or a file object (BOM stripped)."""
-    if hasattr(source, "read"):
-        name = getattr(source, "name", None)
-        content = source.read()
-        name = name if isinstance(name, str) else "<file object>"
-    else:
-        name = str(source)
-        content = Path(source).read_bytes()
-    if isinstance(content, bytes):
-        try:
-            content = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            content = content.decode("latin-1")
-    return content.lstrip("\ufeff"), name
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter among ``, ; tab |`` that occurs most often in the header line (default ``,``)."""
-    header = text.splitlines()[0] if text else ""
-    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _flatten_yfinance(df: pd.DataFrame, price_col: Any, source: str) -> tuple[pd.DataFrame, Any]:
-    """Reduce (field, ticker) or (ticker, field) MultiIndex columns to one ticker's flat columns."""
-    if df.columns.nlevels != 2:
-        raise DataError(
-            f"{source}: cannot read {df.columns.nlevels}-level columns (columns seen: {list(df.columns)})"
-        )
-    level0 = {_norm(v) for v in df.columns.get_level_values(0)}
-    field_level = 0 if level0 & _YF_FIELDS else 1
-    ticker_level = 1 - field_level
-    tickers = list(dict.fromkeys(df.columns.get_level_values(ticker_level)))
-    if isinstance(price_col, tuple):
-        ticker, price_col = price_col[ticker_level], price_col[field_level]
-    elif price_col in tickers:
-        ticker, price_col = price_col, None
-    elif len(tickers) == 1:
-        ticker = tickers[0]
-    else:
-        raise DataError(
-            f"{source}: columns hold several tickers {tickers}; pick one with price_col=<ticker> "
-            "or price_col=(field, ticker)"
-        )
-    flat = df.xs(ticker, axis=1, level=ticker_level)
-    return flat, price_col
-
-
-def _find(columns: Sequence[Any], names: Sequence[str], used: set[Any]) -> Any:
-    """First column (in ``names`` priority order) whose normalised label is one of ``names``."""
-    normed = {}
-    for c in columns:
-        normed.setdefault(_norm(c), c)
-    for name in names:
-        c = normed.get(name)
-        if c is not None and c not in used:
-            return c
-    return None
-
-
-def _lookup(columns: Sequence[Any], wanted: Any, what: str, source: str) -> Any:
-    """The column the user named (exact, else case/punctuation-insensitive) or a DataError."""
-    if wanted in list(columns):
-        return wanted
-    hit = _find(columns, [_norm(wanted)], set())
-    if hit is None:
-        raise DataError(f"{source}: {what} {wanted!r} not found (columns seen: {list(columns)})")
-    return hit
-
-
-def _bid_ask(columns: Sequence[Any], fld: str, used: set[Any]) -> list[Any] | None:
-    """[bid, ask] columns for ``fld`` (``BidClose``/``Close Bid`` styles) when both exist."""
-    bid = _find(columns, [f"bid{fld}", f"{fld}bid"], used)
-    ask = _find(columns, [f"ask{fld}", f"{fld}ask"], used)
-    return [bid, ask] if bid is not None and ask is not None else None
-
-
-def _select(df: pd.DataFrame, source: str, date_col: Any, price_col: Any) -> tuple[Any, dict[str, list[Any]]]:
-    """Date column label (None: use the index) and the source columns of each output column."""
-    cols = list(df.columns)
-    if date_col is not None:
-        date = _lookup(cols, date_col, "date column", source)
-    else:
-        date = _find(cols, _DATE_NAMES, set())
-        if date is None:
-            index_is_date = isinstance(df.index, pd.DatetimeIndex) or _norm(df.index.name) in _DATE_NAMES
-            if not index_is_date:
-                raise DataError(
-                    f"{source}: no date column found (columns seen: {cols}; index {df.index.name!r}); "
-                    "pass date_col="
-                )
-    used = {date} if date is not None else set()
-    picked: dict[str, list[Any]] = {}
-    if price_col is not None:
-        picked["close"] = [_lookup(cols, price_col, "price column", source)]
-    else:
-        close = _find(cols, _CLOSE_NAMES, used)
-        pair = _bid_ask(cols, "close", used)
-        if close is not None:
-            picked["close"] = [close]
-        elif pair is not None:
-            picked["close"] = pair
-        else:
-            raise DataError(f"{source}: no price column found (columns seen: {cols}); pass price_col=")
-    used |= set(picked["close"])
-    for out, names in _FIELD_NAMES.items():
-        hit = _find(cols, names, used)
-        if hit is not None:
-            picked[out] = [hit]
-        elif out != "volume" and len(picked["close"]) == 2:
-            pair = _bid_ask(cols, out, used)
-            if pair is not None:
-                picked[out] = pair
-        used |= set(picked.get(out, []))
-    return date, picked
-
-
-def read_prices(
-    source: str | Path | Any | pd.DataFrame,
-    date_col: Any = None,
-    price_col: Any = None,
-    fill: str | None = None,
-) -> pd.DataFrame:
-    """Read daily prices from a CSV path, a file object or a DataFrame into the goldlab price table.
-
-    Recognises plain OHLCV CSVs (``,``/``;``/tab delimiter sniffed from the header; dates like
-    ``2004.06.11 00:00``, ``2021-03-04``, ``12/30/2022`` US month/day/year), Investing.com exports (BOM,
-    newest first, ``"1,826.20"``, volumes ``107.50K``; ``Change %`` is dropped), broker bid/ask files
-    (``close`` = mid of bid/ask close, mids for open/high/low) and yfinance ``download()`` frames (one
-    ticker; MultiIndex columns; several tickers need ``price_col=<ticker>`` or ``(field, ticker)``).
-    ``date_col``/``price_col`` name columns that are not recognised; the price column becomes ``close``.
-    Returns a ``date``-indexed ascending frame with float ``close`` (+ ``open``/``high``/``low``/``volume``
-    when present), validated by :func:`validate_prices` (``fill`` is passed on).
-    """
-    _check_fill(fill)
-    if isinstance(source, pd.DataFrame):
-        name = "<DataFrame>"
-        df = source
-        if isinstance(df.columns, pd.MultiIndex):
-            df, price_col = _flatten_yfinance(df, price_col, name)
-    else:
-        text, name = _read_text(source)
-        if not text.strip():
-            raise DataError(f"{name}: empty input, no header and no data rows")
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=_sniff_delimiter(text),
-            dtype=str,
-            keep_default_na=False,
-            index_col=False,
-            skipinitialspace=True,
-        )
-        df.columns = [str(c).strip() for c in df.columns]
-    if len(df) == 0:
-        raise DataError(f"{name}: empty input, no data rows (columns seen: {list(df.columns)})")
-
-    date, picked = _select(df, name, date_col, price_col)
-    rows = np.arange(1, len(df) + 1)
-    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
-    labels: dict[str, Any] = {}
-    if date is None:
-        out["date"] = pd.Series(df.index, index=out.index)
-        labels["date"] = df.index.name or "<index>"
-    else:
-        out["date"] = df[date].reset_index(drop=True)
-        labels["date"] = date
-    dates: pd.DatetimeIndex | None = None
-    for col, sources in picked.items():
-        if len(sources) == 1:
-            out[col] = df[sources[0]].reset_index(drop=True)
-            labels[col] = sources[0]
-        else:
-            if dates is None:
-                dates = _parse_dates(out["date"], name, labels["date"], rows)
-            bid, ask = (
-                _parse_numbers(df[s].reset_index(drop=True), name, s, rows, dates, suffixes=False)
-                for s in sources
-            )
-            out[col] = (bid + ask) / 2.0
-            labels[col] = f"mid of {sources[0]}/{sources[1]}"
-    return validate_prices(out, name, fill=fill, rows=rows, labels=labels)
-
-
 # --------------------------------------------------------------------------------------------- features
 
 
@@ -535,11 +109,12 @@ def make_features(prices: pd.DataFrame) -> pd.DataFrame:
     trailing, so row t uses prices up to t only. The first 20 rows (the warm-up of the 20-day volatility,
     which needs 20 returns) are dropped; the count is in ``attrs["warmup_rows"]``.
     """
+    source = prices.attrs.get("source", "<prices>")
     if "close" not in prices.columns:
-        raise DataError(f"<prices>: no price column 'close' (columns seen: {list(prices.columns)})")
+        raise DataError(f"{source}: no price column 'close' (columns seen: {list(prices.columns)})")
     if len(prices) <= WARMUP_ROWS:
         raise DataError(
-            f"<prices>: column 'close': need more than {WARMUP_ROWS} rows for the feature warm-up, "
+            f"{source}: column 'close': need more than {WARMUP_ROWS} rows for the feature warm-up, "
             f"got {len(prices)}"
         )
     close = prices["close"].astype("float64")
@@ -557,7 +132,7 @@ def make_features(prices: pd.DataFrame) -> pd.DataFrame:
     )
     feats = feats.iloc[WARMUP_ROWS:].copy()
     if feats.isna().to_numpy().any():
-        raise DataError("<prices>: column 'close': NaN in features; validate prices first (validate_prices)")
+        raise DataError(f"{source}: column 'close': NaN in features; validate prices first (validate_prices)")
     feats.attrs = {"warmup_rows": WARMUP_ROWS}
     return feats
 
