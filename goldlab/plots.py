@@ -7,9 +7,20 @@ norms span orders of magnitude, so they are drawn on a log scale.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-__all__ = ["gradient_history", "predictions", "time_profile", "training_curves"]
+__all__ = [
+    "by_step",
+    "forecasts_vs_range",
+    "gradient_history",
+    "predictions",
+    "ratio_bars",
+    "time_profile",
+    "training_curves",
+    "training_range",
+    "walk_forward",
+]
 
 
 def _axis(ax: plt.Axes | None) -> plt.Axes:
@@ -76,4 +87,84 @@ def predictions(pred: pd.DataFrame, ax: plt.Axes | None = None, title: str | Non
     ax.set(title=title or "Test-period forecasts", xlabel="target date", ylabel="gold price (USD/oz)")
     ax.legend(fontsize="small")
     ax.figure.autofmt_xdate()
+    return ax
+
+
+def training_range(
+    closes: pd.Series, train_close: pd.Series, split, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Axes:
+    """The daily close with the training rows' price range shaded and the start of the test split marked."""
+    ax = _axis(ax)
+    ax.plot(closes.index, closes.to_numpy(), color="black", lw=1, label="daily close")
+    ax.axhspan(train_close.min(), train_close.max(), color="tab:blue", alpha=0.15, label="training range")
+    ax.axvline(split, color="tab:red", ls="--", label="start of the test split")
+    ax.set(title=title or "Gold price and the training range", xlabel="date", ylabel="gold price (USD/oz)")
+    ax.legend(fontsize="small", loc="upper left")
+    ax.figure.autofmt_xdate()
+    return ax
+
+
+def forecasts_vs_range(
+    pred: pd.DataFrame, low: float, high: float, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Axes:
+    """Forecast against actual price, one colour per ``step``, the training price range [low, high] shaded
+    on both axes and the line forecast = actual: a forecast that cannot leave the range flattens above it."""
+    ax = _axis(ax)
+    for step, part in pred.groupby("step", sort=False):
+        ax.scatter(part["actual"], part["pred"], s=6, alpha=0.6, label=step)
+    ax.axhspan(low, high, color="tab:blue", alpha=0.1, label="training range")
+    ax.axvspan(low, high, color="tab:blue", alpha=0.1)
+    lims = [min(pred["actual"].min(), pred["pred"].min()), max(pred["actual"].max(), pred["pred"].max())]
+    ax.plot(lims, lims, color="black", lw=1, ls=":", label="forecast = actual")
+    ax.set(
+        title=title or "Forecast against actual price",
+        xlabel="actual gold price (USD/oz)",
+        ylabel="forecast (USD/oz)",
+    )
+    ax.legend(fontsize="x-small", loc="upper left", markerscale=2)
+    return ax
+
+
+def ratio_bars(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Grouped bars of MAE / naive MAE: one group per row (model), one bar per column (e.g. target), log
+    scale, with the naive forecast's 1 marked."""
+    ax = _axis(ax)
+    width = 0.8 / max(len(ratios.columns), 1)
+    x = np.arange(len(ratios))
+    for k, col in enumerate(ratios.columns):
+        ax.bar(x + (k - (len(ratios.columns) - 1) / 2) * width, ratios[col].to_numpy(), width, label=str(col))
+    ax.axhline(1.0, color="black", ls="--", lw=1, label="naive forecast")
+    ax.set_xticks(x, [str(i) for i in ratios.index], rotation=20)
+    ax.set_yscale("log")
+    ax.set(title=title or "Test MAE relative to the naive forecast", xlabel="model", ylabel="MAE / naive MAE")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def walk_forward(mase: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """MASE per test year (rows) for each model (columns), log scale, MASE = 1 marked."""
+    ax = _axis(ax)
+    for model in mase.columns:
+        dashed = str(model) in ("naive", "drift")
+        ax.plot(mase.index, mase[model], marker="o", ls="--" if dashed else "-", label=str(model))
+    ax.axhline(1.0, color="black", lw=1, ls=":", label="MASE = 1")
+    ax.set_yscale("log")
+    ax.set(title=title or "Walk-forward MASE per test year", xlabel="test year", ylabel="MASE")
+    ax.set_xticks(list(mase.index))
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
+def by_step(
+    table: pd.DataFrame, x: str, ax: plt.Axes | None = None, title: str | None = None, **labels
+) -> plt.Axes:
+    """``norm`` against ``x`` (mean over seeds), one line per ``step``, log scale; ``labels`` go to
+    ``ax.set`` (e.g. ``xlabel``, ``ylabel``). For per-layer gradient norms or a gradient through time."""
+    ax = _axis(ax)
+    for step, part in table.groupby("step", sort=False):
+        mean = part.groupby(x, sort=False)["norm"].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker="o" if len(mean) < 10 else None, label=step)
+    ax.set_yscale("log")
+    ax.set(title=title or "Gradient norm by step", **labels)
+    ax.legend(fontsize="x-small")
     return ax
