@@ -1,0 +1,68 @@
+"""goldlab.book: the one setup call of every page."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (Keras reads KERAS_BACKEND once per process)."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "GOLDLAB_PROFILE")}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=clean, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_importing_goldlab_book_does_not_import_keras():
+    code = "import sys, goldlab, goldlab.book; print('keras' in sys.modules)"
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"), [({}, "tensorflow"), ({"KERAS_BACKEND": "jax"}, "jax")], ids=["default", "jax"]
+)
+def test_setup_sets_the_backend_before_keras(env, backend, tmp_path):
+    code = (
+        "import goldlab.book, os; page = goldlab.book.setup()\n"
+        "print(os.environ['KERAS_BACKEND'], page.backend, page.profile.name, page.results)"
+    )
+    done = _python(code, GOLDLAB_PROFILE="full", GOLDLAB_RESULTS=str(tmp_path), **env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    setup_line, values = [line for line in lines if line.startswith("profile ")], lines[-1]
+    assert len(setup_line) == 1, done.stdout
+    setup_line = setup_line[0]
+    assert values.split() == [backend, backend, "full", str(tmp_path / "full")]
+    assert setup_line.startswith("profile 'full': 50 epochs x 5 seeds; Keras 3.")
+    assert setup_line.endswith(f", backend {backend}")
+
+
+def test_setup_sets_pandas_float_display(monkeypatch, tmp_path, capsys):
+    import pandas as pd
+
+    import goldlab.book
+
+    monkeypatch.setenv("GOLDLAB_RESULTS", str(tmp_path))
+    with pd.option_context("display.float_format", None):
+        page = goldlab.book.setup("quick")
+        assert pd.options.display.float_format(1 / 3) == "0.3333"
+    assert page.profile.name == "quick"
+    assert page.results == Path(tmp_path) / "quick"
+    assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_setup_rejects_an_unknown_profile(monkeypatch):
+    import goldlab.book
+
+    monkeypatch.setenv("GOLDLAB_PROFILE", "medium")
+    with pytest.raises(ValueError, match="GOLDLAB_PROFILE"):
+        goldlab.book.setup()
