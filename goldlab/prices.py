@@ -70,7 +70,7 @@ _YF_FIELDS = {"open", "high", "low", "close", "adjclose", "volume"}
 _MISSING = {"", ".", "-", "--", "n/a", "na", "nan", "null", "none", "#n/a"}
 _SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9}
 _SPACES = re.compile(r"(?<=\d)[\s\u00a0\u202f']+(?=\d)")
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})$")  # after a time
 _TIME_CELL = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _NUMBER_CELL = re.compile(r"^[+-]?(\d[\d\s\u00a0\u202f.,']*)?\d?([.,]\d+)?([eE][+-]?\d+)?[KMBkmb%]?$")
 _XLSX_HINT = "pip install 'goldlab[xlsx]' (openpyxl), or save the sheet as CSV"
@@ -152,12 +152,12 @@ def _wall_and_offset(raw: list[str]) -> tuple[list[str], np.ndarray | None]:
         if m is None:
             wall.append(v)
             continue
-        off = m.group(0)
+        off = m.group(2)
         if off != "Z":
             sign = -1 if off[0] == "-" else 1
             digits = off[1:].replace(":", "")
             minutes[i] = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-        wall.append(v[: m.start()].rstrip())
+        wall.append(v[: m.start()] + m.group(1))
     return wall, minutes
 
 
@@ -762,7 +762,7 @@ def _split_rows(text: str) -> list[list[str]]:
 
 
 def _is_date_cell(cell: str) -> bool:
-    wall = _OFFSET.sub("", cell).strip() if _OFFSET.search(cell) else cell
+    wall = _OFFSET.sub(r"\1", cell).strip()
     if not wall or not re.search(r"\d", wall):
         return False
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].*", wall):
