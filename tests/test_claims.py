@@ -65,41 +65,185 @@ def table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_measure_has_a_row_per_claim(table):
-    out = claims.measure(table)
-    assert list(out.columns) == ["claim", "blog", "measured", "where"]
-    assert list(out.index) == [c.key for c in claims.BLOG_CLAIMS]
-    assert out["measured"].map(lambda s: isinstance(s, str) and len(s) > 0).all()
+def with_mae(table: pd.DataFrame, step: str, mae: float) -> pd.DataFrame:
+    """``table`` with the h=30 MAE of ``step`` set to ``mae`` ± 1 over its two seeds."""
+    t = table.copy()
+    rows = (t["step"] == step) & (t["horizon"] == 30)
+    t.loc[rows, "mae"] = mae + np.where(t.loc[rows, "seed"] == 0, -1.0, 1.0)
+    return t
 
 
-def test_measure_computes_the_figures(table):
-    out = claims.measure(table)["measured"]
-    # headline MAE at h=30: baseline and residual means (sd over two seeds at ±1: 1.41) and the naive MAE
-    assert "baseline 40.00 ± 1.41" in out["mae"] and "residual 20.00 ± 1.41" in out["mae"]
-    assert "naive forecast 30.00 USD" in out["mae"]
-    assert "baseline 40 ± 0 %" in out["accuracy"] and "residual 70 ± 0 %" in out["accuracy"]
-    assert "undefined" in out["accuracy"]
-    assert "baseline 0.1" in out["grad_layer3"] and "residual 0.4" in out["grad_layer3"]
-    assert (
-        "baseline 2.00 ± 0.00 s" in out["time_per_epoch"]
-        and "residual 5.00 ± 0.00 s" in out["time_per_epoch"]
+def with_grads(table: pd.DataFrame, step: str, **grads: float) -> pd.DataFrame:
+    t = table.copy()
+    for col, value in grads.items():
+        t.loc[t["step"] == step, col] = value
+    return t
+
+
+def test_verdicts_use_the_vocabulary_and_render(table):
+    v = claims.mae_headline(table)
+    assert v.verdict in claims.VERDICTS and v.key == "mae"
+    assert v.sentence().startswith("The blog's claim that") and f"**{v.verdict}**" in v.sentence()
+    assert claims.render([v, v]).count("\n- ") == 1
+    t = claims.verdict_table([v, claims.accuracy(table)])
+    assert list(t.columns) == ["claim", "blog", "measured", "verdict", "where"]
+    assert list(t.index) == ["mae", "accuracy"] and t.loc["accuracy", "verdict"] == claims.UNDEFINED
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        claims.Verdict("k", "c", "b", "m", "maybe", "r")
+
+
+def test_decide_and_nan():
+    assert claims.decide(2.0, 2.0, "hi", "lo") == "hi"
+    assert claims.decide(1.999, 2.0, "hi", "lo") == "lo"
+    assert claims.decide(np.nan, 2.0, "hi", "lo") == claims.UNDEFINED
+
+
+@pytest.mark.parametrize(("final", "verdict"), [(19.0, claims.SUPPORTED), (21.0, claims.NOT_REPRODUCED)])
+def test_mae_headline_threshold(table, final, verdict):
+    # baseline 40: a 50 % drop is 20 USD
+    v = claims.mae_headline(with_mae(table, "residual", final))
+    assert v.verdict == verdict
+    assert v.values["drop"] == pytest.approx(1 - final / 40)
+    assert v.values["naive"] == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize(("g3", "verdict"), [(1e-5, claims.REFUTED), (0.9e-5, claims.SUPPORTED)])
+def test_grad_layer3_threshold(table, g3, verdict):
+    v = claims.grad_layer3(with_grads(table, "baseline", grad_lstm_3=g3))
+    assert v.verdict == verdict and v.values["ratio"] == pytest.approx(g3 / 3e-6)
+
+
+@pytest.mark.parametrize(("g1", "verdict"), [(1e-3 * 10, claims.SUPPORTED), (1e-3 * 9.9, claims.REFUTED)])
+def test_depth_fall_threshold(table, g1, verdict):
+    v = claims.depth_fall(with_grads(table, "baseline", grad_lstm_1=g1, grad_lstm_3=1e-3))
+    assert v.verdict == verdict
+
+
+@pytest.mark.parametrize(("share", "verdict"), [(0.05, claims.NOT_REPRODUCED), (0.04, claims.REFUTED)])
+def test_clip_prevents_threshold(share, verdict):
+    n = 100
+    above = int(round(share * n))
+    norms = [2.0] * above + [0.5] * (n - above)
+    g = pd.DataFrame({"epoch": 1, "weight": "kernel", "layer": "lstm_1", "norm": norms})
+    g = pd.concat([g, g.assign(epoch=0, norm=2.0)])
+    v = claims.clip_prevents(g)
+    assert v.verdict == verdict
+    assert v.values["share_after"] == pytest.approx(share) and v.values["share_before"] == 1.0
+
+
+def history(losses: dict[str, list[float]], val: dict[str, list[float]] | None = None) -> pd.DataFrame:
+    rows = []
+    for step, ls in losses.items():
+        for seed in (0, 1):
+            for e, loss in enumerate(ls, start=1):
+                v = (val or losses)[step][e - 1]
+                rows.append({"step": step, "seed": seed, "epoch": e, "loss": loss, "val_loss": v})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("last", "verdict"), [(0.89, claims.REFUTED), (0.91, claims.SUPPORTED)])
+def test_loss_flattening_threshold(last, verdict):
+    v = claims.loss_flattening(history({"baseline": [3.0, 2.0, 1.0, 0.95, last]}))
+    assert v.verdict == verdict and v.values["fall"] == pytest.approx(1 - last)
+    assert claims.loss_flattening(history({"baseline": [3.0, 2.0, 1.0]})).verdict == claims.UNDEFINED
+
+
+def test_lr_divergence():
+    assert claims.lr_divergence({"a": False, "b": False}).verdict == claims.NOT_REPRODUCED
+    assert claims.lr_divergence({"a": True, "b": False}).verdict == claims.SUPPORTED
+
+
+@pytest.mark.parametrize(
+    ("orth", "clip", "verdict"),
+    [(2e-3, 2e-3, claims.NOT_REPRODUCED), (2e-3, 0.9e-3, claims.SUPPORTED), (0.9e-3, 2e-3, claims.REFUTED)],
+)
+def test_orth_floor_threshold(table, orth, clip, verdict):
+    t = with_grads(table, "orthogonal", grad_lstm_1=orth)
+    assert claims.orth_floor(with_grads(t, "clipnorm", grad_lstm_2=clip)).verdict == verdict
+
+
+@pytest.mark.parametrize(("ratio", "verdict"), [(1.5, claims.SUPPORTED), (1.49, claims.NOT_REPRODUCED)])
+def test_orth_doubled_threshold(ratio, verdict):
+    rows = [
+        {"step": s, "epoch": 0, "weight": "total", "layer": layer, "norm": n}
+        for layer in ("lstm_1", "lstm_2")
+        for s, n in (("clipnorm", 2.0), ("orthogonal", 2.0 * (ratio if layer == "lstm_1" else 1.0)))
+    ]
+    v = claims.orth_doubled(pd.DataFrame(rows))
+    assert v.verdict == verdict and v.values["high"] == pytest.approx(ratio)
+
+
+@pytest.mark.parametrize(
+    ("orth", "verdict"),
+    # clipnorm 40.5 ± 1 (sd 1.41): a real fall exceeds 2 sd = 2.83 USD and beats step 4's change
+    [(37.5, claims.SUPPORTED), (37.8, claims.NOT_REPRODUCED)],
+)
+def test_orth_vs_arch_threshold(table, orth, verdict):
+    t = with_mae(with_mae(table, "orthogonal", orth), "residual", orth + 0.5)
+    assert claims.orth_vs_arch(t).verdict == verdict
+
+
+@pytest.mark.parametrize(("settle", "verdict"), [(5, claims.SUPPORTED), (6, claims.NOT_REPRODUCED)])
+def test_residual_convergence_threshold(settle, verdict):
+    # 10 epochs: sooner means at least 1 epoch (10 %) earlier than orthogonal's settling epoch 6
+    def curve(at):
+        return [10.0] * (at - 1) + [1.0] * (11 - at)
+
+    v = claims.residual_convergence(history({"orthogonal": curve(6), "residual": curve(settle)}))
+    assert v.verdict == verdict
+
+
+def test_residual_widths():
+    assert claims.residual_widths().verdict == claims.SUPPORTED
+
+
+@pytest.mark.parametrize(("low", "verdict"), [(0.1 / 10, claims.SUPPORTED), (0.1 / 9.9, claims.REFUTED)])
+def test_more_layers_threshold(table, low, verdict):
+    t = with_grads(table, "residual", grad_lstm_1=0.1, grad_lstm_2=0.1, grad_lstm_3=0.1, grad_lstm_4=low)
+    assert claims.more_layers(t).verdict == verdict
+
+
+@pytest.mark.parametrize(("res", "verdict"), [(1.9, claims.SUPPORTED), (1.95, claims.NOT_REPRODUCED)])
+def test_time_per_epoch_threshold(res, verdict):
+    # blog ratio 11.2 / 8.7 = 1.287; tolerance x1.5 -> 1.931
+    speed = pd.DataFrame(
+        {
+            "backend": "jax",
+            "loop": "fit",
+            "device": "cpu",
+            "model": ["baseline", "residual"],
+            "s_per_epoch": [1.0, res],
+        }
     )
-    assert "tensorflow" in out["time_per_epoch"]
-    assert "+0.50" in out["clip_prevents"] and "within" in out["clip_prevents"]
-    assert "beyond" in out["orth_vs_arch"]  # residual − orthogonal: −15 USD against sd 1.41
-    assert "×8.0" in out["more_layers"]  # residual: 0.4 / 0.05
-    # (2+3+4+5) s x 3 epochs per seed at h=30 = 42 s = 0.7 min
-    assert "0.7 min per seed" in out["tutorial_time"]
-    assert out["batchnorm"].startswith("not tested")
+    v = claims.time_per_epoch(speed)
+    assert v.verdict == verdict
 
 
-def test_measure_other_horizon_and_missing_steps(table):
-    out = claims.measure(table, horizon=1)["measured"]
-    assert "naive forecast 9.00" in out["mae"]
-    part = table[~table["step"].isin(["orthogonal", "residual"])]
-    out = claims.measure(part)["measured"]
-    assert "clipnorm 40.50" in out["mae"]
-    assert out["orth_floor"].startswith("see chapter")
+def test_blog_monitor_misses_lstms():
+    import keras
+
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3), keras.layers.Dense(1)])
+    v = claims.blog_monitor(model)
+    assert v.verdict == claims.REFUTED and v.values["missed"] == 1
+    dense = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    assert claims.blog_monitor(dense).verdict == claims.SUPPORTED
+
+
+def test_table_verdicts_cover_the_table(table):
+    runs = {
+        "gradients": pd.DataFrame(
+            [
+                {"step": s, "epoch": e, "weight": w, "layer": "lstm_1", "norm": 0.5}
+                for s in ("baseline", "clipnorm", "orthogonal")
+                for e in (0, 1)
+                for w in ("total", "kernel")
+            ]
+        ),
+        "history": history({s: [3.0, 2.0, 1.0, 0.5] for s in STEPS}),
+    }
+    out = claims.table_verdicts(table, runs)
+    assert len({v.key for v in out}) == len(out)
+    assert all(v.verdict in claims.VERDICTS for v in out)
 
 
 def test_every_seed_claim_is_covered():
