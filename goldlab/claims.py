@@ -142,7 +142,7 @@ class Claim:
 
 _CH1, _CH2 = "../notebooks/01_diagnose.ipynb", "../notebooks/02_clip.ipynb"
 _CH3, _CH4 = "../notebooks/03_orthogonal.ipynb", "../notebooks/04_residual.ipynb"
-_RESULTS, _EPILOGUE, _API = "results.ipynb", "epilogue.ipynb", "api.md"
+_RESULTS, _EPILOGUE, _API = "results.ipynb", "what_decides.ipynb", "api.md"
 
 #: Every claim of the blog, headline results first, then the four steps' claims and its other claims.
 BLOG_CLAIMS: tuple[Claim, ...] = (
