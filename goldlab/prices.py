@@ -483,9 +483,9 @@ def _fill(
         report = {"filled_rows": len(rows)}
         shown_dates, shown_rows = dates[rows], row_no[rows]
     if len(rows):
-        warnings.warn(f"{source}: {what}: {_row_list(shown_rows, shown_dates)}", PriceWarning, stacklevel=4)
+        warnings.warn(f"{source}: {what}: {_row_list(shown_rows, shown_dates)}", PriceWarning, stacklevel=5)
     else:
-        warnings.warn(f"{source}: {what}", PriceWarning, stacklevel=4)
+        warnings.warn(f"{source}: {what}", PriceWarning, stacklevel=5)
     return data, dates, row_no, report
 
 
@@ -519,7 +519,7 @@ def normalise_prices(
         warnings.warn(
             f"{source}: resampled {intraday_rows} intraday rows to {len(dates)} daily bars",
             PriceWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if fill is not None:
         missing = np.zeros(len(dates), dtype=bool)
@@ -599,7 +599,7 @@ def plausibility_warnings(
             f"{_row_list(row_no[bad], dates[bad])}"
         )
     for text in found:
-        warnings.warn(f"{source}: {text}", PriceWarning, stacklevel=3)
+        warnings.warn(f"{source}: {text}", PriceWarning, stacklevel=4)
     return found
 
 
@@ -974,7 +974,7 @@ def _load(source: Any, price_col: Any) -> tuple[pd.DataFrame, str, Any, dict[str
     if isinstance(source, pd.Series):
         label = source.name if source.name is not None else "close"
         frame = source.to_frame(name=label)
-        if frame.index.name is None and isinstance(frame.index, pd.DatetimeIndex):
+        if frame.index.name is None:
             frame.index.name = "date"
         return frame, "<Series>", label if price_col is None else price_col, {}
     if isinstance(source, pd.DataFrame):

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab.prices import (
-    DataError,
-    read_prices,
-    validate_prices,
-)
+from goldlab.data import load_gold
+from goldlab.prices import DataError, PriceWarning, read_prices, validate_prices
 
 # --------------------------------------------------------------------------------------------- fixtures
 
@@ -299,3 +299,362 @@ def test_no_warning_without_fill(tmp_path) -> None:
         warnings.simplefilter("error")
         df = read_prices(_write(tmp_path, COMMA_OHLCV))
     assert "filled_rows" not in df.attrs
+
+
+# --------------------------------------------------------------------------------------------- source layouts
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prices"
+OHLCV = ["close", "open", "high", "low", "volume"]
+
+
+@pytest.fixture(scope="module")
+def jan() -> pd.DataFrame:
+    """What every January-2020 fixture holds: the bundled real closes, and open/high/low/volume derived from
+    them by the rule in fixtures/prices/make_fixtures.py."""
+    return _derived_bars("2020-01-02", "2020-01-31")
+
+
+def _derived_bars(start: str, end: str) -> pd.DataFrame:
+    gold = load_gold(n_days=None)["close"]
+    close = gold.loc[start:end]
+    close = close[close.index.day_of_week < 5]
+    opens = gold.shift(1).loc[close.index]
+    out = pd.DataFrame({"close": close, "open": opens})
+    out["high"] = np.maximum(out["open"], out["close"]) + 3.2
+    out["low"] = np.minimum(out["open"], out["close"]) - 2.7
+    out["volume"] = 1000.0 + 37 * np.arange(len(out))
+    return out.round(2)
+
+
+def _same(df: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:
+    """Same dates in ascending order, same columns in order, same values (to the file's 2-3 decimals)."""
+    assert list(df.columns) == columns
+    assert df.index.name == "date" and df.index.is_monotonic_increasing
+    assert df.index.tolist() == expected.index.tolist()
+    for col in columns:
+        np.testing.assert_allclose(
+            df[col].to_numpy(), expected[col].to_numpy(), rtol=0, atol=1e-9, err_msg=col
+        )
+
+
+LAYOUTS = [  # fixture, attrs["columns"] (source column of each output column), output columns
+    ("mt4_history.csv", {"date": "Date+Time", "close": "Close", "volume": "Volume"}, OHLCV),
+    ("mt5_export_utf16.csv", {"date": "<DATE>+<TIME>", "close": "<CLOSE>", "volume": "<TICKVOL>"}, OHLCV),
+    ("yfinance_download.csv", {"date": "Date", "close": "Close", "open": "Open"}, OHLCV),
+    ("investing_text_months.csv", {"date": "Date", "close": "Price", "volume": "Vol."}, OHLCV),
+    ("european_semicolon.csv", {"date": "Date", "close": "Close", "volume": "Volume"}, OHLCV),
+    ("uk_daily_dashes.csv", {"date": "Date", "close": "Close"}, ["close"]),
+    ("lbma_gold_fixes.csv", {"date": "Date", "close": "USD (PM)"}, ["close"]),
+    ("dukascopy.csv", {"date": "Gmt time", "close": "Close", "volume": "Volume"}, OHLCV),
+]
+
+
+@pytest.mark.parametrize(("name", "sources", "columns"), LAYOUTS, ids=[x[0] for x in LAYOUTS])
+def test_layout_reads_without_options(jan, name: str, sources: dict, columns: list[str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fill, no resample, nothing implausible: no warning either
+        df = read_prices(FIXTURES / name)
+    expected = jan.copy()
+    if name == "dukascopy.csv":
+        expected["volume"] = (expected["volume"] * 0.01).round(4)
+    if name == "investing_text_months.csv":  # volumes in thousands with 2 decimals: "1.04K"
+        expected["volume"] = [float(f"{v / 1000:.2f}") * 1000 for v in expected["volume"]]
+    _same(df, expected, columns)
+    assert len(df) == 22 and df.index[0] == pd.Timestamp("2020-01-02")
+    assert df.attrs["source"] == str(FIXTURES / name)
+    for out, source in sources.items():
+        assert df.attrs["columns"][out] == source
+
+
+def test_mt4_headerless_keeps_the_first_row(jan) -> None:
+    text = (FIXTURES / "mt4_history.csv").read_text()
+    assert text.startswith("2020.01.02,00:00,1514.75,")  # no header line: row 1 is data
+    df = read_prices(FIXTURES / "mt4_history.csv")
+    assert df.attrs["headerless"] is True
+    assert df.index[0] == pd.Timestamp("2020-01-02") and df["close"].iloc[0] == 1527.10
+    assert len(df) == len(text.splitlines())
+
+
+def test_mt5_takes_tick_volume_over_all_zero_volume(jan) -> None:
+    df = read_prices(FIXTURES / "mt5_export_utf16.csv")
+    assert df["volume"].tolist() == jan["volume"].tolist()  # <TICKVOL>, not the all-zero <VOL>
+    utf8 = (FIXTURES / "mt5_export_utf16.csv").read_text(encoding="utf-16").replace("\t0\t35", "\t7\t35")
+    real = read_prices(io.StringIO(utf8))  # a real-volume <VOL> is kept (first in priority)
+    assert real.attrs["columns"]["volume"] == "<VOL>" and (real["volume"] == 7).all()
+
+
+def test_yfinance_history_across_daylight_saving_keeps_trading_days() -> None:
+    df = read_prices(FIXTURES / "yfinance_history_dst.csv")
+    expected = _derived_bars("2020-03-02", "2020-03-13")
+    _same(df, expected, OHLCV)  # -05:00 then -04:00: each row stays on its own local date
+    assert "Dividends" not in df.attrs["columns"].values()
+
+
+def test_uk_monthly_day_first_is_not_guessed() -> None:
+    path = FIXTURES / "uk_monthly_ddmm.csv"
+    with pytest.raises(DataError) as err:
+        read_prices(path)
+    msg = str(err.value)
+    for part in (str(path), "column 'Date'", "row 2", "'01/02/2019'", "dayfirst=True", "date_format="):
+        assert part in msg, part
+    firsts = pd.date_range("2019-01-01", periods=12, freq="MS")
+    for kwargs in ({"dayfirst": True}, {"date_format": "%d/%m/%Y"}):
+        df = read_prices(path, **kwargs)
+        assert df.index.tolist() == firsts.tolist()
+        assert df["close"].iloc[0] == 1279.00 and df["close"].iloc[1] == 1318.70
+    month_first = read_prices(path, dayfirst=False)  # what the old reader returned silently
+    assert month_first.index[1] == pd.Timestamp("2019-01-02")
+
+
+def test_decimal_comma_with_three_decimals_is_not_guessed(jan) -> None:
+    path = FIXTURES / "gram_eur_3dp.csv"
+    with pytest.raises(DataError) as err:
+        read_prices(path)
+    msg = str(err.value)
+    for part in (str(path), "column 'Close'", "row 1", "'44,232'", "44232", "44.232", "decimal=','"):
+        assert part in msg, part
+    df = read_prices(path, decimal=",")
+    assert len(df) == 22 and df.index.tolist() == jan.index.tolist()
+    np.testing.assert_allclose(df["close"], (jan["close"] / 31.1034768 / 1.11).round(3), atol=1e-9)
+    assert df.attrs["decimal"] == ","
+
+
+@pytest.mark.parametrize("name", ["fred_goldamgbd228nlbm.csv", "fred_observation_date.csv"])
+def test_fred_holidays_are_missing_values(jan, name: str) -> None:
+    path = FIXTURES / name
+    series = "GOLDAMGBD228NLBM" if "goldam" in name else "GOLDPMGBD228NLBM"
+    with pytest.raises(DataError) as err:
+        read_prices(path)
+    msg = str(err.value)
+    for part in (str(path), f"column '{series}'", "row 1 (2020-01-01)", "missing price", "fill='drop'"):
+        assert part in msg, part
+    with pytest.raises(DataError) as err:  # the file starts on a holiday: nothing to carry forward
+        read_prices(path, fill="ffill")
+    msg = str(err.value)
+    for part in (str(path), f"column '{series}'", "row 1 (2020-01-01)", "forward-filled", "fill='drop'"):
+        assert part in msg, part
+    with pytest.warns(PriceWarning, match=r"dropped 1 row\(s\) with a missing price: row 1 \(2020-01-01\)"):
+        df = read_prices(path, fill="drop")
+    assert df.attrs["dropped_rows"] == 1 and df.attrs["columns"]["close"] == series
+    _same(df, jan, ["close"])
+
+
+def test_fred_mid_file_holiday_forward_filled() -> None:
+    text = "DATE,GOLDPMGBD228NLBM\n2020-04-09,1680.5\n2020-04-10,.\n2020-04-13,.\n2020-04-14,1727.25\n"
+    with pytest.raises(DataError, match=r"row 2 \(2020-04-10\).*2 missing in all, rows 2 \(2020-04-10\), 3"):
+        read_prices(io.StringIO(text))
+    with pytest.warns(
+        PriceWarning, match=r"forward-filled 2 row\(s\).*rows 2 \(2020-04-10\), 3 \(2020-04-13\)"
+    ):
+        df = read_prices(io.StringIO(text), fill="ffill")
+    assert df["close"].tolist() == [1680.5, 1680.5, 1680.5, 1727.25] and df.attrs["filled_rows"] == 2
+
+
+@pytest.mark.parametrize("marker", [".", "-", "n/a", "null", "", "NaN"])
+def test_missing_markers(marker: str) -> None:
+    text = f"Date,Close\n2020-01-02,10.5\n2020-01-03,{marker}\n2020-01-06,11.5\n"
+    with pytest.raises(DataError, match=r"<file object>: column 'Close', row 2 \(2020-01-03\).*fill="):
+        read_prices(io.StringIO(text))
+    with pytest.warns(PriceWarning, match=r"dropped 1 row\(s\) with a missing price: row 2 \(2020-01-03\)"):
+        df = read_prices(io.StringIO(text), fill="drop")
+    assert df["close"].tolist() == [10.5, 11.5]
+
+
+def test_hourly_data_refused_or_resampled_when_asked() -> None:
+    path = FIXTURES / "hourly_h1.csv"
+    with pytest.raises(DataError) as err:
+        read_prices(path)
+    msg = str(err.value)
+    for part in (str(path), "column 'Date+Time'", "rows 1 and 2", "intraday", "resample='1D'"):
+        assert part in msg, part
+    raw = pd.read_csv(path)
+    with pytest.warns(PriceWarning, match="resampled 48 intraday rows to 2 daily bars"):
+        df = read_prices(path, resample="1D")
+    assert df.index.tolist() == [pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-03")]
+    day1, day2 = raw.iloc[:24], raw.iloc[24:]
+    assert df["close"].tolist() == [day1["Close"].iloc[-1], day2["Close"].iloc[-1]]
+    assert df["open"].tolist() == [day1["Open"].iloc[0], day2["Open"].iloc[0]]
+    assert df["high"].tolist() == [day1["High"].max(), day2["High"].max()]
+    assert df["low"].tolist() == [day1["Low"].min(), day2["Low"].min()]
+    assert df["volume"].tolist() == [day1["Volume"].sum(), day2["Volume"].sum()]
+    with pytest.raises(ValueError, match="resample"):
+        read_prices(path, resample="1h")
+
+
+def test_intraday_with_offsets_resampled_in_utc() -> None:
+    text = (
+        "Datetime,Close\n2020-01-02 22:00:00-05:00,10\n2020-01-02 23:00:00-05:00,11\n"
+        "2020-01-03 09:00:00-05:00,12\n"
+    )
+    with pytest.warns(PriceWarning, match="resampled"):
+        df = read_prices(io.StringIO(text), resample="1D")
+    # 22:00 and 23:00 New York are 03:00 and 04:00 UTC on 2020-01-03: one UTC day, last close 12
+    assert df.index.tolist() == [pd.Timestamp("2020-01-03")] and df["close"].tolist() == [12.0]
+
+
+def test_gzip_utf16_and_bom(tmp_path, jan) -> None:
+    euro = (FIXTURES / "european_semicolon.csv").read_bytes()
+    gz = tmp_path / "prices.csv.gz"
+    gz.write_bytes(gzip.compress(euro))
+    _same(read_prices(gz), jan, OHLCV)
+    text = euro.decode("utf-8")
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"):
+        path = tmp_path / f"prices-{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        df = read_prices(path)
+        assert list(df.columns) == OHLCV, encoding  # no garbled column names
+        _same(df, jan, OHLCV)
+
+
+def test_xlsx_with_openpyxl(tmp_path, jan) -> None:
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "prices.xlsx"
+    sheet = jan.rename(columns=str.title).rename_axis("Date").reset_index()
+    sheet.to_excel(path, index=False, engine="openpyxl")
+    df = read_prices(path)
+    _same(df, jan, ["close", "open", "high", "low", "volume"])
+    assert df.attrs["source"] == str(path)
+
+
+def test_xlsx_without_openpyxl_names_the_extra(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "prices.xlsx"
+    pd.DataFrame({"Date": ["2020-01-02"], "Close": [1.0]}).to_excel(path, index=False, engine="openpyxl")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl now raises ImportError
+    with pytest.raises(DataError) as err:
+        read_prices(path)
+    assert str(path) in str(err.value) and "goldlab[xlsx]" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        bytes(range(256)) * 4,
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600,
+        b"PAR1\x15\x04\x00\x00" * 50,
+    ],
+    ids=["random", "legacy-xls", "parquet"],
+)
+def test_binary_files_name_the_file(tmp_path, payload: bytes) -> None:
+    path = tmp_path / "prices.bin"
+    path.write_bytes(payload)
+    with pytest.raises(DataError) as err:
+        read_prices(path)
+    assert str(path) in str(err.value) and "save it as CSV" in str(err.value)
+
+
+def test_unreadable_sources_name_themselves(tmp_path) -> None:
+    with pytest.raises(DataError, match="nope.csv: cannot read the file"):
+        read_prices(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="<int>: cannot read prices"):
+        read_prices(42)
+    bad_gz = tmp_path / "x.csv.gz"
+    bad_gz.write_bytes(b"\x1f\x8b\x08\x00broken")
+    with pytest.raises(DataError, match="x.csv.gz: cannot unpack"):
+        read_prices(bad_gz)
+
+
+def test_series_input(jan) -> None:
+    series = jan["close"].iloc[::-1].rename("GC=F")
+    df = read_prices(series)
+    _same(df, jan, ["close"])
+    assert df.attrs["source"] == "<Series>" and df.attrs["columns"]["close"] == "GC=F"
+    text_index = pd.Series([10.0, 11.0], index=["2020-01-03", "2020-01-02"])
+    assert read_prices(text_index)["close"].tolist() == [11.0, 10.0]
+    with pytest.raises(DataError, match=r"<Series>: column 'close', row 2 \(2020-01-02\): non-positive"):
+        read_prices(pd.Series([10.0, -1.0], index=pd.to_datetime(["2020-01-03", "2020-01-02"])))
+
+
+def test_headerless_widths() -> None:
+    two = read_prices(io.StringIO("2020-01-02,10.5\n2020-01-03,11\n"))
+    assert two["close"].tolist() == [10.5, 11.0] and two.attrs["headerless"] is True
+    six = read_prices(io.StringIO("02/01/2020;1,5;2,5;0,5;2,0;7\n03/01/2020;2;3;1;2,5;8\n"), dayfirst=True)
+    assert six.index[1] == pd.Timestamp("2020-01-03") and six["close"].tolist() == [2.0, 2.5]
+    with pytest.raises(DataError) as err:
+        read_prices(io.StringIO("2020-01-02,1,2,3\n"))
+    assert (
+        "<file object>" in str(err.value)
+        and "row 1" in str(err.value)
+        and "add a header line" in str(err.value)
+    )
+
+
+def test_decimal_marks_from_the_whole_column() -> None:
+    text = "Date;Close\n2020-01-02;1 826,20\n2020-01-03;1 830\n2020-01-06;1 790,5\n"
+    assert read_prices(io.StringIO(text))["close"].tolist() == [1826.2, 1830.0, 1790.5]
+    text = "Date;Close\n2020-01-02;556,148\n2020-01-03;557,02\n"  # 557,02 settles it: a decimal comma
+    assert read_prices(io.StringIO(text))["close"].tolist() == [556.148, 557.02]
+    text = 'Date,Close\n2020-01-02,"1,826"\n2020-01-03,"1,830,000.5"\n'  # repeated ',': thousands
+    assert read_prices(io.StringIO(text), max_move=None)["close"].tolist() == [1826.0, 1830000.5]
+
+
+def test_conflicting_decimal_marks_name_both_columns() -> None:
+    text = 'Date,Open,Close\n2020-01-02,"1.826,20","1,826.20"\n'
+    with pytest.raises(DataError) as err:
+        read_prices(io.StringIO(text))
+    msg = str(err.value)
+    for part in (
+        "<file object>",
+        "column 'Open', row 1",
+        "column 'Close', row 1",
+        "decimal='.'",
+        "decimal=','",
+    ):
+        assert part in msg, part
+    assert read_prices(io.StringIO(text.replace('"1.826,20"', "1826.2")))["open"].tolist() == [1826.2]
+
+
+def test_unparseable_date_names_the_option() -> None:
+    with pytest.raises(DataError) as err:
+        read_prices(io.StringIO("Date,Close\n2020-01-02,1\n2020-01-03,2\n3rd Jan,3\n"))
+    msg = str(err.value)
+    for part in ("<file object>", "column 'Date'", "row 3", "'3rd Jan'", "date_format="):
+        assert part in msg, part
+    text = "Date,Close\n02 01 2020,1\n03 01 2020,1.1\n"
+    assert read_prices(io.StringIO(text), date_format="%d %m %Y").index[1] == pd.Timestamp("2020-01-03")
+
+
+# --------------------------------------------------------------------------------------------- plausibility
+
+
+def _plausibility_frame() -> pd.DataFrame:
+    idx = pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"])
+    return pd.DataFrame(
+        {
+            "Close": [1527.1, 152710.0, 1573.1, 1567.85],
+            "High": [1530, 152720, 1576, 1560],
+            "Low": [1520, 1520, 1570, 1565],
+        },
+        index=pd.DatetimeIndex(idx, name="Date"),
+    )
+
+
+def test_plausibility_warnings_name_rows() -> None:
+    with pytest.warns(PriceWarning) as record:
+        df = read_prices(_plausibility_frame())
+    messages = [str(w.message) for w in record]
+    assert any("column 'High' below column 'Low' in row 4 (2020-01-07)" in m for m in messages)
+    move = next(m for m in messages if "one-day move" in m)
+    assert "<DataFrame>: column 'Close'" in move and "rows 2 (2020-01-03), 3 (2020-01-06)" in move
+    assert "max_move=" in move
+    assert len(df.attrs["warnings"]) == 2 and df["close"].iloc[1] == 152710.0  # warned, not changed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_prices(_plausibility_frame().drop(columns=["High", "Low"]), max_move=None)
+
+
+def test_huge_and_future_values_warn() -> None:
+    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2)
+    text = f"Date,Close\n2020-01-02,1527.1\n2020-01-03,1e308\n{tomorrow:%Y-%m-%d},1530\n"
+    with pytest.warns(PriceWarning) as record:
+        read_prices(io.StringIO(text))
+    messages = " | ".join(str(w.message) for w in record)
+    assert "one-day move" in messages and "rows 2 (2020-01-03), 3" in messages
+    assert "date after today" in messages and f"row 3 ({tomorrow:%Y-%m-%d})" in messages
+
+
+def test_real_series_raise_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PriceWarning)
+        prices = load_gold(n_days=None)
+    assert prices.attrs["warnings"] == []
