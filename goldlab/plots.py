@@ -14,6 +14,7 @@ __all__ = [
     "by_step",
     "forecasts_vs_range",
     "gradient_history",
+    "jacobian_chain",
     "predictions",
     "ratio_bars",
     "time_profile",
@@ -167,4 +168,21 @@ def by_step(
     ax.set_yscale("log")
     ax.set(title=title or "Gradient norm by step", **labels)
     ax.legend(fontsize="x-small")
+    return ax
+
+
+def jacobian_chain(chains: dict[float, np.ndarray], ax: plt.Axes | None = None) -> plt.Axes:
+    """‖J_T ⋯ J_{T−k+1}‖ against k for each recurrent gain (solid) beside its bound gain^k (dotted)."""
+    ax = _axis(ax)
+    for i, (gain, norms) in enumerate(chains.items()):
+        k = np.arange(len(norms))
+        ax.plot(k, norms, color=f"C{i}", label=f"tanh cell, gain {gain:g}")
+        ax.plot(k, float(gain) ** k, color=f"C{i}", ls=":", label=f"bound {gain:g}^k")
+    ax.set_yscale("log")
+    ax.set(
+        title="Backpropagation through time: the chain of Jacobians",
+        xlabel="steps back in time k",
+        ylabel="‖∂h_T/∂h_(T−k)‖₂ (spectral norm)",
+    )
+    ax.legend(fontsize="x-small", ncol=2)
     return ax
