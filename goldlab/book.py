@@ -2,12 +2,15 @@
 
 :func:`setup` chooses the Keras backend before Keras is imported, so this module imports neither Keras nor
 any goldlab module that does until :func:`setup` runs. :func:`install_cell_source` writes the first cell of
-every notebook from the repository URL in ``_config.yml`` (a test keeps the notebooks equal to it).
+every notebook from the repository URL in ``_config.yml`` (a test keeps the notebooks equal to it); after
+changing the URL, rewrite them with ``python -m goldlab.book notebooks/*.ipynb book/*.ipynb``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -17,7 +20,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from goldlab.experiments import Profile
 
-__all__ = ["DEFAULT_BACKEND", "Page", "setup"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "Page",
+    "install_cell_source",
+    "repository_url",
+    "setup",
+    "write_install_cell",
+]
 
 DEFAULT_BACKEND = "tensorflow"
 """The Keras backend a page uses unless ``KERAS_BACKEND`` says otherwise."""
@@ -65,3 +75,57 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
         f"Keras {keras.__version__}, backend {backend}"
     )
     return Page(prof, results, backend)
+
+
+def repository_url(config: str | Path = "_config.yml") -> str:
+    """``repository.url`` of the book's ``_config.yml``: the one place the repository's address is written."""
+    text = Path(config).read_text()
+    block = re.search(r"^repository:\n((?:[ \t]+.*\n?)+)", text, re.M)
+    url = re.search(r"^[ \t]+url:[ \t]*[\"']?([^\"'\s#]+)", block.group(1), re.M) if block else None
+    if url is None:
+        raise ValueError(f"{config}: no repository.url (the install cells are written from it)")
+    return url.group(1)
+
+
+def install_cell_source(url: str, profile: str = "full", backend: str = "jax") -> str:
+    """The first cell of every notebook: in Colab, install goldlab from ``url`` unless it is installed, and
+    set the profile and Keras backend from two form fields.
+
+    The defaults are those of the committed results (``results/full/MACHINE.md`` names the backend), which
+    the package ships, so a Colab reader sees the page's numbers without retraining. Elsewhere the cell does
+    nothing: the environment variables and :func:`setup` decide.
+    """
+    return "\n".join(
+        [
+            "# Colab: pick the profile and Keras backend, install goldlab (no effect elsewhere).",
+            "import importlib.util",
+            "import os",
+            "import sys",
+            "",
+            f'PROFILE = "{profile}"  # @param ["full", "quick"]',
+            f'BACKEND = "{backend}"  # @param ["jax", "tensorflow", "torch"]',
+            'if "google.colab" in sys.modules:',
+            '    os.environ["GOLDLAB_PROFILE"], os.environ["KERAS_BACKEND"] = PROFILE, BACKEND',
+            '    if importlib.util.find_spec("goldlab") is None:',
+            f'        %pip install -q "goldlab @ git+{url}"',
+        ]
+    )
+
+
+def write_install_cell(notebook: str | Path, source: str) -> bool:
+    """Make ``source`` the first code cell of ``notebook`` (its outputs cleared); True if it changed."""
+    path = Path(notebook)
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    if "".join(cell["source"]) == source:
+        return False
+    cell["source"] = source.splitlines(keepends=True)
+    cell["outputs"], cell["execution_count"] = [], None
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return True
+
+
+if __name__ == "__main__":  # python -m goldlab.book NOTEBOOK...: rewrite their install cells
+    cell = install_cell_source(repository_url())
+    for name in sys.argv[1:]:
+        print(f"{name}: {'rewritten' if write_install_cell(name, cell) else 'unchanged'}")

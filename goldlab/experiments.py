@@ -92,14 +92,28 @@ PROFILES: dict[str, Profile] = {
 
 def results_dir(profile: str | Profile | None = None) -> Path:
     """Where a profile's results live: ``$GOLDLAB_RESULTS/<profile>`` if set, else ``results/<profile>``
-    under the repository root (the nearest folder upwards holding ``_toc.yml``), else under the current
-    folder (as in Colab)."""
+    under the repository root (the nearest folder upwards holding ``_toc.yml``), else ``results/<profile>``
+    under the current folder (as in Colab).
+
+    Outside a repository, a profile whose results ship with the package (``goldlab._results``, the committed
+    ``results/full``) starts from a copy of them, so an installed goldlab reproduces the book's numbers
+    without retraining; the package's own copy is only read, anything written goes to the current folder.
+    """
     name = get_profile(profile).name
     if "GOLDLAB_RESULTS" in os.environ:
         return Path(os.environ["GOLDLAB_RESULTS"]) / name
     here = Path.cwd().resolve()
-    root = next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), here)
-    return root / "results" / name
+    root = next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
+    if root is not None:
+        return root / "results" / name
+    folder = here / "results" / name
+    packaged = Path(__file__).resolve().parent / "_results" / name  # in a wheel: package data
+    if packaged.is_dir() and not folder.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
+        shutil.copytree(packaged, tmp, dirs_exist_ok=True)
+        tmp.rename(folder)  # whole or not at all
+    return folder
 
 
 def get_profile(name: str | Profile | None = None) -> Profile:
@@ -478,8 +492,8 @@ def run_ablation(
                         )
             rows.extend(found[s] for s in seeds)
     table = pd.DataFrame(rows)
-    if out is not None:
-        write_table(table, out / f"ablation_{target_kind}.csv")
+    if out is not None and (trained or not (out / f"ablation_{target_kind}.csv").exists()):
+        write_table(table, out / f"ablation_{target_kind}.csv")  # nothing new: the folder stays as it is
         if trained:
             stamp = time.strftime("%Y-%m-%d")
             _write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")

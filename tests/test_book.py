@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +68,57 @@ def test_setup_rejects_an_unknown_profile(monkeypatch):
     monkeypatch.setenv("GOLDLAB_PROFILE", "medium")
     with pytest.raises(ValueError, match="GOLDLAB_PROFILE"):
         goldlab.book.setup()
+
+
+# ------------------------------------------------------------------------------------ the install cell
+
+NOTEBOOKS = sorted([*REPO.glob("notebooks/*.ipynb"), *REPO.glob("book/*.ipynb")])
+
+
+def test_repository_url_is_read_from_the_config(tmp_path):
+    import goldlab.book
+
+    config = tmp_path / "_config.yml"
+    config.write_text("title: x\nrepository:\n  url: https://example.org/me/fork  # mine\n  branch: main\n")
+    assert goldlab.book.repository_url(config) == "https://example.org/me/fork"
+    config.write_text("title: x\n")
+    with pytest.raises(ValueError, match="repository.url"):
+        goldlab.book.repository_url(config)
+
+
+def test_install_cell_defaults_to_the_committed_results():
+    import goldlab.book
+
+    machine = (REPO / "results" / "full" / "MACHINE.md").read_text()
+    backend = re.search(r"Keras [\d.]+ on (\w+)", machine).group(1)
+    cell = goldlab.book.install_cell_source(goldlab.book.repository_url(REPO / "_config.yml"))
+    assert 'PROFILE = "full"  # @param' in cell
+    assert f'BACKEND = "{backend}"  # @param' in cell
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_install_cell_is_generated_from_the_config(notebook):
+    import goldlab.book
+
+    url = goldlab.book.repository_url(REPO / "_config.yml")
+    cells = json.loads(notebook.read_text())["cells"]
+    first = next(c for c in cells if c["cell_type"] == "code")
+    assert "".join(first["source"]) == goldlab.book.install_cell_source(url), (
+        f"{notebook.name}: its first code cell is not the install cell for {url}; "
+        f"run: python -m goldlab.book {notebook.relative_to(REPO)}"
+    )
+
+
+def test_write_install_cell_keeps_the_other_cells(tmp_path):
+    import goldlab.book
+
+    original = REPO / "notebooks" / "01_diagnose.ipynb"
+    copy = tmp_path / original.name
+    copy.write_text(original.read_text())
+    assert goldlab.book.write_install_cell(copy, "print('new')") is True
+    before, after = json.loads(original.read_text()), json.loads(copy.read_text())
+    first = next(i for i, c in enumerate(after["cells"]) if c["cell_type"] == "code")
+    assert "".join(after["cells"][first]["source"]) == "print('new')"
+    del before["cells"][first], after["cells"][first]
+    assert before == after
+    assert goldlab.book.write_install_cell(copy, "print('new')") is False
