@@ -38,6 +38,7 @@ __all__ = [
     "mean_sd",
     "accuracy",
     "blog_monitor",
+    "clip_high_lr",
     "clip_prevents",
     "depth_fall",
     "grad_layer3",
@@ -56,6 +57,8 @@ __all__ = [
     "tutorial_time",
     "scores",
     "settle_epoch",
+    "skip_effect",
+    "step_mae",
 ]
 
 #: The verdict vocabulary: every claim gets exactly one of these, decided by a computation.
@@ -661,6 +664,70 @@ def tensorboard() -> Verdict:
         "GradientMonitor(log_dir=...) writes such histograms"
     )
     return _verdict("tensorboard", "see the API page", NOT_TESTABLE, reason)
+
+
+_STEP_CLAIMS = {
+    "clipnorm": ("step 2: clipping improves the forecast", "“accuracy” 68 % → 83 %"),
+    "orthogonal": ("step 3: orthogonal initialisation improves the forecast", "“accuracy” → 91 %"),
+    FINAL_STEP: ("step 4: the residual network improves the forecast", "MAE 47.23 → 12.84 USD"),
+}
+
+
+def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verdict:
+    """Does ``step`` move the mean test MAE of the step before it by more than :data:`SEED_SDS` sd?
+
+    Supported for a fall beyond the seed spread, refuted for a rise beyond it, else not reproduced.
+    """
+    if step not in _STEP_CLAIMS:
+        raise ValueError(f"step must be one of {', '.join(_STEP_CLAIMS)}, got {step!r}")
+    h = _horizon(table, horizon)
+    before = _STEPS[_STEPS.index(step) - 1]
+    d, sd = _effect(table, before, step, h)
+    beyond = abs(d) > SEED_SDS * sd
+    verdict = (SUPPORTED if d < 0 else REFUTED) if beyond else NOT_REPRODUCED
+    reason = (
+        f"the mean test MAE changes by {d:+.2f} USD from {before} to {step} (h={h}), "
+        f"{'more' if beyond else 'no more'} than {SEED_SDS:g} times the sd over seeds ({sd:.2f} USD)"
+    )
+    claim, blog = _STEP_CLAIMS[step]
+    where = {"clipnorm": _CH2, "orthogonal": _CH3}.get(step, _CH4)
+    values = {"change": d, "sd": sd}
+    return Verdict(f"mae_{step}", claim, blog, f"{d:+.2f} USD (h={h})", verdict, reason, where, values)
+
+
+#: Clipping "rescues" a high learning rate when it lowers the final training loss by at least this share.
+CLIP_RESCUE = 0.1
+
+
+def clip_high_lr(final_loss: dict[str, float]) -> Verdict:
+    """Final training loss at learning rate 0.01, ``{"unclipped": loss, "clipped": loss}`` (NaN: diverged)."""
+    free, clipped = float(final_loss["unclipped"]), float(final_loss["clipped"])
+    gain = 1 - clipped / free if np.isfinite(free) else (1.0 if np.isfinite(clipped) else np.nan)
+    verdict = decide(gain, CLIP_RESCUE, SUPPORTED, NOT_REPRODUCED)
+    reason = (
+        f"at learning rate 0.01 the final training loss is {clipped:.3g} with clipnorm=1.0 and {free:.3g} "
+        f"without, a change of {-gain:+.0%} (rescue: a fall of {CLIP_RESCUE:.0%} or more)"
+    )
+    measured = f"training loss {free:.3g} → {clipped:.3g} with clipping"
+    claim, blog = "clipping is the fix for a learning rate that diverges", "“prevents … exploding”"
+    return Verdict("clip_high_lr", claim, blog, measured, verdict, reason, _CH2, {"gain": gain})
+
+
+def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
+    """Test MAE with skips minus without, at each depth of ``square`` (columns lstms, skips, mae; one
+    seed), against :data:`SEED_SDS` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
+    mae = square.pivot_table(index="lstms", columns="skips", values="mae")
+    change = (mae[True] - mae[False]).to_dict()
+    lo, hi = min(change.values()), max(change.values())
+    bar = SEED_SDS * sd
+    verdict = SUPPORTED if hi < -bar else REFUTED if lo > bar else NOT_REPRODUCED
+    parts = ", ".join(f"{d:+.2f} USD with {n} LSTMs" for n, d in change.items())
+    reason = (
+        f"adding the skips changes the test MAE by {parts} (one seed); "
+        f"an effect must exceed {SEED_SDS:g} sd over seeds ({bar:.2f} USD) at every depth"
+    )
+    values = {"low": lo, "high": hi, "bar": bar}
+    return _verdict("residual_depth", f"skips: {parts}", verdict, reason, **values)
 
 
 def table_verdicts(

@@ -309,3 +309,56 @@ def test_mean_sd():
     assert claims.mean_sd([2.0]) == "2.00"
     assert claims.mean_sd([np.nan]) == "n/a"
     assert re.fullmatch(r"50 ± \d+ %", claims.mean_sd([0.4, 0.6], ".0f", 100, " %"))
+
+
+@pytest.mark.parametrize(
+    ("step", "mae", "verdict"),
+    # the step before sits at mean ± 1 (sd 1.41): an effect exceeds 2 sd = 2.83 USD
+    [
+        ("orthogonal", 40.5 - 2.9, claims.SUPPORTED),
+        ("orthogonal", 40.5 - 2.8, claims.NOT_REPRODUCED),
+        ("orthogonal", 40.5 + 2.9, claims.REFUTED),
+        ("clipnorm", 40.0 + 2.8, claims.NOT_REPRODUCED),
+        ("clipnorm", 40.0 - 2.9, claims.SUPPORTED),
+    ],
+)
+def test_step_mae_threshold(table, step, mae, verdict):
+    v = claims.step_mae(with_mae(table, step, mae), step)
+    assert v.verdict == verdict and v.key == f"mae_{step}"
+    assert v.values["sd"] == pytest.approx(np.sqrt(2))
+    with pytest.raises(ValueError, match="step must be one of"):
+        claims.step_mae(table, "baseline")
+
+
+@pytest.mark.parametrize(
+    ("clipped", "verdict"),
+    [(0.89, claims.SUPPORTED), (0.91, claims.NOT_REPRODUCED), (2.0, claims.NOT_REPRODUCED)],
+)
+def test_clip_high_lr_threshold(clipped, verdict):
+    v = claims.clip_high_lr({"unclipped": 1.0, "clipped": clipped})
+    assert v.verdict == verdict and v.values["gain"] == pytest.approx(1 - clipped)
+    rescued = claims.clip_high_lr({"unclipped": np.nan, "clipped": 0.5})
+    assert rescued.verdict == claims.SUPPORTED
+
+
+@pytest.mark.parametrize(
+    ("change", "verdict"),
+    # sd 1.0: an effect exceeds 2 USD at both depths
+    [((-2.1, -2.5), claims.SUPPORTED), ((-2.1, -1.9), claims.NOT_REPRODUCED), ((2.1, 3.0), claims.REFUTED)],
+)
+def test_skip_effect_threshold(change, verdict):
+    rows = []
+    for n, d in zip((3, 4), change, strict=True):
+        rows += [{"lstms": n, "skips": False, "mae": 50.0}, {"lstms": n, "skips": True, "mae": 50.0 + d}]
+    v = claims.skip_effect(pd.DataFrame(rows), sd=1.0)
+    assert v.verdict == verdict and v.key == "residual_depth"
+    assert v.values["low"] == pytest.approx(min(change)) and v.values["bar"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(("top", "verdict"), [(0.099, claims.REFUTED), (0.1, claims.NOT_REPRODUCED)])
+def test_time_fade_threshold(top, verdict):
+    idx = pd.MultiIndex.from_product([[1, 30], ["lstm_1", "lstm_2"]], names=["horizon", "layer"])
+    tt = pd.DataFrame({"median": [top, 1e-4, 0.7, 1e-3], "max": 1.0}, index=idx)
+    v = claims.time_fade(tt)
+    assert v.verdict == verdict and v.values["top"] == pytest.approx(top)
+    assert "h=30: lstm_1 0.7" in v.measured
