@@ -11,12 +11,15 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "against_threshold",
     "by_step",
     "forecasts_vs_range",
     "gradient_history",
     "jacobian_chain",
+    "loss_curves",
     "predictions",
     "ratio_bars",
+    "reference_line",
     "time_profile",
     "training_curves",
     "training_range",
@@ -185,4 +188,45 @@ def jacobian_chain(chains: dict[float, np.ndarray], ax: plt.Axes | None = None) 
         ylabel="‖∂h_T/∂h_(T−k)‖₂ (spectral norm)",
     )
     ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
+def loss_curves(history: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Training (dotted) and validation (solid) loss per ``step``, mean over seeds, against epoch."""
+    ax = _axis(ax)
+    for step, part in history.groupby("step", sort=False):
+        mean = part.groupby("epoch")[["loss", "val_loss"]].mean()
+        line = ax.plot(mean.index, mean["val_loss"], marker=".", label=f"{step} (validation)")[0]
+        ax.plot(mean.index, mean["loss"], ls=":", color=line.get_color(), label=f"{step} (training)")
+    ax.set_yscale("log")
+    ax.set(title=title or "Loss curves, mean over seeds", xlabel="epoch", ylabel="MSE (scaled target)")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def against_threshold(
+    grads: pd.DataFrame, threshold: float, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Axes:
+    """Largest per-weight gradient norm of each layer against epoch, with a threshold (e.g. a clipnorm)
+    dashed; ``grads``: monitor records (epoch, layer, weight, norm) of one or more runs."""
+    ax = _axis(ax)
+    per_weight = grads[grads["weight"] != "total"]
+    for layer, part in per_weight.groupby("layer", sort=False):
+        top = part.groupby("epoch")["norm"].max()
+        ax.plot(top.index, top.to_numpy(), marker=".", label=f"{layer} (largest weight)")
+    ax.axhline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:g}")
+    ax.set_yscale("log")
+    ax.set(
+        title=title or "Per-weight gradient norms against a threshold",
+        xlabel="epoch (0 = before training)",
+        ylabel="‖∂L/∂W‖₂, max over weights and runs",
+    )
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def reference_line(ax: plt.Axes, value: float, label: str) -> plt.Axes:
+    """A dashed horizontal reference (e.g. the blog's threshold) on ``ax``, added to its legend."""
+    ax.axhline(value, color="black", ls="--", lw=1, label=label)
+    ax.legend(fontsize="x-small")
     return ax
