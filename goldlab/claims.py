@@ -53,6 +53,7 @@ __all__ = [
     "residual_widths",
     "table_verdicts",
     "tensorboard",
+    "time_fade",
     "time_per_epoch",
     "tutorial_time",
     "scores",
@@ -237,6 +238,12 @@ BLOG_CLAIMS: tuple[Claim, ...] = (
     ),
     Claim("residual_depth", "step 4: residual connections only help with 3+ LSTM layers", "3+ layers", _CH4),
     Claim("more_layers", "more LSTM layers made vanishing worse", "worse with depth", _CH1),
+    Claim(
+        "time_fade",
+        "the gradient vanishes across depth, in the deep layers",
+        "layer 3 “near zero”",
+        _CH1,
+    ),
     Claim(
         "batchnorm",
         "batch normalisation between LSTMs broke stateful training",
@@ -728,6 +735,35 @@ def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
     )
     values = {"low": lo, "high": hi, "bar": bar}
     return _verdict("residual_depth", f"skips: {parts}", verdict, reason, **values)
+
+
+#: The gradient "vanishes through time" where under this share of it reaches the oldest day of the window.
+VANISH_SHARE = 0.1
+
+
+def time_fade(through_time: pd.DataFrame) -> Verdict:
+    """Where the gradient vanishes: across depth (the blog) or through time (the oldest day's share).
+
+    ``through_time`` is indexed by (horizon, layer) with a ``median`` column: the median over seeds of
+    ‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ after training (:func:`goldlab.monitor.time_ratio`). The verdict reads the
+    shortest horizon: the blog's diagnosis is refuted where every layer's input keeps under
+    :data:`VANISH_SHARE` of the gradient for its oldest day.
+    """
+    short = int(through_time.index.get_level_values("horizon").min())
+    shares = through_time.xs(short, level="horizon")["median"]
+    top = float(shares.max())
+    verdict = decide(top, VANISH_SHARE, NOT_REPRODUCED, REFUTED)
+    per_h = "; ".join(
+        f"h={h}: " + ", ".join(f"{layer} {v:.2g}" for layer, v in part.droplevel(0)["median"].items())
+        for h, part in through_time.groupby(level="horizon")
+    )
+    reason = (
+        f"what vanishes is the gradient through time: at h={short} every LSTM input passes at most "
+        f"{top:.2g} of it to the oldest day (vanishing: under {VANISH_SHARE:g})"
+        if verdict == REFUTED
+        else f"at h={short} an LSTM input passes {top:.2g} of the gradient to the oldest day"
+    )
+    return _verdict("time_fade", f"oldest-day share, median over seeds: {per_h}", verdict, reason, top=top)
 
 
 def table_verdicts(
