@@ -1,0 +1,84 @@
+"""The standalone GradientTape monitor of book/practice.ipynb, run from the notebook's own cell.
+
+The page shows a ~15-line monitor a reader on tf.keras 2.15 can paste. This test reads that cell (tagged
+``tape-monitor``) out of the notebook, so page and test share one source, and checks its numbers under
+Keras 3's TensorFlow backend against two independent computations: the closed-form gradients of a linear
+model, and goldlab's own probe (:mod:`goldlab.monitor`) on a recurrent one.
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from goldlab import monitor
+
+tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a TensorFlow snippet")
+
+PAGE = Path(__file__).resolve().parents[1] / "book" / "practice.ipynb"
+
+
+def tape_cell() -> str:
+    cells = json.loads(PAGE.read_text())["cells"]
+    (cell,) = [c for c in cells if "tape-monitor" in c.get("metadata", {}).get("tags", [])]
+    return "".join(cell["source"])
+
+
+@pytest.fixture
+def TapeMonitor():
+    namespace = {"tf": tf}
+    exec(tape_cell(), namespace)  # the page's cell, as a reader would paste it
+    return namespace["TapeMonitor"]
+
+
+def test_the_cell_is_short_and_standalone():
+    source = tape_cell()
+    lines = source.splitlines()
+    assert len(lines) <= 15 and max(map(len, lines)) <= 88
+    assert "goldlab" not in source and "import keras" not in source  # tf.keras only
+
+
+def batch(n=16, t=6, f=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, t, f)).astype("float32"), rng.normal(size=(n, 1)).astype("float32")
+
+
+def test_linear_model_matches_the_closed_form(TapeMonitor, capsys):
+    x, y = batch()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    mon = TapeMonitor(x, y)
+    model.fit(x, y, epochs=2, batch_size=len(x), verbose=0, callbacks=[mon])
+    assert [r["epoch"] for r in mon.log] == [1, 2]
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2  # one printed line per epoch
+    # L = mean(r^2), r = x.w + b - y: dL/dw = 2/n x^T r, dL/db = 2/n sum r, dL/dx_i = 2/n r_i w
+    w, b = (np.asarray(v, dtype=np.float64) for v in model.get_weights())
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    r = flat @ w + b - y
+    expect_w, expect_b = 2 / len(x) * flat.T @ r, 2 / len(x) * r.sum()
+    per_day = 2 / len(x) * np.linalg.norm(r) * np.linalg.norm(w.reshape(x.shape[1], -1), axis=1)
+    got = list(mon.log[-1]["weights"].values())
+    assert got == pytest.approx([np.linalg.norm(expect_w), abs(expect_b)], rel=1e-4)
+    assert mon.log[-1]["per_day"] == pytest.approx(per_day, rel=1e-4)
+
+
+def test_recurrent_model_matches_goldlab_probe(TapeMonitor):
+    x, y = batch(n=32, t=12)
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input(x.shape[1:])
+    h = keras.layers.LSTM(8, return_sequences=True)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GRU(4)(h)))
+    model.compile(optimizer="adam", loss="mse")
+    mon = TapeMonitor(x[:16], y[:16])
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[mon])
+    probe = monitor.GradientProbe(model)(x[:16], y[:16])
+    expect = [float(np.linalg.norm(g)) for g in probe.weights.values()]
+    assert list(mon.log[-1]["weights"].values()) == pytest.approx(expect, rel=1e-4)
+    profile = probe.time_profile()
+    first = profile[profile["layer"] == model.layers[1].name]["norm"].to_numpy()
+    assert mon.log[-1]["per_day"] == pytest.approx(first, rel=1e-4)
+    assert list(mon.log[-1]["weights"])[0].startswith(model.layers[1].name)  # names say the layer
