@@ -6,6 +6,8 @@ norms span orders of magnitude, so they are drawn on a log scale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -68,6 +70,38 @@ def time_profile(profile: pd.DataFrame, ax: plt.Axes | None = None, title: str |
         xlabel="day t of the 60-day window (1 = oldest, 60 = latest)",
         ylabel="‖∂L/∂a_t‖₂",
     )
+
+
+def gradient_monitor(
+    history: pd.DataFrame, profile: pd.DataFrame, axes: Sequence[plt.Axes] | None = None
+) -> list[plt.Axes]:
+    """A :class:`~goldlab.monitor.GradientMonitor`'s two views side by side, for any model (log scales).
+
+    Left, each layer's total gradient norm against epoch; right, the gradient through time at each monitored
+    input, at the first record (dotted) and the last (solid). Zero norms (masked steps) are left out of the
+    log scale; a model without a time axis gets a note instead of the right-hand lines."""
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(12, 4))[1]
+    left, right = axes
+    gradient_history(history, ax=left)
+    right.set(
+        yscale="log",
+        title="Gradient through time, first (dotted) and last (solid) record",
+        xlabel="time step t of the input sequence (1 = first / oldest)",
+        ylabel="‖∂L/∂a_t‖₂ on the probe batch",
+    )
+    if profile.empty:
+        right.text(0.5, 0.5, "no time axis measured\n(see the monitor's warning)", ha="center", va="center")
+        return [left, right]
+    first, last = profile["epoch"].min(), profile["epoch"].max()
+    for i, (layer, part) in enumerate(profile[profile["norm"] > 0].groupby("layer", sort=False)):
+        for epoch, style in [(first, ":"), (last, "-")] if first != last else [(last, "-")]:
+            rows = part[part["epoch"] == epoch]
+            right.plot(
+                rows["t"], rows["norm"], ls=style, color=f"C{i}", label=f"{layer} input, epoch {epoch}"
+            )
+    right.legend(fontsize="x-small")
+    return [left, right]
 
 
 def training_curves(history: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
