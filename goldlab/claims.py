@@ -93,10 +93,11 @@ class Verdict:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
     def sentence(self) -> str:
-        """The verdict as one Markdown sentence: the claim, the blog's figure, ours, the verdict and why."""
+        """The verdict as Markdown: the claim in bold, the blog's figure, the verdict, why, and our figure."""
+        claim = self.claim[:1].upper() + self.claim[1:]
         return (
-            f"The blog's claim that {self.claim} ({self.blog}) is **{self.verdict}**: "
-            f"{self.reason} (ours: {self.measured})."
+            f"**{claim}** (the blog: {self.blog}): **{self.verdict}**. "
+            f"{self.reason[:1].upper() + self.reason[1:]}. Ours: {self.measured}."
         )
 
     def _repr_markdown_(self) -> str:

@@ -83,7 +83,8 @@ def with_grads(table: pd.DataFrame, step: str, **grads: float) -> pd.DataFrame:
 def test_verdicts_use_the_vocabulary_and_render(table):
     v = claims.mae_headline(table)
     assert v.verdict in claims.VERDICTS and v.key == "mae"
-    assert v.sentence().startswith("The blog's claim that") and f"**{v.verdict}**" in v.sentence()
+    assert v.sentence().startswith(f"**{v.claim[0].upper()}") and f"**{v.verdict}**" in v.sentence()
+    assert v.measured in v.sentence() and v.blog in v.sentence()
     assert claims.render([v, v]).count("\n- ") == 1
     t = claims.verdict_table([v, claims.accuracy(table)])
     assert list(t.columns) == ["claim", "blog", "measured", "verdict", "where"]
