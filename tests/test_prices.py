@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import gzip
 import io
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
 
 from goldlab.data import load_gold
 from goldlab.prices import DataError, PriceWarning, read_prices, validate_prices
@@ -658,3 +663,126 @@ def test_real_series_raise_no_warning() -> None:
         warnings.simplefilter("error", PriceWarning)
         prices = load_gold(n_days=None)
     assert prices.attrs["warnings"] == []
+
+
+# --------------------------------------------------------------------------------------------- property
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y.%m.%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%b %d, %Y", "%d-%b-%Y",
+                "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y"]  # fmt: skip
+DAY_MONTH_FORMATS = {"%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y"}
+
+
+@st.composite
+def price_frames(draw: st.DrawFn) -> tuple[pd.DataFrame, int]:
+    """A daily price frame (2..25 rows, 2 or 3 decimals, close / OHLC / OHLCV) and its decimals."""
+    n = draw(st.integers(2, 25))
+    start = pd.Timestamp(draw(st.dates(dt.date(1990, 1, 1), dt.date(2020, 12, 31))))
+    gaps = draw(st.lists(st.integers(1, 4), min_size=n - 1, max_size=n - 1))
+    dates = pd.DatetimeIndex([start + pd.Timedelta(days=int(d)) for d in np.cumsum([0, *gaps])], name="date")
+    ndp = draw(st.sampled_from([2, 3]))
+    level = draw(st.floats(20.0, 4000.0))
+    moves = np.array(draw(st.lists(st.floats(-0.04, 0.04), min_size=n, max_size=n)))
+    close = np.round(level * np.exp(np.cumsum(moves)), ndp)
+    frame = pd.DataFrame({"close": close}, index=dates)
+    kind = draw(st.sampled_from(["close", "ohlc", "ohlcv"]))
+    if kind != "close":
+        frame["open"] = np.round(close * (1 + np.roll(moves, 1) / 2), ndp)
+        frame["high"] = np.round(np.maximum(frame["open"], close) * 1.01, ndp)
+        frame["low"] = np.round(np.minimum(frame["open"], close) * 0.99, ndp)
+    if kind == "ohlcv":
+        frame["volume"] = np.array(draw(st.lists(st.integers(0, 3_000_000), min_size=n, max_size=n)), float)
+    return frame, ndp
+
+
+def _number(x: float, ndp: int, decimal: str, thousands: str) -> str:
+    text = f"{x:,.{ndp}f}" if ndp else f"{int(x):,}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+
+
+def _write_variant(frame: pd.DataFrame, ndp: int, v: dict[str, Any]) -> bytes:
+    """The frame as a file in one writer variant (delimiter, decimal, thousands, date format, order,
+    header form, time column, encoding)."""
+    cols = [c for c in ("open", "high", "low", "close", "volume") if c in frame]
+    rows = frame.iloc[::-1] if v["order"] == "desc" else frame
+    timed = v["time"] and "%H" not in v["date_format"]
+    body = []
+    for date, rec in rows.iterrows():
+        cells = [date.strftime(v["date_format"])] + (["00:00"] if timed else [])
+        cells += [_number(rec[c], 0 if c == "volume" else ndp, v["decimal"], v["thousands"]) for c in cols]
+        body.append(cells)
+    names = [c.title() for c in cols]
+    if v["header"] == "names":
+        header = [["Date", *(["Time"] if timed else []), *names]]
+    elif v["header"] == "metatrader5":
+        header = [["<DATE>", *(["<TIME>"] if timed else []), *[f"<{c.upper()}>" for c in cols]]]
+    elif v["header"] == "yfinance":
+        body = [[c[0], *c[2:]] if timed else c for c in body]
+        header = [["Price", *names], ["Ticker", *["GC=F"] * len(cols)], ["Date", *[""] * len(cols)]]
+    else:  # headerless (MetaTrader 4 history and alike): date[, time], open, high, low, close[, volume]
+        header = []
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=v["delimiter"], lineterminator="\r\n" if v["crlf"] else "\n").writerows(
+        header + body
+    )
+    text = buf.getvalue()
+    if v["encoding"] == "gzip":
+        return gzip.compress(text.encode("utf-8"))
+    return text.encode(v["encoding"])
+
+
+WRITERS = {
+    "delimiter": st.sampled_from([",", ";", "\t", "|"]),
+    "decimal": st.sampled_from([".", ","]),
+    "thousands": st.sampled_from(["", "sep", " "]),
+    "date_format": st.sampled_from(DATE_FORMATS),
+    "order": st.sampled_from(["asc", "desc"]),
+    "header": st.sampled_from(["names", "metatrader5", "yfinance", "headerless"]),
+    "time": st.booleans(),
+    "crlf": st.booleans(),
+    "encoding": st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "gzip"]),
+}
+
+
+_SHORT = pd.DataFrame(
+    {"close": [556.148, 557.02, 555.5]}, index=pd.DatetimeIndex(["2020-01-02", "2020-02-03", "2020-03-04"])
+)
+_VARIANT = {"delimiter": ";", "decimal": ",", "thousands": "", "date_format": "%d.%m.%Y", "order": "asc",
+            "header": "names", "time": False, "crlf": False, "encoding": "utf-8"}  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(price_frames(), st.fixed_dictionaries(WRITERS))
+@example((_SHORT, 3), _VARIANT)  # both ambiguous: dates (days <= 12) and decimals (three decimals, < 1000)
+@example((_SHORT.iloc[[0, 2]], 3), {**_VARIANT, "date_format": "%Y-%m-%d", "header": "headerless"})
+def test_every_writer_variant_reads_back_or_refuses(
+    drawn: tuple[pd.DataFrame, int], v: dict[str, Any]
+) -> None:
+    frame, ndp = drawn
+    if v["thousands"] == "sep":
+        v["thousands"] = "," if v["decimal"] == "." else "."
+    payload = _write_variant(frame, ndp, v)
+    days = frame.index
+    dates_ambiguous = (
+        v["date_format"] in DAY_MONTH_FORMATS and (days.day <= 12).all() and (days.day != days.month).any()
+    )
+    prices = frame.drop(columns="volume", errors="ignore")
+    big_grouped_volume = "volume" in frame and v["thousands"] in (",", ".") and frame["volume"].max() >= 1e6
+    decimal_ambiguous = ndp == 3 and prices.to_numpy().max() < 1000 and not big_grouped_volume
+    try:
+        df = read_prices(io.BytesIO(payload))
+    except DataError as err:
+        msg = str(err)
+        event("refused: " + ("dayfirst" if "dayfirst=" in msg else "decimal"))
+        assert dates_ambiguous or decimal_ambiguous, msg  # refused only where two readings fit
+        assert "<file object>: column '" in msg and "row " in msg
+        assert ("dayfirst=" in msg and dates_ambiguous) or ("decimal=" in msg and decimal_ambiguous), msg
+        options = {"decimal": v["decimal"]} if decimal_ambiguous else {}
+        if dates_ambiguous:
+            options["dayfirst"] = v["date_format"].startswith("%d")
+        df = read_prices(io.BytesIO(payload), **options)  # the option the error names settles it
+    else:
+        assert not dates_ambiguous, "a day/month-ambiguous date column was read without a word"
+    expected = frame[[c for c in ("close", "open", "high", "low", "volume") if c in frame]]
+    assert list(df.columns) == list(expected.columns)
+    assert df.index.tolist() == expected.index.tolist()
+    np.testing.assert_allclose(df.to_numpy(), expected.to_numpy(), rtol=1e-12, atol=0)
