@@ -198,3 +198,27 @@ def test_outside_share():
     closes = pd.Series(np.where(idx.year == 2011, 1000.0, 100.0 + np.arange(len(idx)) % 5), index=idx)
     s = forecast.outside_share(closes, [2010, 2011], train_days=200)
     assert s[2010] == 0.0 and s[2011] == 1.0
+
+
+def test_the_forecast_figures_have_titles_and_labelled_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from goldlab import plots
+
+    idx = pd.bdate_range("2020-01-01", periods=30)
+    closes = pd.Series(np.linspace(100.0, 130.0, 30), index=idx)
+    pred = predictions({"baseline": 0.5, "residual": 0.8})
+    grads = pd.DataFrame({"step": "baseline", "layer": ["lstm_1", "lstm_2"], "norm": [0.1, 0.01]})
+    mase = pd.DataFrame({"naive": [1.0, 1.2], "baseline (level)": [2.0, 3.0]}, index=[2018, 2019])
+    axes = [
+        plots.training_range(closes, closes[:20], idx[20]),
+        plots.forecasts_vs_range(pred, 100.0, 150.0),
+        plots.ratio_bars(pd.DataFrame({"level": [3.0, 1.1]}, index=["baseline", "linear"])),
+        plots.walk_forward(mase),
+        plots.by_step(grads, "layer", xlabel="layer", ylabel="norm"),
+    ]
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        assert ax.get_legend() is not None
+    assert [ax.get_yscale() for ax in axes[2:]] == ["log"] * 3
