@@ -4,9 +4,9 @@ Layout choices
 --------------
 * Every price table in goldlab has one shape: a ``DatetimeIndex`` named ``date`` in ascending order and a
   float64 column ``close`` (USD), plus ``open``, ``high``, ``low`` and ``volume`` when the source has them.
-  :func:`load_gold` (the bundled real series) returns it through :func:`validate_prices`. Reading your own
-  price files lives in :mod:`goldlab.prices`; ``read_prices``, ``validate_prices`` and ``DataError`` are
-  re-exported here, so ``from goldlab.data import read_prices`` keeps working.
+  :func:`load_gold` (the bundled real series) returns it through :func:`goldlab.prices.validate_prices`.
+  Reading your own price files lives in :mod:`goldlab.prices`; ``read_prices``, ``validate_prices`` and
+  ``DataError`` are re-exported here, so ``from goldlab.data import read_prices`` keeps working.
 * :func:`make_features` builds five causal features that work with close-only data and drops the
   warm-up rows of its rolling windows (recorded in ``attrs["warmup_rows"]``).
 * :func:`make_windows` splits chronologically on the daily rows, fits min-max scalers on the training rows

@@ -626,7 +626,7 @@ def validate_prices(
     ``resample='1D'``). Missing volumes are allowed (NaN). ``fill='ffill'`` forward-fills missing prices
     (a missing first price stays an error), ``fill='drop'`` drops the rows; both warn naming the rows and
     record ``attrs['filled_rows']`` / ``attrs['dropped_rows']``. ``max_move`` bounds the one-day close move
-    before a :class:`PriceWarning` (None: no check).
+    before a :class:`goldlab.prices.PriceWarning` (None: no check).
     """
     _check_choice("fill", fill, FILL_CHOICES)
     _check_choice("resample", resample, RESAMPLE_CHOICES)
@@ -1024,7 +1024,7 @@ def read_prices(
     decimal mark the file cannot tell; ``fill`` ('ffill' or 'drop') handles missing prices; ``resample='1D'``
     turns intraday rows into daily bars; ``max_move`` bounds the one-day move before a warning. Daily bars
     keep their local trading date when timestamps carry UTC offsets; intraday timestamps are converted to
-    UTC (see :func:`normalise_prices`).
+    UTC (see :func:`goldlab.prices.normalise_prices`).
     """
     _check_choice("fill", fill, FILL_CHOICES)
     _check_choice("resample", resample, RESAMPLE_CHOICES)

@@ -49,6 +49,8 @@ def test_read_xau_semicolon_file(shared_data_dir) -> None:
     assert df.loc["2025-02-03", "close"] == pytest.approx(2794.41)
     assert df.loc["2004-06-14", "volume"] == 1902
     assert all(df[c].dtype == np.float64 for c in df.columns)
+    assert df.attrs["columns"]["volume"] == "Volume" and df.attrs["decimal"] == "."
+    assert df.attrs["warnings"] == []  # 21 years of real bars: nothing implausible
 
 
 def test_read_investing_export(shared_data_dir) -> None:
@@ -64,6 +66,8 @@ def test_read_investing_export(shared_data_dir) -> None:
     assert df["volume"].isna().sum() == 5
     assert pd.Timestamp("2022-09-04") in df.index  # the Sunday row is kept
     assert df[["close", "open", "high", "low"]].notna().all().all()
+    assert df.attrs["columns"]["close"] == "Close" and df.attrs["columns"]["volume"] == "Vol."
+    assert df.attrs["warnings"] == []
 
 
 # --------------------------------------------------------------------------------------------- layouts
