@@ -1,0 +1,807 @@
+"""The blog's untested variants: short runs that put a measured figure beside each of its side claims.
+
+The blog makes five claims it never shows a number for: that 10 epochs are enough to confirm vanishing
+gradients; that ``clipnorm=0.5`` helps if gradients still vanish and values below 0.1 hurt; that an
+orthogonal gain of 1.5 trains faster but risks instability in the first 5 epochs; that batch normalisation
+between LSTM layers broke (stateful) training; and, in its subtitle, that the fixes "improve accuracy by
+34 %". This module measures each one cheaply (few epochs and seeds, sized by :data:`SIZES`) and decides a
+:class:`goldlab.claims.Verdict` from the measurement with a threshold kept beside the function that uses it.
+
+Each experiment function (:func:`diagnose`, :func:`clip_values`, :func:`gains`, :func:`batchnorm`) trains
+through :func:`goldlab.experiments.compile_and_fit`, which validates on ``windows.validation``: the loss
+curves and every choice here read the validation split, never the test split. It returns one long table,
+one row per (variant, seed, epoch), epoch 0 being the untrained model:
+
+* ``loss``, ``val_loss``: training and validation loss (MSE on the scaled target) after the epoch;
+* ``grad_<layer>``: the layer's gradient norm ‖∂L/∂W‖ on a fixed probe batch (:mod:`goldlab.monitor`);
+* ``ratio_<layer>``: its gradient through time, ‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ (oldest over latest day);
+* ``min_lstm_grad``: the smallest gradient norm of any single LSTM variable on the probe batch;
+* clipping runs also ``batch_share_clipped`` (share of the (mini-batch, variable) gradient norms above
+  the clip threshold, i.e. the updates that ``clipnorm`` rescales), ``batch_min_lstm_grad`` (the smallest
+  LSTM variable's norm over those mini-batches) and ``batch_min_clipped`` (the same after clipping).
+
+Results are cached under ``out/variants/``: each run as one CSV written whole (so an interrupted
+experiment resumes with the runs it has), each experiment's table as ``<experiment>_h<h>_e<epochs>.csv``.
+:func:`verdicts` reads those tables back and decides every claim, for the claims table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from goldlab import data as gdata
+from goldlab import experiments, models
+from goldlab.claims import NOT_REPRODUCED, NOT_TESTABLE, REFUTED, SUPPORTED, UNDEFINED, Verdict, decide
+from goldlab.monitor import GradientMonitor, GradientProbe, time_ratio
+
+__all__ = [
+    "CHECK_EPOCH",
+    "CLIP_VALUES",
+    "GAINS",
+    "HORIZON",
+    "SIZES",
+    "Sizes",
+    "accuracy_verdict",
+    "batchnorm",
+    "batchnorm_stateful_verdict",
+    "batchnorm_verdict",
+    "build_batchnorm",
+    "clip_floor_verdict",
+    "clip_value_verdict",
+    "clip_values",
+    "diagnose",
+    "diagnose_verdict",
+    "gain_speed_verdict",
+    "gain_stability_verdict",
+    "gains",
+    "load_windows",
+    "read_table",
+    "run_all",
+    "verdicts",
+]
+
+#: The forecast horizon of these experiments: the blog's 30-day-forward forecast.
+HORIZON = 30
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each variant trains: ``epochs`` per run (``diagnose_epochs`` for :func:`diagnose`, whose
+    claim compares epoch :data:`CHECK_EPOCH` with the end), ``seeds`` per variant, ``probe_size`` windows in
+    the gradient probe, ``clip_batches`` mini-batches per epoch on which the clipping share is measured,
+    ``train_windows`` the latest training windows used (None: all of them)."""
+
+    epochs: int
+    diagnose_epochs: int
+    seeds: int
+    probe_size: int
+    clip_batches: int
+    train_windows: int | None = None
+
+
+#: Sizes per profile: ``quick`` is a smoke run (1 seed, 2 epochs on the latest 256 training windows: its
+#: verdicts show the code runs, not what holds); ``full`` is short next to the blog's 50 epochs and 5 seeds
+#: (say so beside any figure).
+SIZES: dict[str, Sizes] = {
+    "quick": Sizes(epochs=2, diagnose_epochs=2, seeds=1, probe_size=32, clip_batches=2, train_windows=256),
+    "full": Sizes(epochs=8, diagnose_epochs=20, seeds=2, probe_size=32, clip_batches=4),
+}
+
+_CH1, _CH2 = "../notebooks/01_diagnose.ipynb", "../notebooks/02_clip.ipynb"
+_CH3, _CH4 = "../notebooks/03_orthogonal.ipynb", "../notebooks/04_residual.ipynb"
+_RESULTS = "results.ipynb"
+_BATCH = 32  # the blog's batch size (Keras's default)
+
+
+def sizes(profile: str | experiments.Profile | None = None) -> Sizes:
+    """The :data:`SIZES` of a profile (by default ``$GOLDLAB_PROFILE``, else quick)."""
+    return SIZES[experiments.get_profile(profile).name]
+
+
+def load_windows(horizon: int = HORIZON, prices: pd.DataFrame | None = None) -> gdata.Windows:
+    """The blog's windows (60 days × 5 features of its 1,247 days) at ``horizon``, with validation."""
+    prices = gdata.load_gold() if prices is None else prices
+    return gdata.make_windows(gdata.make_features(prices), horizon=horizon)
+
+
+# --------------------------------------------------------------------------------------------------
+# training one variant
+
+
+class _BatchNorms(keras.callbacks.Callback):
+    """Per-variable gradient norms on a few fixed training mini-batches, before training and after each
+    epoch: what ``clipnorm`` compares with its threshold (the weights are those at the epoch's end)."""
+
+    def __init__(self, probe: GradientProbe, batches: list[tuple[np.ndarray, np.ndarray]]):
+        super().__init__()
+        self.probe, self.batches, self.rows = probe, batches, []
+
+    def _record(self, epoch: int) -> None:
+        for k, (x, y) in enumerate(self.batches):
+            norms = self.probe(x, y, self.model).norms()
+            norms = norms[norms["weight"] != "total"].assign(epoch=epoch, batch=k)
+            self.rows.append(norms)
+
+    def on_train_begin(self, logs=None):
+        self._record(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record(epoch + 1)
+
+
+def _fixed_batches(windows: gdata.Windows, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``count`` full mini-batches of the training windows, evenly spread over it."""
+    n = len(windows.x_train) // _BATCH
+    picks = np.unique(np.linspace(0, n - 1, num=min(count, n)).round().astype(int))
+    return [
+        (windows.x_train[i * _BATCH : (i + 1) * _BATCH], windows.y_train[i * _BATCH : (i + 1) * _BATCH])
+        for i in picks
+    ]
+
+
+def _per_epoch(monitor: GradientMonitor, history: keras.callbacks.History, lstms: list[str]) -> pd.DataFrame:
+    """One row per epoch (0 = before training): losses, per-layer gradient norms and time ratios."""
+    grads = monitor.history
+    totals = grads[grads["weight"] == "total"].pivot(index="epoch", columns="layer", values="norm")
+    totals.columns = [f"grad_{c}" for c in totals.columns]
+    single = grads[(grads["weight"] != "total") & grads["layer"].isin(lstms)]
+    ratios = time_ratio(monitor.time_profile, by=("epoch", "layer")).unstack("layer")
+    ratios.columns = [f"ratio_{c}" for c in ratios.columns]
+    table = totals.join(ratios).join(single.groupby("epoch")["norm"].min().rename("min_lstm_grad"))
+    losses = pd.DataFrame(history.history).reindex(columns=["loss", "val_loss"])
+    losses.index = np.arange(1, len(losses) + 1)
+    table = table.join(losses, how="left")
+    return table.rename_axis("epoch").reset_index()
+
+
+def _clip_columns(rows: list[pd.DataFrame], clip: float, lstms: list[str]) -> pd.DataFrame:
+    """Per epoch: share of mini-batch variable gradients above ``clip``, the smallest LSTM one, clipped."""
+    norms = pd.concat(rows, ignore_index=True)
+    lstm = norms[norms["layer"].isin(lstms)]
+    smallest = lstm.groupby("epoch")["norm"].min()
+    return pd.DataFrame(
+        {
+            "batch_share_clipped": (norms["norm"] > clip).groupby(norms["epoch"]).mean(),
+            "batch_min_lstm_grad": smallest,
+            "batch_min_clipped": np.minimum(smallest, clip),  # clipnorm: g * min(1, c / |g|)
+        }
+    ).reset_index()
+
+
+def _train(
+    build: Callable[[int], keras.Model],
+    windows: gdata.Windows,
+    epochs: int,
+    seed: int,
+    size: Sizes,
+    clip: float | None = None,
+) -> pd.DataFrame:
+    """Build ``build(seed)``, train it ``epochs`` epochs on ``windows`` and return its per-epoch table."""
+    model = build(seed)
+    lstms = [layer.name for layer in models.lstm_layers(model)]
+    probe = GradientProbe(model)
+    x, y = windows.x_train[-size.probe_size :], windows.y_train[-size.probe_size :]
+    monitor = GradientMonitor((x, y), every=1, vanish=0.0, explode=np.inf, compiled=probe)
+    callbacks: list[keras.callbacks.Callback] = [monitor]
+    batch = _BatchNorms(probe, _fixed_batches(windows, size.clip_batches)) if clip is not None else None
+    if batch is not None:
+        callbacks.append(batch)
+    history = experiments.compile_and_fit(model, windows, epochs, _BATCH, callbacks, seed=seed)
+    table = _per_epoch(monitor, history, lstms)
+    if batch is not None:
+        table = table.merge(_clip_columns(batch.rows, clip, lstms), on="epoch", how="left")
+    table["sec_per_epoch"] = float(np.median(history.epoch_seconds)) if history.epoch_seconds else np.nan
+    return table.assign(seed=seed)
+
+
+def _run_name(key: str, windows: gdata.Windows, epochs: int, seed: int) -> str:
+    """A run's file name: everything that changes the run (training and validation windows included)."""
+    n_val = 0 if windows.x_val is None else len(windows.x_val)
+    sizes_ = f"tr{len(windows.x_train)}_val{n_val}"
+    return f"{key}_h{windows.horizon}_{windows.target_kind}_e{epochs}_{sizes_}_s{seed}"
+
+
+def _latest(windows: gdata.Windows, n: int | None) -> gdata.Windows:
+    """``windows`` with only its latest ``n`` training windows (all of them for None); other splits kept."""
+    if n is None or n >= len(windows.x_train):
+        return windows
+    cut = slice(len(windows.x_train) - n, None)
+    fields = ("x_train", "y_train", "dates_train", "origin_train", "base_train", "y_train_usd")
+    return dataclasses.replace(windows, **{f: getattr(windows, f)[cut] for f in fields})
+
+
+def table_path(out: str | Path, experiment: str, horizon: int, epochs: int) -> Path:
+    """Where an experiment's whole table is saved under ``out`` (a profile's results folder)."""
+    return Path(out) / "variants" / f"{experiment}_h{horizon}_e{epochs}.csv"
+
+
+def _experiment(
+    experiment: str,
+    variants: dict[str, tuple[str, Callable[[int], keras.Model], float | None]],
+    windows: gdata.Windows,
+    epochs: int,
+    size: Sizes,
+    out: str | Path | None,
+    quiet: bool,
+) -> pd.DataFrame:
+    """Train every (variant, seed), reading back runs already saved; save and return the whole table.
+
+    ``variants`` maps a label to (model key, builder, clip threshold or None); runs are saved by model key,
+    so two experiments training the same model the same epochs share its runs.
+    """
+    windows = _latest(windows, size.train_windows)
+    parts, total, done = [], len(variants) * size.seeds, 0
+    for variant, (key, build, clip) in variants.items():
+        for seed in range(size.seeds):
+            done += 1
+            name = _run_name(key, windows, epochs, seed)
+            path = Path(out) / "variants" / "runs" / f"{name}.csv" if out is not None else None
+            if path is not None and path.exists():
+                parts.append(pd.read_csv(path).assign(variant=variant))
+                continue
+            start = time.perf_counter()
+            run = _train(build, windows, epochs, seed, size, clip)
+            if path is not None:
+                experiments.write_table(run, path)
+            parts.append(run.assign(variant=variant))
+            if not quiet:
+                print(
+                    f"[{experiment} {done}/{total}] {variant} seed {seed}: {epochs} epochs in "
+                    f"{time.perf_counter() - start:.0f} s, val loss {run['val_loss'].iloc[-1]:.4g}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    table = pd.concat(parts, ignore_index=True).assign(horizon=windows.horizon, epochs=epochs)
+    first = ["variant", "seed", "epoch", "loss", "val_loss"]
+    table = table[first + [c for c in table.columns if c not in first]]
+    if out is not None:
+        experiments.write_table(table, table_path(out, experiment, windows.horizon, epochs))
+    return table
+
+
+_MAKERS = {"diagnose": "diagnose", "clip": "clip_values", "gain": "gains", "batchnorm": "batchnorm"}
+
+
+def read_table(out: str | Path, experiment: str, profile=None, horizon: int = HORIZON) -> pd.DataFrame:
+    """A saved experiment table of ``profile``'s size, or a clear error naming the function that makes it."""
+    size = sizes(profile)
+    epochs = size.diagnose_epochs if experiment == "diagnose" else size.epochs
+    path = table_path(out, experiment, horizon, epochs)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no saved table; goldlab.variants.{_MAKERS[experiment]}(windows, profile, out) makes it "
+            f"(or python -m goldlab.variants --profile {experiments.get_profile(profile).name})"
+        )
+    return pd.read_csv(path)
+
+
+def _last(table: pd.DataFrame) -> pd.DataFrame:
+    """Each (variant, seed)'s last epoch."""
+    return table[table["epoch"] == table.groupby(["variant", "seed"])["epoch"].transform("max")]
+
+
+def _grad_columns(table: pd.DataFrame, prefix: str) -> list[str]:
+    return sorted(c for c in table.columns if c.startswith(f"{prefix}lstm_"))
+
+
+# --------------------------------------------------------------------------------------------------
+# claim 1: "10 epochs are enough to confirm it"
+
+#: The epoch the blog says is enough (its step 1); compared with the end of the run.
+CHECK_EPOCH = 10
+#: A layer is diagnosed as vanishing when its gradient norm is below the blog's own warning threshold ...
+VANISH_NORM = 1e-5
+#: ... or when less than this share of the gradient at the latest day reaches the oldest day of the window.
+VANISH_RATIO = 1e-2
+#: Share of (seed, layer) diagnoses at the check epoch that must equal the end's for the claim to hold.
+AGREE_SHARE = 1.0
+
+
+def diagnose(
+    windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False
+) -> pd.DataFrame:
+    """The baseline trained ``diagnose_epochs`` epochs, gradients and time ratios recorded every epoch."""
+    size = sizes(profile)
+    shape = windows.x_train.shape[1:]
+    build = {"baseline": ("baseline", lambda seed: models.build_step("baseline", shape, seed=seed), None)}
+    return _experiment("diagnose", build, windows, size.diagnose_epochs, size, out, quiet)
+
+
+def _diagnosis(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, layer): vanishing (True/False) from the gradient norm and the time ratio."""
+    layers = [c[5:] for c in _grad_columns(rows, "grad_")]
+    out = []
+    for _, row in rows.iterrows():
+        for layer in layers:
+            norm, ratio = row[f"grad_{layer}"], row.get(f"ratio_{layer}", np.nan)
+            out.append(
+                {
+                    "seed": row["seed"],
+                    "layer": layer,
+                    "norm": norm,
+                    "ratio": ratio,
+                    "vanishing": bool(norm < VANISH_NORM or ratio < VANISH_RATIO),
+                }
+            )
+    return pd.DataFrame(out).set_index(["seed", "layer"])
+
+
+def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Verdict:
+    """Does the diagnosis after ``check_epoch`` epochs (at most half the run) equal the one at the end?"""
+    end = int(table["epoch"].max())
+    check = min(check_epoch, end // 2)
+    early, late = _diagnosis(table[table["epoch"] == check]), _diagnosis(table[table["epoch"] == end])
+    agree = float((early["vanishing"] == late["vanishing"]).mean())
+    factor = float(np.exp(np.abs(np.log(early["norm"] / late["norm"])).max()))
+    vanishing = int(late["vanishing"].sum())
+    verdict = decide(agree, AGREE_SHARE, SUPPORTED, REFUTED)
+    measured = (
+        f"epoch {check} vs epoch {end}: the same diagnosis for {agree:.0%} of (seed, LSTM) pairs; "
+        f"vanishing at the end in {vanishing} of {len(late)}; gradient norms within ×{factor:.1f}; "
+        f"smallest time ratio {early['ratio'].min():.2g} → {late['ratio'].min():.2g}"
+    )
+    reason = (
+        f"the diagnosis at epoch {check} {'equals' if agree >= AGREE_SHARE else 'differs from'} the one at "
+        f"epoch {end} ({agree:.0%} agree, needed {AGREE_SHARE:.0%}; vanishing = norm < {VANISH_NORM:g} or "
+        f"time ratio < {VANISH_RATIO:g}; {table['seed'].nunique()} seed(s))"
+    )
+    return Verdict(
+        "diagnose_epochs",
+        "10 epochs are enough to confirm vanishing gradients",
+        "10 epochs",
+        measured,
+        verdict,
+        reason,
+        _CH1,
+        {
+            "check_epoch": check,
+            "end_epoch": end,
+            "agree": agree,
+            "factor": factor,
+            "vanishing_end": vanishing,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# claim 2: "if gradients still vanish try clipnorm 0.5, don't go below 0.1"
+
+#: The clip thresholds tried: the blog's 1.0, its advice 0.5, its floor 0.1, and one value below the floor.
+CLIP_VALUES: tuple[float, ...] = (1.0, 0.5, 0.1, 0.05)
+#: clipnorm 0.5 "helps vanishing" when it raises the smallest LSTM gradient by at least this factor.
+LIFT = 2.0
+#: Going below 0.1 "hurts" when the final validation loss at 0.05 is at least this multiple of that at 0.1.
+HURT = 1.1
+
+
+def clip_values(
+    windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False
+) -> pd.DataFrame:
+    """The baseline with ``Adam(clipnorm=c)`` for each c in :data:`CLIP_VALUES` (column ``clipnorm``)."""
+    size = sizes(profile)
+    shape = windows.x_train.shape[1:]
+
+    def builder(c: float) -> Callable[[int], keras.Model]:
+        return lambda seed: models.build_step("baseline", shape, seed=seed, clipnorm=c)
+
+    variants = {f"clip{c:g}": (f"baseline_clip{c:g}", builder(c), c) for c in CLIP_VALUES}
+    table = _experiment("clip", variants, windows, size.epochs, size, out, quiet)
+    return table.assign(clipnorm=table["variant"].str.slice(4).astype(float))
+
+
+def _by_clip(table: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` at the last epoch, per clipnorm: geometric mean over seeds."""
+    last = _last(table)
+    return np.exp(np.log(last[column].astype(float)).groupby(last["clipnorm"]).mean())
+
+
+def _clip_summary(table: pd.DataFrame) -> str:
+    later = table[table["epoch"] > 0]
+    share = later.groupby("clipnorm")["batch_share_clipped"].mean().sort_index(ascending=False)
+    return "; ".join(f"clipnorm {c:g} rescales {s:.0%}" for c, s in share.items())
+
+
+def clip_value_verdict(table: pd.DataFrame) -> Verdict:
+    """Does clipnorm 0.5 lift the smallest LSTM gradient (vanishing) above clipnorm 1.0's by :data:`LIFT`?
+
+    Clipping rescales a gradient g to ``g * min(1, c / |g|)``: never up. ``values['smallest_clipped']`` is
+    the share of recorded mini-batches whose smallest LSTM gradient was above the threshold at all (so that
+    clipping touched it), ``values['never_raised']`` checks clipped <= raw on every record.
+    """
+    table = (
+        table if "clipnorm" in table else table.assign(clipnorm=table["variant"].str.slice(4).astype(float))
+    )
+    smallest = _by_clip(table, "min_lstm_grad")
+    lift = float(smallest[0.5] / smallest[1.0])
+    touched = float((table["batch_min_lstm_grad"] > table["clipnorm"]).mean())
+    never_raised = bool((table["batch_min_clipped"] <= table["batch_min_lstm_grad"]).all())
+    measured = (
+        f"smallest LSTM gradient after training ×{lift:.2f} at clipnorm 0.5 vs 1.0 "
+        f"({smallest[0.5]:.2g} vs {smallest[1.0]:.2g}); the smallest LSTM gradient was above the threshold "
+        f"in {touched:.0%} of recorded mini-batches; {_clip_summary(table)} of mini-batch gradients"
+    )
+    verdict = decide(lift, LIFT, SUPPORTED, REFUTED)
+    reason = (
+        f"clipnorm 0.5 changes the smallest LSTM gradient by ×{lift:.2f} "
+        f"({'at least' if lift >= LIFT else 'less than'} the ×{LIFT:g} a fix for vanishing would need); "
+        "clipping only scales a gradient down, so it cannot raise a small one "
+        f"({table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
+    )
+    values = {
+        "lift": lift,
+        "smallest": smallest.to_dict(),
+        "smallest_clipped": touched,
+        "never_raised": never_raised,
+    }
+    return Verdict(
+        "clip_value",
+        "if gradients still vanish, clipnorm 0.5 helps",
+        "try clipnorm=0.5",
+        measured,
+        verdict,
+        reason,
+        _CH2,
+        values,
+    )
+
+
+def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
+    """Does clipnorm 0.05 end with a validation loss :data:`HURT` times that of 0.1 or worse?"""
+    table = (
+        table if "clipnorm" in table else table.assign(clipnorm=table["variant"].str.slice(4).astype(float))
+    )
+    last = _last(table)
+    val = last.groupby("clipnorm")["val_loss"].mean()
+    ratio = float(val[0.05] / val[0.1])
+    verdict = decide(ratio, HURT, SUPPORTED, NOT_REPRODUCED)
+    measured = (
+        "final validation loss (MSE, scaled) "
+        + ", ".join(f"clipnorm {c:g} {v:.3g}" for c, v in val.sort_index(ascending=False).items())
+        + f": 0.05 / 0.1 = ×{ratio:.2f}"
+    )
+    reason = (
+        f"below the floor (0.05) the validation loss ends ×{ratio:.2f} that at 0.1 "
+        f"({'at least' if ratio >= HURT else 'less than'} the ×{HURT:g} that would count as hurting; "
+        f"{table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
+    )
+    return Verdict(
+        "clip_floor",
+        "clipnorm below 0.1 hurts training",
+        "never below 0.1",
+        measured,
+        verdict,
+        reason,
+        _CH2,
+        {"ratio": ratio, "val_loss": val.to_dict()},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# claim 3: "gain 1.5 trains faster but risks instability in the first 5 epochs"
+
+#: The orthogonal gains compared: the blog's 1.0 and the 1.5 it mentions.
+GAINS: tuple[float, ...] = (1.0, 1.5)
+#: The loss level both gains must reach: this multiple of the larger of their best validation losses.
+LEVEL = 1.1
+#: Gain 1.5 "trains faster" when it reaches the level at least this many epochs sooner (median over seeds).
+FASTER_EPOCHS = 1
+#: The window of the blog's "first 5 epochs".
+EARLY_EPOCHS = 5
+#: An epoch "unstable": NaN loss, or the training loss rising by more than this share over the epoch before.
+RISE = 0.05
+#: Gain 1.5 "risks instability" when it has at least this many more unstable epochs per seed than gain 1.0.
+EXTRA_UNSTABLE = 1.0
+
+
+def gains(windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False) -> pd.DataFrame:
+    """The orthogonal step (step 3) with ``Orthogonal(gain)`` for each of :data:`GAINS` (column ``gain``)."""
+    size = sizes(profile)
+    shape = windows.x_train.shape[1:]
+
+    def builder(g: float) -> Callable[[int], keras.Model]:
+        return lambda seed: models.build_step("orthogonal", shape, seed=seed, gain=g)
+
+    variants = {f"gain{g:g}": (f"orthogonal_gain{g:g}", builder(g), None) for g in GAINS}
+    table = _experiment("gain", variants, windows, size.epochs, size, out, quiet)
+    return table.assign(gain=table["variant"].str.slice(4).astype(float))
+
+
+def _with_gain(table: pd.DataFrame) -> pd.DataFrame:
+    return table if "gain" in table else table.assign(gain=table["variant"].str.slice(4).astype(float))
+
+
+def _epochs_to_level(table: pd.DataFrame) -> pd.DataFrame:
+    """Per seed and gain: the first epoch whose validation loss reaches the common level (see LEVEL)."""
+    trained = _with_gain(table)
+    trained = trained[trained["epoch"] > 0]
+    best = trained.groupby(["seed", "gain"])["val_loss"].min()
+    level = LEVEL * best.groupby("seed").max()
+    reached = trained[trained["val_loss"] <= trained["seed"].map(level)]
+    first = reached.groupby(["seed", "gain"])["epoch"].min().unstack("gain")
+    return first
+
+
+def gain_speed_verdict(table: pd.DataFrame) -> Verdict:
+    """Does gain 1.5 reach a common validation-loss level :data:`FASTER_EPOCHS` or more epochs sooner?"""
+    first = _epochs_to_level(table)
+    sooner = float((first[1.0] - first[1.5]).median())
+    verdict = decide(sooner, FASTER_EPOCHS, SUPPORTED, NOT_REPRODUCED)
+    median = first.median()
+    measured = (
+        f"epochs to a validation loss within ×{LEVEL:g} of the worse gain's best: "
+        f"gain 1.0 {median[1.0]:.0f}, "
+        f"gain 1.5 {median[1.5]:.0f} (median over {len(first)} seed(s))"
+    )
+    reason = (
+        f"gain 1.5 reaches the level {sooner:+.0f} epochs sooner "
+        f"({'at least' if sooner >= FASTER_EPOCHS else 'less than'} "
+        f"the {FASTER_EPOCHS} epoch(s) that would count as faster; {int(table['epoch'].max())} epochs)"
+    )
+    return Verdict(
+        "orth_gain",
+        "orthogonal gain 1.5 trains faster",
+        "gain 1.5: faster",
+        measured,
+        verdict,
+        reason,
+        _CH3,
+        {"sooner": sooner, "epochs_to_level": first.to_dict()},
+    )
+
+
+def _unstable_epochs(table: pd.DataFrame) -> pd.Series:
+    """Per gain: unstable epochs (NaN or a training-loss rise > RISE) in the first EARLY_EPOCHS, per seed."""
+    trained = _with_gain(table)
+    trained = trained[(trained["epoch"] > 0)].sort_values(["gain", "seed", "epoch"])
+    previous = trained.groupby(["gain", "seed"])["loss"].shift()
+    bad = ~np.isfinite(trained["loss"]) | (trained["loss"] > (1 + RISE) * previous)
+    early = trained["epoch"] <= EARLY_EPOCHS
+    counts = bad[early].groupby([trained["gain"], trained["seed"]]).sum()
+    return counts.groupby("gain").mean()
+
+
+def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
+    """Does gain 1.5 have :data:`EXTRA_UNSTABLE` or more unstable early epochs per seed than gain 1.0?"""
+    unstable = _unstable_epochs(table)
+    extra = float(unstable.get(1.5, 0.0) - unstable.get(1.0, 0.0))
+    verdict = decide(extra, EXTRA_UNSTABLE, SUPPORTED, NOT_REPRODUCED)
+    last = min(EARLY_EPOCHS, int(table["epoch"].max()))
+    measured = (
+        f"unstable epochs (NaN, or training loss up > {RISE:.0%}) in epochs 1–{last}: gain 1.0 "
+        f"{unstable.get(1.0, 0.0):.1f}, gain 1.5 {unstable.get(1.5, 0.0):.1f} per seed"
+    )
+    reason = (
+        f"gain 1.5 has {extra:+.1f} unstable early epochs per seed over gain 1.0 "
+        f"({'at least' if extra >= EXTRA_UNSTABLE else 'less than'} the {EXTRA_UNSTABLE:g} that would count; "
+        f"{table['seed'].nunique()} seed(s))"
+    )
+    return Verdict(
+        "orth_gain_stability",
+        "orthogonal gain 1.5 risks instability in the first 5 epochs",
+        "gain 1.5: unstable early",
+        measured,
+        verdict,
+        reason,
+        _CH3,
+        {"extra": extra, "unstable": unstable.to_dict()},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# claim 4: "batch normalisation between LSTM layers broke [stateful] training"
+
+#: Batch normalisation "broke" training when a run has a NaN loss or its final validation loss is at least
+#: this multiple of the baseline's (mean over seeds).
+BROKE = 2.0
+
+
+def build_batchnorm(
+    input_shape: tuple[int, int] = (60, 5),
+    dropout: float = 0.2,
+    seed: int | None = None,
+    units: tuple[int, ...] = (128, 64, 32),
+) -> keras.Model:
+    """The blog's baseline with ``BatchNormalization`` after each dropout between LSTMs (not stateful).
+
+    LSTM(128) -> Dropout -> BN -> LSTM(64) -> Dropout -> BN -> LSTM(32) -> Dense(1) (``units``), compiled
+    as the baseline (Adam 1e-3, MSE), Keras's default initialisers. ``seed`` calls
+    ``keras.utils.set_random_seed`` first.
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=input_shape, name="window")
+    x = inputs
+    for k, width in enumerate(units, start=1):
+        x = keras.layers.LSTM(width, return_sequences=k < len(units), name=f"lstm_{k}")(x)
+        if k < len(units):
+            x = keras.layers.Dropout(dropout, name=f"dropout_{k}")(x)
+            x = keras.layers.BatchNormalization(name=f"batchnorm_{k}")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1, name="dense")(x), name="batchnorm_lstm")
+    return models.compile_model(model)
+
+
+def batchnorm(
+    windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False
+) -> pd.DataFrame:
+    """The baseline without and with batch normalisation between its LSTMs (``none``, ``batchnorm``)."""
+    size = sizes(profile)
+    shape = windows.x_train.shape[1:]
+    variants = {
+        "none": ("baseline", lambda seed: models.build_step("baseline", shape, seed=seed), None),
+        "batchnorm": ("baseline_batchnorm", lambda seed: build_batchnorm(shape, seed=seed), None),
+    }
+    return _experiment("batchnorm", variants, windows, size.epochs, size, out, quiet)
+
+
+def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
+    """Did batch normalisation (non-stateful) diverge or end at :data:`BROKE` times the baseline's loss?"""
+    last = _last(table)
+    val = last.groupby("variant")["val_loss"].mean()
+    nan = bool(table.loc[table["variant"] == "batchnorm", ["loss"]].isna().any().any())
+    ratio = np.inf if nan else float(val["batchnorm"] / val["none"])
+    verdict = SUPPORTED if nan else decide(ratio, BROKE, SUPPORTED, NOT_REPRODUCED)
+    measured = (
+        f"final validation loss (MSE, scaled) {val['none']:.3g} without, {val['batchnorm']:.3g} with "
+        f"batch normalisation (×{ratio:.2f}); NaN loss: {'yes' if nan else 'no'}"
+    )
+    reason = (
+        f"with batch normalisation between the LSTMs (not stateful) the validation loss ends ×{ratio:.2f} "
+        f"the baseline's ({'at least' if ratio >= BROKE else 'less than'} the ×{BROKE:g} that would count as "
+        f"broken{', and a NaN loss' if nan else ''}; {table['seed'].nunique()} seed(s), "
+        f"{int(table['epoch'].max())} epochs)"
+    )
+    return Verdict(
+        "batchnorm_plain",
+        "batch normalisation between LSTM layers breaks training (non-stateful, as the blog's models are)",
+        "“broke training”",
+        measured,
+        verdict,
+        reason,
+        _CH4,
+        {"ratio": ratio, "nan": nan, "val_loss": val.to_dict()},
+    )
+
+
+def batchnorm_stateful_verdict() -> Verdict:
+    """The stateful half of the claim cannot be tested: the blog trains no stateful model."""
+    reason = (
+        "the blog's models are not stateful (no stateful=True), and its windows overlap by 59 of 60 days and "
+        "are shuffled, so no batch continues the sequences of the one before: there is no stateful training "
+        "of the blog's to reproduce, and building one would test a model the blog does not show"
+    )
+    return Verdict(
+        "batchnorm",
+        "batch normalisation between LSTMs broke stateful training",
+        "“broke stateful training”",
+        "no stateful model in the blog",
+        NOT_TESTABLE,
+        reason,
+        _CH4,
+        {},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# claim 5: the subtitle's "improve accuracy by 34 %"
+
+#: The blog's "model accuracy" before and after (its headline table), and the subtitle's improvement.
+BLOG_ACCURACY = (0.68, 0.91)
+BLOG_IMPROVEMENT = 0.34
+
+
+def accuracy_verdict(ablation: pd.DataFrame, horizon: int = HORIZON) -> Verdict:
+    """What "accuracy +34 %" could mean, computed from the ablation table; the verdict is UNDEFINED.
+
+    A regression has no accuracy; the blog never defines it. Candidates: the relative change of the
+    directional accuracy (share of forecasts with the right sign of change) from baseline to the final step,
+    and the relative change of the test MAE. ``values['blog_relative']`` is (91 − 68) / 68 from the blog's
+    own figures, which is where a "34 %" comes from.
+    """
+    models_ = ablation[(ablation["seed"] >= 0) & (ablation["horizon"] == horizon)]
+    if models_.empty:
+        raise ValueError(
+            f"the ablation table has no model rows at horizon {horizon}; run_ablation makes them"
+        )
+    steps = [s for s in models.STEPS if s in set(models_["step"])]
+    first, last = steps[0], steps[-1]
+    mean = models_.groupby("step")[["directional_accuracy", "mae"]].mean()
+    da0, da1 = mean.loc[first, "directional_accuracy"], mean.loc[last, "directional_accuracy"]
+    mae0, mae1 = mean.loc[first, "mae"], mean.loc[last, "mae"]
+    blog_relative = BLOG_ACCURACY[1] / BLOG_ACCURACY[0] - 1
+    values = {
+        "blog_relative": blog_relative,
+        "direction_relative": float(da1 / da0 - 1),
+        "direction_points": float(da1 - da0),
+        "mae_relative": float(mae1 / mae0 - 1),
+        "first": first,
+        "last": last,
+    }
+    measured = (
+        f"{first} → {last} at h={horizon}: directional accuracy {da0:.0%} → {da1:.0%} "
+        f"({values['direction_relative']:+.0%} relative, {100 * values['direction_points']:+.0f} points); "
+        f"test MAE {mae0:.2f} → {mae1:.2f} USD ({values['mae_relative']:+.0%})"
+    )
+    reason = (
+        "a regression has no accuracy and the blog never defines one; its 34 % is "
+        f"({100 * BLOG_ACCURACY[1]:.0f} − {100 * BLOG_ACCURACY[0]:.0f}) / {100 * BLOG_ACCURACY[0]:.0f} = "
+        f"{blog_relative:.1%} of its own undefined figures, and no defined measure of ours can stand for it"
+    )
+    return Verdict(
+        "accuracy_34",
+        "the fixes “improve accuracy by 34 %” (subtitle)",
+        f"+{BLOG_IMPROVEMENT:.0%}",
+        measured,
+        UNDEFINED,
+        reason,
+        _RESULTS,
+        values,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# all of them
+
+
+def verdicts(results_dir: str | Path, profile=None, horizon: int = HORIZON) -> list[Verdict]:
+    """Every claim's verdict from the saved tables under ``results_dir`` (trains nothing).
+
+    Reads ``variants/*.csv`` (made by :func:`run_all` or the four experiment functions) and
+    ``ablation_level.csv`` (:func:`goldlab.experiments.run_ablation`).
+    """
+    ablation = Path(results_dir) / "ablation_level.csv"
+    if not ablation.exists():
+        raise FileNotFoundError(f"{ablation}: no ablation table; experiments.run_ablation(out=...) makes it")
+    clip = read_table(results_dir, "clip", profile, horizon)
+    gain = read_table(results_dir, "gain", profile, horizon)
+    norm = read_table(results_dir, "batchnorm", profile, horizon)
+    return [
+        diagnose_verdict(read_table(results_dir, "diagnose", profile, horizon)),
+        clip_value_verdict(clip),
+        clip_floor_verdict(clip),
+        gain_speed_verdict(gain),
+        gain_stability_verdict(gain),
+        batchnorm_verdict(norm),
+        batchnorm_stateful_verdict(),
+        accuracy_verdict(pd.read_csv(ablation), horizon),
+    ]
+
+
+def run_all(profile=None, out: str | Path | None = None, quiet: bool = False) -> dict[str, pd.DataFrame]:
+    """Train (or read back) all four experiments at :data:`HORIZON` into ``out`` (the profile's results)."""
+    out = experiments.results_dir(profile) if out is None else Path(out)
+    windows = load_windows()
+    return {
+        "diagnose": diagnose(windows, profile, out, quiet),
+        "clip": clip_values(windows, profile, out, quiet),
+        "gain": gains(windows, profile, out, quiet),
+        "batchnorm": batchnorm(windows, profile, out, quiet),
+    }
+
+
+if __name__ == "__main__":  # python -m goldlab.variants [--profile full] [--out DIR]
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="goldlab-jax-") as cache:
+        if keras.backend.backend() == "jax" and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+            import jax  # seeds of one variant compile the same program: compile it once
+
+            jax.config.update("jax_compilation_cache_dir", cache)
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        run_all(args.profile, args.out)
+    print(f"variants done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
