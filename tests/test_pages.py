@@ -1,0 +1,183 @@
+"""Book-wide checks on the committed notebooks, as a reader sees them (sources and stored outputs).
+
+1. Every numeral in a markdown cell appears in an output of the same page, or is allowed by
+   ``book/blog_figures.yml`` (the blog's figures, chapter numbers, years): no number in prose that no cell
+   computed.
+2. Code cells fit the page: at most 15 lines, each at most 88 characters.
+3. No page speaks of the project's issues.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO
+
+#: Pages that fail a check below while they are being rewritten: the check runs, marked xfail (not strict).
+#: Remove a page from these lists when it is done; the test then holds it to the rule.
+#: Marked on 2026-11-25 from the committed pages and those being edited in the shared tree that day.
+PAGES_BEING_REWRITTEN: dict[str, list[str]] = {
+    "numerals": ["01_diagnose.ipynb", "02_clip.ipynb", "03_orthogonal.ipynb", "04_residual.ipynb"],
+    "code_cells": [
+        "intro.ipynb",
+        "results.ipynb",
+        "01_diagnose.ipynb",
+        "02_clip.ipynb",
+        "03_orthogonal.ipynb",
+        "04_residual.ipynb",
+    ],
+    "issues": [],
+}
+
+PAGES = sorted([*REPO.glob("notebooks/*.ipynb"), *REPO.glob("book/*.ipynb")])
+ALLOWED_FILE = REPO / "book" / "blog_figures.yml"
+MAX_LINES, MAX_CHARS = 15, 88
+
+DATE = re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])")
+NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+−]?\d+)?(?![\w])")
+NOT_PROSE = [
+    re.compile(r"\]\([^)]*\)"),  # link targets
+    re.compile(r"https?://\S+"),  # bare addresses
+    re.compile(r"<[^>]+>"),  # HTML tags
+    re.compile(r"^\(\S+\)=\s*$", re.M),  # MyST labels
+    re.compile(r"^\s*\d+\.\s", re.M),  # ordered-list markers
+    re.compile(r"^#{1,6}\s+[\d.]+\s", re.M),  # heading numbers
+]
+
+
+def _pages(check: str) -> list:
+    """PAGES as parameters, the ones listed under ``check`` in PAGES_BEING_REWRITTEN marked xfail."""
+    marked = set(PAGES_BEING_REWRITTEN[check])
+    mark = pytest.mark.xfail(strict=False, reason="pages being rewritten")
+    return [pytest.param(p, id=p.name, marks=[mark] if p.name in marked else []) for p in PAGES]
+
+
+def _cells(page: Path) -> list[dict]:
+    return json.loads(page.read_text())["cells"]
+
+
+def _value(numeral: str) -> Decimal:
+    return Decimal(numeral.replace(",", "").replace("−", "-")).normalize()
+
+
+def numerals(text: str) -> tuple[set[str], set[Decimal]]:
+    """The ISO dates and the numbers (by value) in ``text``."""
+    dates = set(DATE.findall(text))
+    values = set()
+    for numeral in NUMBER.findall(DATE.sub(" ", text)):
+        try:
+            values.add(_value(numeral))
+        except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
+            continue
+    return dates, values
+
+
+def prose_numerals(markdown: str) -> tuple[set[str], set[Decimal]]:
+    """:func:`numerals` of a markdown cell, without link targets, tags, labels, list and heading numbers."""
+    for pattern in NOT_PROSE:
+        markdown = pattern.sub(" ", markdown)
+    return numerals(markdown)
+
+
+def output_text(cell: dict) -> str:
+    """All the text a code cell's stored outputs show: streams, results, HTML and Markdown, errors."""
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append("".join(out.get("text", "")))
+        for kind in ("text/plain", "text/html", "text/markdown", "text/latex"):
+            parts.append("".join(out.get("data", {}).get(kind, "")))
+        parts.extend(out.get("traceback", []))
+    return "\n".join(parts)
+
+
+def allowed() -> set[Decimal]:
+    """The values ``book/blog_figures.yml`` allows in prose, years excluded (see :func:`is_year`)."""
+    spec = yaml.safe_load(ALLOWED_FILE.read_text())
+    blog = [n for figures in spec["blog"].values() for n in figures]
+    return {_value(str(n)) for n in [*blog, *spec["chapters"], *spec["constants"]]}
+
+
+def is_year(value: Decimal) -> bool:
+    years = yaml.safe_load(ALLOWED_FILE.read_text())["years"]
+    return value == value.to_integral_value() and years["from"] <= value <= years["to"]
+
+
+def unexplained(page: Path) -> list[str]:
+    """Each markdown cell's numerals that no output of ``page`` shows and the allow-list does not allow."""
+    cells = _cells(page)
+    shown_dates, shown = numerals("\n".join(output_text(c) for c in cells if c["cell_type"] == "code"))
+    ok = allowed() | shown
+    found = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        dates, values = prose_numerals("".join(cell["source"]))
+        bad = sorted(dates - shown_dates) + [f"{v:f}" for v in sorted(values - ok) if not is_year(v)]
+        if bad:
+            found.append(f"cell {i}: {', '.join(bad)}")
+    return found
+
+
+def test_pages_being_rewritten_exist():
+    names = {p.name for p in PAGES}
+    assert {n for listed in PAGES_BEING_REWRITTEN.values() for n in listed} <= names
+
+
+def test_numeral_scan_sees_what_a_reader_sees():
+    dates, values = prose_numerals(
+        "# 2. Clip\n\n1. the blog's 1,247 days, 0.50 and 1e-5; [chapter 3](../03_x.ipynb), lstm_3, "
+        "a_60, 2.92×, 78 %, from 2019-04-08\n(sec-9)=\n"
+    )
+    assert dates == {"2019-04-08"}
+    assert values == {
+        Decimal(1247),
+        Decimal("0.5"),
+        Decimal("1e-5"),
+        Decimal(3),
+        Decimal("2.92"),
+        Decimal(78),
+    }
+    assert is_year(Decimal(2019)) and not is_year(Decimal("2019.5")) and not is_year(Decimal(1247))
+
+
+@pytest.mark.parametrize("page", _pages("numerals"))
+def test_every_numeral_in_prose_is_computed_or_quoted(page):
+    found = unexplained(page)
+    assert not found, (
+        f"{page.relative_to(REPO)}: numerals in prose that no output of the page shows and "
+        f"{ALLOWED_FILE.relative_to(REPO)} does not allow: " + "; ".join(found)
+    )
+
+
+@pytest.mark.parametrize("page", _pages("code_cells"))
+def test_code_cells_fit_the_page(page):
+    too_long = []
+    for i, cell in enumerate(_cells(page)):
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).rstrip("\n").splitlines()
+        if len(lines) > MAX_LINES:
+            too_long.append(f"cell {i}: {len(lines)} lines")
+        too_long += [
+            f"cell {i} line {n}: {len(s)} characters" for n, s in enumerate(lines, 1) if len(s) > MAX_CHARS
+        ]
+    assert not too_long, f"{page.relative_to(REPO)} (at most {MAX_LINES} lines of {MAX_CHARS}): " + "; ".join(
+        too_long
+    )
+
+
+ISSUE = re.compile(r"\bissues?\s*#\s*\d+|\bissues?\s+\d+\b|github\.com/\S+/issues", re.I)
+
+
+@pytest.mark.parametrize("page", _pages("issues"))
+def test_no_page_speaks_of_issues(page):
+    hits = []
+    for i, cell in enumerate(_cells(page)):
+        text = "".join(cell["source"]) + "\n" + (output_text(cell) if cell["cell_type"] == "code" else "")
+        hits += [f"cell {i}: {m.group(0)!r}" for m in ISSUE.finditer(text)]
+    assert not hits, f"{page.relative_to(REPO)} speaks of issues: " + "; ".join(hits)
