@@ -234,7 +234,9 @@ def parse_dates(
     blank = np.array([v == "" for v in wall])
     if blank.any():
         i = int(np.flatnonzero(blank)[0])
-        raise DataError(f"{_where(source, label, int(rows[i]))}: missing date")
+        raise DataError(
+            f"{_where(source, label, int(rows[i]))}: missing date; give the row a date or remove it"
+        )
     series = pd.Series(wall, dtype=object)
     complete: list[tuple[str, pd.DatetimeIndex]] = []
     best: tuple[str, pd.DatetimeIndex] | None = None
@@ -262,7 +264,9 @@ def parse_dates(
 def _no_missing(idx: pd.DatetimeIndex, source: str, label: Any, rows: np.ndarray) -> pd.DatetimeIndex:
     if idx.isna().any():
         i = int(np.flatnonzero(idx.isna())[0])
-        raise DataError(f"{_where(source, label, int(rows[i]))}: missing date")
+        raise DataError(
+            f"{_where(source, label, int(rows[i]))}: missing date; give the row a date or remove it"
+        )
     return idx
 
 
@@ -558,7 +562,8 @@ def check_prices(
             if mask.any():
                 i = int(np.flatnonzero(mask)[0])
                 raise DataError(
-                    f"{_where(source, label, int(row_no[i]), dates[i])}: {problem} {float(values[i])!r}"
+                    f"{_where(source, label, int(row_no[i]), dates[i])}: {problem} {float(values[i])!r}; "
+                    "correct the row in the source (or remove it)"
                 )
 
 

@@ -213,45 +213,57 @@ GOOD_HEAD = "Date,Close\n2021-01-04,10\n"
 BAD_CASES = [
     ("empty", "", ["prices.csv", "empty"]),
     ("header_only", "Date,Close\n", ["prices.csv", "empty", "Close"]),
-    ("no_price", "Date,Foo,Bar\n2021-01-04,1,2\n", ["prices.csv", "no price column", "Foo", "Bar"]),
-    ("no_date", "When,Close\n2021-01-04,1\n", ["prices.csv", "no date column", "When"]),
+    (
+        "no_price",
+        "Date,Foo,Bar\n2021-01-04,1,2\n",
+        ["prices.csv", "no price column", "Foo", "Bar", "price_col="],
+    ),
+    ("no_date", "When,Close\n2021-01-04,1\n", ["prices.csv", "no date column", "When", "date_col="]),
     (
         "non_numeric",
         GOOD_HEAD + "2021-01-05,abc\n",
-        ["prices.csv: column 'Close', row 2 (2021-01-05)", "'abc'"],
+        ["prices.csv: column 'Close', row 2 (2021-01-05)", "'abc'", "decimal="],
     ),
     (
         "nan_empty",
         GOOD_HEAD + "2021-01-05,\n2021-01-06,3\n",
-        ["prices.csv: column 'Close', row 2 (2021-01-05)"],
+        ["prices.csv: column 'Close', row 2 (2021-01-05)", "fill='drop'", "fill='ffill'"],
     ),
     (
         "nan_word",
         GOOD_HEAD + "2021-01-05,NaN\n",
-        ["prices.csv: column 'Close', row 2 (2021-01-05)", "missing"],
+        ["prices.csv: column 'Close', row 2 (2021-01-05)", "missing", "fill="],
     ),
-    ("inf", GOOD_HEAD + "2021-01-05,inf\n", ["prices.csv: column 'Close', row 2 (2021-01-05)", "infinite"]),
+    (
+        "inf",
+        GOOD_HEAD + "2021-01-05,inf\n",
+        ["prices.csv: column 'Close', row 2 (2021-01-05)", "infinite", "correct the row"],
+    ),
     (
         "zero",
         GOOD_HEAD + "2021-01-05,0\n",
-        ["prices.csv: column 'Close', row 2 (2021-01-05)", "non-positive"],
+        ["prices.csv: column 'Close', row 2 (2021-01-05)", "non-positive", "correct the row"],
     ),
     ("negative", GOOD_HEAD + "2021-01-05,-3\n", ["column 'Close', row 2 (2021-01-05)", "non-positive"]),
     (
         "duplicate",
         GOOD_HEAD + "2021-01-05,11\n2021-01-04,12\n",
-        ["prices.csv: column 'Date', rows 1 and 3 (2021-01-04)", "duplicated"],
+        ["prices.csv: column 'Date', rows 1 and 3 (2021-01-04)", "duplicated", "remove one"],
     ),
     (
         "bad_date",
         GOOD_HEAD + "2021-13-45,11\n",
-        ["prices.csv: column 'Date', row 2", "'2021-13-45'", "unparseable"],
+        ["prices.csv: column 'Date', row 2", "'2021-13-45'", "unparseable", "date_format=", "dayfirst="],
     ),
-    ("missing_date", GOOD_HEAD + ",11\n", ["prices.csv: column 'Date', row 2", "missing date"]),
+    (
+        "missing_date",
+        GOOD_HEAD + ",11\n",
+        ["prices.csv: column 'Date', row 2", "missing date", "give the row a date"],
+    ),
     (
         "bad_open",
         "Date,Open,Close\n2021-01-04,x,10\n",
-        ["prices.csv: column 'Open', row 1 (2021-01-04)", "'x'"],
+        ["prices.csv: column 'Open', row 1 (2021-01-04)", "'x'", "decimal="],
     ),
     ("bad_volume", "Date,Close,Vol.\n2021-01-04,10,lots\n", ["column 'Vol.', row 1 (2021-01-04)", "'lots'"]),
 ]
