@@ -89,8 +89,9 @@ def _date_formats() -> list[tuple[str, str | None]]:
     for day in _UNAMBIGUOUS_DAYS:
         out += [(day + t, None) for t in _TIMES]
     for sep in "/.-":
-        for order, day in (("dmy", f"%d{sep}%m{sep}%Y"), ("mdy", f"%m{sep}%d{sep}%Y")):
-            out += [(day + t, order) for t in _TIMES if not t.startswith("T")]
+        for year in "Yy":
+            for order, day in (("dmy", f"%d{sep}%m{sep}%{year}"), ("mdy", f"%m{sep}%d{sep}%{year}")):
+                out += [(day + t, order) for t in _TIMES if not t.startswith("T")]
     return out
 
 
@@ -747,7 +748,11 @@ def _read_source(source: Any) -> tuple[list[list[str]], str]:
 def _split_rows(text: str) -> list[list[str]]:
     """Non-blank CSV rows of stripped cells, with the delimiter that splits the first lines consistently."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    sample = lines[:20]
+    if lines and re.fullmatch(r"sep=.", lines[0].strip()):  # Excel's delimiter hint line
+        delimiter, lines = lines[0].strip()[4], lines[1:]
+        return [[c.strip() for c in r] for r in csv.reader(lines, delimiter=delimiter, skipinitialspace=True)]
+    start = next((k for k, ln in enumerate(lines) if any(d in ln for d in "\t;|,")), 0)
+    sample = lines[start : start + 20]
     delimiter = ","
     for cand in ("\t", ";", "|", ","):
         if cand not in (sample[0] if sample else ""):
@@ -815,9 +820,18 @@ def _table_from_rows(rows: list[list[str]], name: str) -> tuple[pd.DataFrame, di
     """A text table from rows: headerless, one header line, or yfinance's Price/Ticker/Date lines."""
     if not rows:
         raise DataError(f"{name}: empty input, no header and no data rows")
+    notes: dict[str, Any] = {}
+    titles = 0  # leading title lines: one cell, no date, before a wider line (``Gold prices export``)
+    filled = [sum(bool(c) for c in r) for r in rows]
+    while titles < len(rows) - 1 and filled[titles] <= 1 < filled[titles + 1]:
+        if _is_data_row(rows[titles]):
+            break
+        titles += 1
+    if titles:
+        notes["title_lines"] = [" ".join(r).strip() for r in rows[:titles]]
+        rows = rows[titles:]
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
-    notes: dict[str, Any] = {}
     if _is_data_row(rows[0]):
         header, body = _headerless_names(rows[0], name), rows
         notes["headerless"] = True

@@ -600,6 +600,17 @@ def test_headerless_widths() -> None:
     )
 
 
+def test_title_line_excel_sep_hint_and_two_digit_years() -> None:
+    df = read_prices(io.StringIO("Gold prices export\nDate;Close\n2020-01-02;1,5\n2020-01-03;1,6\n"))
+    assert df["close"].tolist() == [1.5, 1.6] and df.attrs["title_lines"] == ["Gold prices export"]
+    df = read_prices(io.StringIO("sep=;\nDate;Close\n2020-01-02;1,5\n2020-01-03;1,6\n"))
+    assert df["close"].tolist() == [1.5, 1.6] and len(df) == 2
+    df = read_prices(io.StringIO("Date,Close\n13/01/20,1\n14/01/20,1.1\n"))
+    assert df.index.tolist() == [pd.Timestamp("2020-01-13"), pd.Timestamp("2020-01-14")]
+    with pytest.raises(DataError, match=r"<file object>: no date column found \(columns seen: \['Close'\]"):
+        read_prices(io.StringIO("Close\n1\n"))  # a one-column header is not a title line
+
+
 def test_decimal_marks_from_the_whole_column() -> None:
     text = "Date;Close\n2020-01-02;1 826,20\n2020-01-03;1 830\n2020-01-06;1 790,5\n"
     assert read_prices(io.StringIO(text))["close"].tolist() == [1826.2, 1830.0, 1790.5]
