@@ -2,7 +2,8 @@
 
 Modules
 -------
-data         real gold prices, loaders for common CSV layouts, features, leakage-free windows
+data         real gold prices, features, leakage-free windows
+prices       your own price files (CSV/xlsx/DataFrame in common sources' layouts), read without guessing
 metrics      MAE, RMSE, MASE, directional accuracy, naive/drift forecasts, Diebold-Mariano test
 models       the blog's four steps as cumulative recipes, and a general stacked-LSTM builder
 monitor      gradient norms per weight and through time, and a Keras callback that records them
