@@ -99,6 +99,28 @@ def test_installed_goldlab_reads_a_copy_of_the_packaged_results(colab, tmp_path)
     assert Path(quick) == tmp_path / "results" / "quick" and not Path(quick).exists()
 
 
+def test_an_ablation_read_back_whole_writes_nothing(tmp_path, monkeypatch):
+    """The packaged results are only read: a chapter whose runs all exist writes no table and no MACHINE.md,
+    even for a subset of the steps (which would otherwise overwrite the whole table with a part of it)."""
+    from test_experiments import ablation, fake_runs, forbid_training
+
+    from goldlab import experiments as ex
+
+    monkeypatch.setattr(ex, "run_seeds", fake_runs)
+    table = ablation(tmp_path)
+    saved = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert tmp_path / "ablation_level.csv" in saved and tmp_path / "MACHINE.md" in saved
+    forbid_training(monkeypatch)
+
+    def no_writes(*args, **kwargs):
+        raise AssertionError("nothing was trained, yet results were written")
+
+    monkeypatch.setattr(ex, "write_table", no_writes)
+    monkeypatch.setattr(ex, "_write_text", no_writes)
+    assert ablation(tmp_path).equals(table)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == saved
+
+
 def _texts(cell: dict) -> list[str]:
     """A cell's text outputs (streams and plain-text results), without object addresses."""
     out = []
