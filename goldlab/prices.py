@@ -512,7 +512,8 @@ def normalise_prices(
     UTC, before ``resample='1D'`` groups them by UTC day; intraday rows without ``resample`` are an error.
     """
     label = labels.get("date", "date")
-    _refuse_duplicates(dates, row_no, source, label)
+    instants = dates if offsets is None else dates - pd.to_timedelta(offsets, unit="min")
+    _refuse_duplicates(instants, row_no, source, label)  # 01:30-04:00 and 01:30-05:00 are two instants
     order = np.argsort(dates.to_numpy(), kind="stable")
     dates, row_no = dates[order], row_no[order]
     offsets = None if offsets is None else offsets[order]

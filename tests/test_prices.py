@@ -511,6 +511,15 @@ def test_intraday_with_offsets_resampled_in_utc() -> None:
         df = read_prices(io.StringIO(text), resample="1D")
     # 22:00 and 23:00 New York are 03:00 and 04:00 UTC on 2020-01-03: one UTC day, last close 12
     assert df.index.tolist() == [pd.Timestamp("2020-01-03")] and df["close"].tolist() == [12.0]
+    fall_back = (  # the same wall-clock hour twice on 2020-11-01, New York: two instants, not a duplicate
+        "Datetime,Close\n2020-11-01 01:30:00-04:00,10\n2020-11-01 01:30:00-05:00,11\n"
+        "2020-11-02 01:30:00-05:00,12\n"
+    )
+    with pytest.warns(PriceWarning, match="resampled 3 intraday rows to 2 daily bars"):
+        df = read_prices(io.StringIO(fall_back), resample="1D")
+    assert df["close"].tolist() == [11.0, 12.0]
+    with pytest.raises(DataError, match=r"column 'Datetime', rows 1 and 2 .*duplicated"):
+        read_prices(io.StringIO(fall_back.replace("-05:00,11", "-04:00,11")), resample="1D")
 
 
 def test_gzip_utf16_and_bom(tmp_path, jan) -> None:
