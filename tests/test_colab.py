@@ -182,6 +182,7 @@ def test_chapter_one_reproduces_in_colab(colab, tmp_path, monkeypatch):
 
 
 def _files(folder: Path) -> set[str]:
-    return {
-        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.suffix in (".csv", ".json", ".md")
-    }
+    """The results files under ``folder`` (what the wheel ships), as relative paths; hidden folders are
+    runs being written (see ``goldlab.experiments``), not results."""
+    files = (p.relative_to(folder) for p in folder.rglob("*") if p.suffix in (".csv", ".json", ".md"))
+    return {p.as_posix() for p in files if not any(part.startswith(".") for part in p.parts)}
