@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     abl.add_argument("--horizons", type=int, nargs="+", default=None, help="default: the profile's")
     abl.add_argument("--target-kind", default="level", choices=("level", "return"))
     abl.add_argument("--loop", default="fit", choices=LOOPS, help=LOOP_HELP)
+    mem = sub.add_parser("memory", help="the long-memory experiment (adding problem) and its gold check")
+    mem.add_argument("--profile", default=None, help="quick or full (default: $GOLDLAB_PROFILE, else quick)")
+    mem.add_argument("--out", default=None, help="default: results/<profile>/memory; saved runs are kept")
+    mem.add_argument("--lengths", type=int, nargs="+", default=None, help="default: the profile's")
+    mem.add_argument("--models", nargs="+", default=None, help="default: the profile's")
+    mem.add_argument("--loop", default="epoch", choices=LOOPS, help=LOOP_HELP.replace("Default: fit", ""))
     wf = sub.add_parser("walk-forward", help="rolling-origin evaluation, one test year at a time")
     wf.add_argument("--profile", default=None)
     wf.add_argument("--out", required=True)
@@ -45,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         _parser().error(str(err))
     start = time.perf_counter()
+    if args.command == "memory":
+        return _memory(args, start)
     if args.command == "ablation":
         table = experiments.run_ablation(
             steps=args.steps,
@@ -62,6 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         summary = table.groupby(["target_kind", "model"], sort=False)[["mase"]].mean()
     print(summary.round(3).to_string())
     print(f"done in {time.perf_counter() - start:.0f} s; results in {args.out}", file=sys.stderr)
+    return 0
+
+
+def _memory(args: argparse.Namespace, start: float) -> int:
+    from goldlab import memory
+
+    kwargs = dict(lengths=args.lengths, models=args.models, loop=args.loop)
+    table = memory.run_grid(args.profile, args.out, **kwargs)
+    print(memory.phase_table(table).to_string())
+    gold = memory.run_gold(args.profile, args.out)
+    print(gold.groupby(["horizon", "window", "model"])[["mae", "mase", "dm_p"]].mean().round(3).to_string())
+    print(f"done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
 
