@@ -72,6 +72,7 @@ _SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9}
 _SPACES = re.compile(r"(?<=\d)[\s\u00a0\u202f']+(?=\d)")
 _OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})$")  # after a time
 _TIME_CELL = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_PLAIN = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _NUMBER_CELL = re.compile(r"^[+-]?(\d[\d\s\u00a0\u202f.,']*)?\d?([.,]\d+)?([eE][+-]?\d+)?[KMBkmb%]?$")
 _XLSX_HINT = "pip install 'goldlab[xlsx]' (openpyxl), or save the sheet as CSV"
 
@@ -230,7 +231,7 @@ def parse_dates(
         return _no_missing(idx.tz_localize(None), source, label, rows), offsets
     if pd.api.types.is_datetime64_any_dtype(getattr(values, "dtype", None)):
         return _no_missing(pd.DatetimeIndex(values), source, label, rows), None
-    raw = [("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()) for v in values]
+    raw = pd.Series(np.asarray(values, dtype=object)).map(_cell_text).tolist()
     wall, offsets = _wall_and_offset(raw)
     blank = np.array([v == "" for v in wall])
     if blank.any():
@@ -262,6 +263,10 @@ def parse_dates(
     )
 
 
+def _cell_text(v: Any) -> str:
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+
+
 def _no_missing(idx: pd.DatetimeIndex, source: str, label: Any, rows: np.ndarray) -> pd.DatetimeIndex:
     if idx.isna().any():
         i = int(np.flatnonzero(idx.isna())[0])
@@ -278,6 +283,31 @@ def _token(value: Any) -> str:
     """A cell as stripped text with digit-group spaces/apostrophes removed."""
     text = "" if value is None else str(value).strip().strip('"').strip()
     return _SPACES.sub("", text)
+
+
+def _plain(values: pd.Series) -> list[str] | None:
+    """The stripped cells when every one is a plain number (digits, at most one '.'), else None."""
+    fits = _PLAIN.fullmatch
+    out = []
+    for v in values.to_numpy(dtype=object):
+        if not isinstance(v, str) or fits(v := v.strip()) is None:
+            return None
+        out.append(v)
+    return out
+
+
+def _plain_evidence(tokens: list[str]) -> dict[str, int]:
+    """First row of each kind of evidence in a plain-number column (see :func:`_evidence`)."""
+    found: dict[str, int] = {}
+    for i, v in enumerate(tokens):
+        head, dot, tail = v.lstrip("+-").partition(".")
+        if not dot:
+            continue
+        kind = "ambiguous" if len(tail) == 3 and len(head) <= 3 and not head.startswith("0") else "."
+        found.setdefault(kind, i)
+        if len(found) == 2:
+            break
+    return found
 
 
 def _evidence(token: str) -> str | None:
@@ -314,6 +344,11 @@ def infer_decimal(
     found: dict[str, tuple[Any, int, str]] = {}
     for label, values in columns.items():
         if pd.api.types.is_numeric_dtype(values.dtype):
+            continue
+        plain = _plain(values)
+        if plain is not None:  # fast path: digits and one '.' only
+            for kind, i in _plain_evidence(plain).items():
+                found.setdefault(kind, (label, i, plain[i]))
             continue
         for i, v in enumerate(values.to_numpy(dtype=object)):
             kind = _evidence(_token(v))
@@ -376,6 +411,10 @@ def parse_numbers(
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         out = values.to_numpy(dtype="float64", na_value=np.nan)
         return out, np.isnan(out)
+    plain = _plain(values) if decimal == "." else None
+    if plain is not None:  # fast path: digits and one '.' only
+        out = np.asarray(plain, dtype="float64")
+        return out, np.zeros(len(out), dtype=bool)
     raw = values.to_numpy(dtype=object)
     out = np.full(len(raw), np.nan)
     missing = np.zeros(len(raw), dtype=bool)
