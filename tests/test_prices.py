@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import importlib.util
 import io
 import sys
 import warnings
@@ -705,6 +706,7 @@ def test_real_series_raise_no_warning() -> None:
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y.%m.%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%b %d, %Y", "%d-%b-%Y",
                 "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y"]  # fmt: skip
+HAVE_OPENPYXL = importlib.util.find_spec("openpyxl") is not None
 DAY_MONTH_FORMATS = {"%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y"}
 
 
@@ -761,6 +763,15 @@ def _write_variant(frame: pd.DataFrame, ndp: int, v: dict[str, Any]) -> bytes:
         header + body
     )
     text = buf.getvalue()
+    if v["encoding"] == "xlsx":  # the same cells as text in the first sheet of a workbook
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        for row in header + body:
+            book.active.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
     if v["encoding"] == "gzip":
         return gzip.compress(text.encode("utf-8"))
     return text.encode(v["encoding"])
@@ -775,7 +786,9 @@ WRITERS = {
     "header": st.sampled_from(["names", "metatrader5", "yfinance", "headerless"]),
     "time": st.booleans(),
     "crlf": st.booleans(),
-    "encoding": st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "gzip"]),
+    "encoding": st.sampled_from(
+        ["utf-8", "utf-8-sig", "utf-16", "gzip"] + (["xlsx"] if HAVE_OPENPYXL else [])
+    ),
 }
 
 
@@ -786,7 +799,7 @@ _VARIANT = {"delimiter": ";", "decimal": ",", "thousands": "", "date_format": "%
             "header": "names", "time": False, "crlf": False, "encoding": "utf-8"}  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(price_frames(), st.fixed_dictionaries(WRITERS))
 @example((_SHORT, 3), _VARIANT)  # both ambiguous: dates (days <= 12) and decimals (three decimals, < 1000)
 @example((_SHORT.iloc[[0, 2]], 3), {**_VARIANT, "date_format": "%Y-%m-%d", "header": "headerless"})
