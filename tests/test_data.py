@@ -146,7 +146,8 @@ def test_windows_shapes_and_dtypes(windows: Windows, gold: pd.DataFrame) -> None
     assert w.y_train.dtype == np.float32 and w.y_test.dtype == np.float32
     assert w.x_train.shape[1:] == (60, 5) and w.x_test.shape[1:] == (60, 5)
     assert w.y_train.shape == (len(w.x_train), 1) and w.y_test.shape == (len(w.x_test), 1)
-    assert len(w.x_train) + len(w.x_test) == n - 60 - 1 + 1
+    assert len(w.x_train) + len(w.x_val) + len(w.x_test) == n - 60 - 1 + 1
+    assert w.x_val.shape[1:] == (60, 5) and w.y_val.shape == (len(w.x_val), 1)
     for arr in (w.base_train, w.base_test, w.y_train_usd, w.y_test_usd):
         assert arr.dtype == np.float64
     assert w.feature_names == FEATURE_NAMES and w.window == 60 and w.horizon == 1
@@ -159,21 +160,35 @@ def test_windows_split_arithmetic(windows: Windows, gold: pd.DataFrame) -> None:
     w = windows
     feats = make_features(gold)
     n = len(feats)
-    n_train = int(round(0.8 * n))
-    assert w.n_train_rows == n_train
+    n_train = int(round(0.8 * n))  # the blog's 80 %: training and validation
+    n_fit = n_train - int(round(0.1 * n))  # validation: the last 10 % of all rows before the test split
+    assert (w.n_train_rows, w.n_fit_rows) == (n_train, n_fit)
     assert len(w.y_test) == n - n_train
-    assert len(w.y_train) == n_train - 60 - 1 + 1
+    assert len(w.y_val) == n_train - n_fit
+    assert len(w.y_train) == n_fit - 60 - 1 + 1
     assert w.dates_test[0] == feats.index[n_train] and w.dates_test[-1] == feats.index[-1]
-    assert w.dates_train[-1] == feats.index[n_train - 1] and w.dates_train[0] == feats.index[60]
+    assert w.dates_val[0] == feats.index[n_fit] and w.dates_val[-1] == feats.index[n_train - 1]
+    assert w.dates_train[-1] == feats.index[n_fit - 1] and w.dates_train[0] == feats.index[60]
     assert (w.origin_test == feats.index[n_train - 1 : n - 1]).all()
-    assert len(w.train_close) == n_train
-    pd.testing.assert_series_equal(w.train_close, feats["close"].iloc[:n_train])
-    # first training sample: rows [0, 60) scaled with the training-only scaler
+    assert len(w.train_close) == n_fit
+    pd.testing.assert_series_equal(w.train_close, feats["close"].iloc[:n_fit])
+    # scalers see the training rows only: the first training sample, rows [0, 60)
+    assert np.allclose(w.feature_scaler.transform(feats.iloc[:n_fit].to_numpy()).max(axis=0), 1.0)
     expected = w.feature_scaler.transform(feats.iloc[:60].to_numpy())
     np.testing.assert_allclose(w.x_train[0], expected, rtol=1e-6, atol=1e-7)
     # last test sample ends at the day before the last row
     expected = w.feature_scaler.transform(feats.iloc[n - 61 : n - 1].to_numpy())
     np.testing.assert_allclose(w.x_test[-1], expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(w.to_usd(w.y_val, "val"), w.y_val_usd, rtol=1e-9)
+    assert w.validation is not None and w.validation[0] is w.x_val
+
+
+def test_windows_without_validation(gold: pd.DataFrame) -> None:
+    w = make_windows(make_features(gold), val_fraction=0.0)
+    assert len(w.x_val) == 0 and w.validation is None
+    assert w.n_fit_rows == w.n_train_rows
+    with pytest.raises(ValueError, match="val_fraction"):
+        make_windows(make_features(gold), val_fraction=0.8)
 
 
 @pytest.mark.parametrize("kind", ["level", "return"])
