@@ -68,6 +68,8 @@ __all__ = [
     "load_windows",
     "read_table",
     "run_all",
+    "sizes",
+    "table_path",
     "verdicts",
 ]
 

@@ -246,7 +246,7 @@ def test_clip_values_measure_the_share_clipped_and_resume(tiny, tmp_path, monkey
     assert table.loc[table["epoch"] > 0, "val_loss"].notna().all()
     assert table.loc[table["epoch"] == 0, "val_loss"].isna().all()
     # a lost run is trained again alone; the others are read back, to the same table
-    runs = sorted((tmp_path / "variants" / "runs").glob("clip_clip0.5_*.csv"))
+    runs = sorted((tmp_path / "variants" / "runs").glob("baseline_clip0.5_*.csv"))
     assert len(runs) == 1
     runs[0].unlink()
     again = variants.clip_values(tiny, "quick", tmp_path, quiet=True)
