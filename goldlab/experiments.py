@@ -246,7 +246,12 @@ def _write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
                 content.to_csv(tmp / name, index=False, float_format="%.6g")
             else:
                 (tmp / name).write_text(json.dumps(content, indent=1, default=float))
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            if not folder.is_dir():
+                raise
+            shutil.rmtree(tmp)  # another process wrote the same run first: keep its whole folder
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

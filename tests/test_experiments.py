@@ -152,7 +152,7 @@ def test_naive_row_matches_independent_mae(saved):
 def test_saved_files_are_complete(saved):
     out, table = saved
     folders = sorted((out / "runs").iterdir())
-    assert [f.name for f in folders] == [f"baseline_h1_level_e1_s{s}" for s in SEEDS]
+    assert [f.name for f in folders] == [f"baseline_h1_level_e1_val10_s{s}" for s in SEEDS]
     for folder in folders:
         row = json.loads((folder / "row.json").read_text())
         assert row["step"] == "baseline" and row["epochs"] == 1
@@ -175,14 +175,14 @@ def test_resume_trains_nothing(saved, monkeypatch):
 
 def test_resume_ignores_half_written_folder(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
-    half = runs / ".baseline_h1_level_e1_s0.x1y2z3"
+    half = runs / ".baseline_h1_level_e1_val10_s0.x1y2z3"
     half.mkdir(parents=True)
     (half / "row.json").write_text('{"step": "baseline", "mae": ')
     calls = []
     monkeypatch.setattr(ex, "run_seeds", lambda *a, **k: calls.append(a[:2]) or fake_runs(*a, **k))
     table = ablation(tmp_path, seeds=[0])
     assert calls == [("baseline", [0])]
-    assert json.loads((runs / "baseline_h1_level_e1_s0" / "row.json").read_text())["seed"] == 0
+    assert json.loads((runs / "baseline_h1_level_e1_val10_s0" / "row.json").read_text())["seed"] == 0
     assert len(table) == 4
 
 
@@ -191,7 +191,7 @@ def test_failed_write_leaves_no_run_folder(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken)  # row.json is written first, then a CSV fails
-    folder = tmp_path / "runs" / "baseline_h1_level_e1_s0"
+    folder = tmp_path / "runs" / "baseline_h1_level_e1_val10_s0"
     with pytest.raises(OSError, match="disk full"):
         ex._write_whole(folder, {"row.json": {"mae": 1.0}, "history.csv": pd.DataFrame({"a": [1]})})
     assert list((tmp_path / "runs").iterdir()) == []
@@ -220,7 +220,7 @@ def test_nan_run_is_recorded_and_ablation_goes_on(tmp_path, monkeypatch):
     runs = table[table["seed"] >= 0].set_index("seed")
     assert bool(runs.loc[0, "nan_loss"]) and np.isnan(runs.loc[0, "mae"])
     assert not bool(runs.loc[1, "nan_loss"]) and np.isfinite(runs.loc[1, "mae"])
-    row = json.loads((tmp_path / "runs" / "baseline_h1_level_e1_s0" / "row.json").read_text())
+    row = json.loads((tmp_path / "runs" / "baseline_h1_level_e1_val10_s0" / "row.json").read_text())
     assert row["nan_loss"] is True
 
 
@@ -255,3 +255,11 @@ def test_baseline_forecasts_on_a_line():
     np.testing.assert_allclose(preds["drift"], truth, rtol=1e-12)
     np.testing.assert_array_equal(preds["naive"], windows.base_test)
     assert np.isfinite(preds["linear"]).all()
+
+
+def test_a_run_written_twice_keeps_the_first_whole_folder(tmp_path):
+    folder = tmp_path / "runs" / "baseline_h1_level_e1_val10_s0"
+    ex._write_whole(folder, {"row.json": {"mae": 1.0}})
+    ex._write_whole(folder, {"row.json": {"mae": 2.0}})  # e.g. a second process trained it meanwhile
+    assert json.loads((folder / "row.json").read_text()) == {"mae": 1.0}
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [folder.name]

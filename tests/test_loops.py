@@ -148,7 +148,7 @@ def test_stacked_ablation_equals_the_epoch_loop(tmp_path, monkeypatch):
     assert list(both["loop"]) == ["stacked"] * len(SEEDS)
     np.testing.assert_allclose(both["mae"], one["mae"], rtol=1e-6)
     folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
-    assert folders == [f"baseline_h1_level_e1_s{s}" for s in SEEDS]
+    assert folders == [f"baseline_h1_level_e1_val10_s{s}" for s in SEEDS]
     # Resume: a lost run is trained again, alone, to the same numbers.
     shutil.rmtree(tmp_path / "runs" / folders[-1])
     again = ablation(tmp_path, loop="stacked").query("seed >= 0").set_index("seed")
