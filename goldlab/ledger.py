@@ -1,0 +1,99 @@
+"""The ledger of the blog's claims: every verdict the book reaches, gathered from the saved results.
+
+Each chapter decides its claims from its own cells; the intro and the results page show them all in one
+table. :func:`every_verdict` computes each verdict again from the same saved results (it trains nothing),
+through the same functions and thresholds the chapters assert on, so the table and the chapters cannot
+disagree. A part whose results are missing (e.g. the long-memory runs not made yet) is reported as such
+in the table, not skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from goldlab import claims, experiments, forecast, memory, models, variants
+from goldlab.claims import NOT_TESTABLE, Verdict
+
+__all__ = ["every_verdict", "ledger", "speed_table"]
+
+
+def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
+    """The speed benchmark (``benchmarks/results.csv`` under the repository ``root``), or None without it.
+
+    ``root`` defaults to the nearest folder upwards from the working directory holding ``_toc.yml``.
+    """
+    here = Path.cwd().resolve()
+    root = (
+        Path(root)
+        if root is not None
+        else next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
+    )
+    path = None if root is None else Path(root) / "benchmarks" / "results.csv"
+    return pd.read_csv(path) if path is not None and path.exists() else None
+
+
+def _missing(part: str, err: Exception) -> Verdict:
+    reason = f"its saved results are missing here ({type(err).__name__}: {str(err)[:120]})"
+    return Verdict(
+        f"missing_{part}", f"the {part} claims", "see the chapter", "no results", NOT_TESTABLE, reason
+    )
+
+
+def _gather(parts: dict[str, Callable[[], list[Verdict]]]) -> list[Verdict]:
+    out: list[Verdict] = []
+    for part, make in parts.items():
+        try:
+            out.extend(make())
+        except FileNotFoundError as err:
+            out.append(_missing(part, err))
+    return out
+
+
+def every_verdict(
+    results: str | Path, profile: str | experiments.Profile | None = None, speed: pd.DataFrame | None = None
+) -> list[Verdict]:
+    """Every claim's verdict from the results folder of ``profile`` (see the module docstring).
+
+    ``speed`` is the speed benchmark (:func:`speed_table`); without it the speed claim says it is not
+    testable here.
+    """
+    prof = experiments.get_profile(profile)
+    results = Path(results)
+    table = pd.read_csv(results / "ablation_level.csv")
+    steps = list(claims.STEPS)
+
+    def ablation() -> list[Verdict]:
+        runs = experiments.load_runs(results, steps, prof.seeds, claims.HORIZON, prof.epochs)
+        monitor = claims.blog_monitor(models.build_step("baseline", seed=0))
+        return [*claims.table_verdicts(table, runs), monitor]
+
+    def speed_claim() -> list[Verdict]:
+        if speed is None:
+            raise FileNotFoundError("benchmarks/results.csv")
+        return [claims.time_per_epoch(speed)]
+
+    def forecasts() -> list[Verdict]:
+        walk = pd.read_csv(results / "walk_forward.csv")
+        return [forecast.beats_naive([table]), forecast.beats_naive_walk(walk)]
+
+    return _gather(
+        {
+            "ablation": ablation,
+            "speed": speed_claim,
+            "variants": lambda: variants.verdicts(results, prof),
+            "long-memory": lambda: memory.verdicts(results),
+            "forecast": forecasts,
+        }
+    )
+
+
+def ledger(verdicts: list[Verdict]) -> pd.DataFrame:
+    """The claims table (:func:`goldlab.claims.verdict_table`), one row per claim key, checked unique."""
+    keys = [v.key for v in verdicts]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"claims decided twice: {', '.join(repeated)}")
+    return claims.verdict_table(verdicts)
