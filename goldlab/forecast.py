@@ -171,7 +171,7 @@ def fixes_shortfall(short: pd.DataFrame, horizon: int, first: str = "baseline") 
         "MAE 47.23 → 12.84 (−73 %)",
         f"mean error above the training maximum at h = {horizon}: {first} {base:+.0f} USD, best "
         f"other step {best:+.0f} USD ("
-        + (f"{removed:.0%} of it removed)" if removed >= 0 else f"{-removed:.0%} larger)"),
+        + (f"{removed:.1%} of it removed)" if removed >= 0 else f"{-removed:.1%} larger)"),
         verdict,
         f"the best fix removes {cmp} {SHORTFALL_REMOVED:.0%} of the {first}'s shortfall",
         WHY_FAILS,
