@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -128,6 +129,13 @@ def predictions(pred: pd.DataFrame, ax: plt.Axes | None = None, title: str | Non
     return ax
 
 
+def _plain_log_ticks(ax: plt.Axes) -> None:
+    """Tick labels such as 0.5, 2, 6 on a log axis whose values span less than a decade or two."""
+    plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+
+
 def training_range(
     closes: pd.Series, train_close: pd.Series, split, ax: plt.Axes | None = None, title: str | None = None
 ) -> plt.Axes:
@@ -174,6 +182,7 @@ def ratio_bars(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | No
     ax.axhline(1.0, color="black", ls="--", lw=1, label="naive forecast")
     ax.set_xticks(x, [str(i) for i in ratios.index], rotation=20)
     ax.set_yscale("log")
+    _plain_log_ticks(ax)
     ax.set(title=title or "Test MAE relative to the naive forecast", xlabel="model", ylabel="MAE / naive MAE")
     ax.legend(fontsize="small")
     return ax
@@ -187,6 +196,7 @@ def walk_forward(mase: pd.DataFrame, ax: plt.Axes | None = None, title: str | No
         ax.plot(mase.index, mase[model], marker="o", ls="--" if dashed else "-", label=str(model))
     ax.axhline(1.0, color="black", lw=1, ls=":", label="MASE = 1")
     ax.set_yscale("log")
+    _plain_log_ticks(ax)
     ax.set(title=title or "Walk-forward MASE per test year", xlabel="test year", ylabel="MASE")
     ax.set_xticks(list(mase.index))
     ax.legend(fontsize="x-small", ncol=2)
