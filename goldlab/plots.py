@@ -243,6 +243,7 @@ def loss_curves(history: pd.DataFrame, ax: plt.Axes | None = None, title: str | 
         line = ax.plot(mean.index, mean["val_loss"], marker=".", label=f"{step} (validation)")[0]
         ax.plot(mean.index, mean["loss"], ls=":", color=line.get_color(), label=f"{step} (training)")
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))  # epochs are whole
     ax.set(title=title or "Loss curves, mean over seeds", xlabel="epoch", ylabel="MSE (scaled target)")
     ax.legend(fontsize="x-small")
     return ax
@@ -260,6 +261,7 @@ def against_threshold(
         ax.plot(top.index, top.to_numpy(), marker=".", label=f"{layer} (largest weight)")
     ax.axhline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:g}")
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))  # epochs are whole
     ax.set(
         title=title or "Per-weight gradient norms against a threshold",
         xlabel="epoch (0 = before training)",
