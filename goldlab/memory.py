@@ -334,16 +334,18 @@ def _run_dir(out: Path, name: str, length: int, prof: MemoryProfile, seed: int) 
     return out / "runs" / f"{name}_T{length}_e{prof.epochs_of(name)}_n{prof.n_train}_s{seed}"
 
 
-#: Rough cost of an epoch relative to one LSTM(32) at the same T (measured on the CPU), for the grid's order.
-_COST = {"blog_residual": 50.0, "lstm_x3": 3.0, "lstm_x3_res": 3.0, "lstm_x6": 6.0, "lstm_x6_res": 6.0}
-_COST |= {m: 20.0 for m in ("blog_baseline", "blog_clipnorm", "blog_orthogonal")}
+#: The grid's order: a cell's weight × T × seeds, smallest first, so that a run cut short by the clock has
+#: the most cells done. The weight is an epoch's cost relative to one LSTM(32) (measured on the CPU), except
+#: for the blog's steps 1-3, moved ahead (one seed, few epochs, and three claims rest on them).
+_WEIGHT = {"blog_residual": 50.0, "lstm_x3": 3.0, "lstm_x3_res": 3.0, "lstm_x6": 6.0, "lstm_x6_res": 6.0}
+_WEIGHT |= {m: 5.0 for m in ("blog_baseline", "blog_clipnorm", "blog_orthogonal")}
 
 
 def _cells(prof: MemoryProfile, lengths, models) -> list[tuple[str, int]]:
-    """(model, T) pairs to train, each model at the lengths the profile gives it, cheapest first: a run cut
-    short by the clock has the most cells done."""
+    """(model, T) pairs to train, each model at the lengths the profile gives it, in the order of
+    :data:`_WEIGHT`."""
     cells = [(m, t) for t in lengths for m in models if t in prof.lengths_of(m)]
-    return sorted(cells, key=lambda c: (_COST.get(c[0], 1.0) * c[1] * prof.seeds_of(c[0]), c[1]))
+    return sorted(cells, key=lambda c: (_WEIGHT.get(c[0], 1.0) * c[1] * prof.seeds_of(c[0]), c[1]))
 
 
 def run_grid(
@@ -502,26 +504,30 @@ def _verdict(key: str, claim: str, blog: str, measured: str, verdict: str, reaso
     return claims.Verdict(key, claim, blog, measured, verdict, reason, _WHERE, dict(values))
 
 
-#: "Works" up to 100 steps: the blog's final network solves at least this fraction of seeds at each T <= 100.
+#: "Works" up to 100 steps: the blog's best step solves at least this fraction of seeds at each T <= 100.
 UP_TO_100_SOLVED = 0.5
+_FIXES = ("blog_clipnorm", "blog_orthogonal", "blog_residual")  # the blog's steps 2-4
 
 
 def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
-    """Do the blog's techniques (its final, residual network) solve the adding problem for T <= 100?"""
-    ours = _solved(table, "blog_residual", [t for t in table["T"].unique() if t <= 100])
-    chrono = _solved(table, "lstm_chrono", ours.index)
+    """Do the blog's techniques (the best of its steps 2-4 at each T) solve the adding problem at T <= 100?"""
+    short = [t for t in table["T"].unique() if t <= 100]
+    found = {m: f for m in _FIXES if not (f := _solved(table, m, short)).empty}
+    steps = pd.concat(found, axis=1) if found else pd.DataFrame()
     key, claim, blog = "memory_up_to_100", "the techniques work for sequences up to 100 steps", "up to 100"
-    if ours.empty:
-        reason = "the blog's final network was not trained at any T <= 100 here"
+    if steps.empty:
+        reason = "none of the blog's steps 2-4 was trained at any T <= 100 here"
         return _verdict(key, claim, blog, "not trained", claims.NOT_TESTABLE, reason)
-    worst = float(ours.min())
+    best = steps.max(axis=1)
+    worst = float(best.min())
+    chrono = _solved(table, "lstm_chrono", best.index)
     verdict = claims.decide(worst, UP_TO_100_SOLVED, claims.SUPPORTED, claims.REFUTED)
     reason = (
-        f"on the adding problem the blog's final network solves {_fmt_fracs(ours)} of seeds (works: "
-        f"{UP_TO_100_SOLVED:.0%} at every T <= 100); one LSTM(32) with chrono initialisation: "
-        f"{_fmt_fracs(chrono)}"
+        f"on the adding problem the best of the blog's steps ({', '.join(steps.columns)}) solves "
+        f"{_fmt_fracs(best)} of seeds (works: {UP_TO_100_SOLVED:.0%} at every T <= 100); one LSTM(32) "
+        f"with chrono initialisation: {_fmt_fracs(chrono)}"
     )
-    measured = f"solved {_fmt_fracs(ours)}"
+    measured = f"solved {_fmt_fracs(best)}"
     return _verdict(key, claim, blog, measured, verdict, reason, worst=worst)
 
 

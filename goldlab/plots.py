@@ -20,9 +20,12 @@ __all__ = [
     "gradient_history",
     "jacobian_chain",
     "loss_curves",
+    "memory_curves",
+    "phase_diagram",
     "predictions",
     "ratio_bars",
     "reference_line",
+    "time_decay",
     "time_profile",
     "training_curves",
     "training_range",
@@ -274,5 +277,56 @@ def against_threshold(
 def reference_line(ax: plt.Axes, value: float, label: str) -> plt.Axes:
     """A dashed horizontal reference (e.g. the blog's threshold) on ``ax``, added to its legend."""
     ax.axhline(value, color="black", ls="--", lw=1, label=label)
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def phase_diagram(phase: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Fraction of seeds solving the task, model (rows) × sequence length T (columns); grey: not trained."""
+    ax = ax if ax is not None else plt.subplots(figsize=(6, 0.35 * len(phase) + 1.5))[1]
+    values = phase.to_numpy(dtype=float)
+    cmap = plt.get_cmap("RdYlGn").copy()
+    cmap.set_bad("lightgrey")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, "–" if np.isnan(v) else f"{v:.0%}", ha="center", va="center", fontsize="small")
+    ax.set_xticks(range(phase.shape[1]), [str(c) for c in phase.columns])
+    ax.set_yticks(range(phase.shape[0]), [str(r) for r in phase.index])
+    ax.set(title=title or "Who learns the adding problem", xlabel="sequence length T (steps)", ylabel="model")
+    ax.figure.colorbar(image, ax=ax, label="fraction of seeds solved")
+    return ax
+
+
+def time_decay(profile: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """‖∂L/∂x_t‖ against input step t at initialisation, one line per ``label``, with each one's predicted
+    geometric decay (column ``predicted``) dashed in the same colour (log scale)."""
+    ax = _axis(ax)
+    for label, part in profile.groupby("label", sort=False):
+        (line,) = ax.plot(part["t"], part["norm"], label=f"{label}: measured")
+        if part["predicted"].notna().any():
+            ax.plot(
+                part["t"], part["predicted"], ls="--", color=line.get_color(), label=f"{label}: predicted"
+            )
+    ax.set_yscale("log")
+    ax.set(
+        title=title or "Gradient through time at initialisation",
+        xlabel="input step t (1 = first, T = last)",
+        ylabel="‖∂L/∂x_t‖₂ on the probe batch",
+    )
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def memory_curves(
+    histories: dict[str, pd.DataFrame], solved: float, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Axes:
+    """Validation MSE against epoch for each named history, with the solved threshold ``solved`` dashed."""
+    ax = _axis(ax)
+    for label, history in histories.items():
+        ax.plot(history["epoch"], history["val_loss"], marker=".", label=label)
+    ax.axhline(solved, color="black", ls="--", lw=1, label=f"solved: MSE < {solved:.3g}")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    ax.set(title=title or "Learning curves", xlabel="epoch", ylabel="validation MSE")
     ax.legend(fontsize="x-small")
     return ax

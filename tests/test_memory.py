@@ -1,0 +1,243 @@
+"""Tests for goldlab.memory (the long-memory experiment) and the chrono initialisation it relies on.
+
+The bias-layout tests run under TensorFlow and, through ``make test-jax``, under JAX.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from goldlab import claims, memory, tasks
+from goldlab.models import ChronoBias, build_lstm, lstm_layers
+
+# ------------------------------------------------------------------------------------------------
+# Chrono initialisation: Keras's LSTM bias is [input | forget | cell | output], `units` each.
+
+
+def _blocks(model: keras.Model, layer: int = 0) -> np.ndarray:
+    cell = lstm_layers(model)[layer].cell
+    return keras.ops.convert_to_numpy(cell.bias).reshape(4, cell.units)
+
+
+@pytest.mark.parametrize("length", [3, 50, 400])
+def test_chrono_bias_layout(length):
+    keras.utils.set_random_seed(0)
+    model = build_lstm((length, 2), units=(64, 16), dropout=0.0, forget_bias="chrono")
+    for layer in (0, 1):
+        i, f, c, o = _blocks(model, layer)
+        assert np.all(f >= 0.0) and np.all(f <= np.log(length - 1) + 1e-6), "forget: log U(1, T - 1)"
+        np.testing.assert_allclose(i, -f, rtol=1e-6)
+        assert not c.any() and not o.any()
+    if length > 3:
+        assert np.ptp(_blocks(model)[1]) > 0, "one draw per unit, not one for all"
+
+
+def test_chrono_is_log_uniform():
+    values = keras.ops.convert_to_numpy(ChronoBias(101, seed=1)((4 * 20_000,)))
+    forget = values[20_000:40_000]
+    u = np.exp(forget)
+    assert u.min() >= 1.0 and u.max() <= 100.0
+    assert u.mean() == pytest.approx(50.5, rel=0.02), "u ~ U(1, T - 1) has mean T / 2"
+
+
+def test_chrono_repeats_under_a_seed():
+    a = keras.ops.convert_to_numpy(ChronoBias(30, seed=4)((16,)))
+    b = keras.ops.convert_to_numpy(ChronoBias(30, seed=4)((16,)))
+    np.testing.assert_array_equal(a, b)
+    keras.utils.set_random_seed(3)
+    c = _blocks(build_lstm((30, 2), units=(8,), dropout=0.0, forget_bias="chrono"))
+    keras.utils.set_random_seed(3)
+    d = _blocks(build_lstm((30, 2), units=(8,), dropout=0.0, forget_bias="chrono"))
+    np.testing.assert_array_equal(c, d)
+
+
+def test_forget_bias_zero_and_default():
+    zero = _blocks(build_lstm((20, 2), units=(8,), dropout=0.0, forget_bias=0))
+    default = _blocks(build_lstm((20, 2), units=(8,), dropout=0.0))
+    assert not zero.any()
+    np.testing.assert_array_equal(default[1], np.ones(8))
+    assert not default[[0, 2, 3]].any()
+
+
+def test_chrono_errors():
+    with pytest.raises(ValueError, match="max_length must be >= 3"):
+        ChronoBias(2)
+    with pytest.raises(ValueError, match="4 blocks"):
+        ChronoBias(10)((10,))
+    with pytest.raises(ValueError, match="forget_bias must be 0, 1"):
+        build_lstm((20, 2), units=(8,), forget_bias=0.5)
+    with pytest.raises(ValueError, match="LSTM cells only"):
+        build_lstm((20, 2), units=(8,), cell="gru", forget_bias="chrono")
+    with pytest.raises(ValueError, match="unknown cell"):
+        build_lstm((20, 2), units=(8,), cell="transformer")
+
+
+def test_cells_and_names():
+    gru = build_lstm((20, 2), units=(8, 8), cell="gru", dropout=0.0)
+    rnn = build_lstm((20, 2), units=(8,), cell="simple_rnn", dropout=0.0)
+    assert [layer.name for layer in lstm_layers(gru)] == ["gru_1", "gru_2"]
+    assert isinstance(lstm_layers(rnn)[0], keras.layers.SimpleRNN)
+
+
+# ------------------------------------------------------------------------------------------------
+# The decay prediction, epochs to solve, the phase table
+
+
+def test_decay_prediction_is_geometric_in_the_forget_gate():
+    model = build_lstm((12, 2), units=(4,), dropout=0.0, forget_bias=0)
+    pred = memory.decay_prediction(model, 12)
+    np.testing.assert_allclose(pred, 0.5 ** np.arange(11, -1, -1), rtol=1e-6)
+    default = memory.decay_prediction(build_lstm((12, 2), units=(4,), dropout=0.0), 12)
+    assert default[0] == pytest.approx((1 / (1 + np.exp(-1.0))) ** 11, rel=1e-5)
+    gru = build_lstm((12, 2), units=(4,), cell="gru", dropout=0.0)
+    assert np.isnan(memory.decay_prediction(gru, 12)).all()
+
+
+def test_epochs_to_solve_reads_validation():
+    t = tasks.solved_mse()
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.0, 0.0, 0.0], "val_loss": [0.2, t * 0.9, 0.01]})
+    assert memory.epochs_to_solve(history) == 2
+    assert np.isnan(memory.epochs_to_solve(history.assign(val_loss=0.2)))
+
+
+def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3):
+    return dict(model=model, T=T, seed=seed, solved=solved, test_mse=mse, ratio_init=init, ratio_final=final)
+
+
+def test_phase_table():
+    table = pd.DataFrame(
+        [_row("gru", 50, 0, True), _row("gru", 50, 1, False), _row("lstm_fb1", 100, 0, True)]
+    )
+    phase = memory.phase_table(table)
+    assert list(phase.index) == ["gru", "lstm_fb1"]
+    assert phase.loc["gru", 50] == 0.5 and phase.loc["lstm_fb1", 100] == 1.0
+    assert np.isnan(phase.loc["gru", 100])
+
+
+# ------------------------------------------------------------------------------------------------
+# Each claim lands on both sides of its threshold
+
+
+def test_claim_up_to_100():
+    works = pd.DataFrame([_row("blog_residual", 50, 0, True), _row("blog_orthogonal", 100, 0, True)])
+    fails = works.assign(solved=[True, False])
+    assert memory.claim_up_to_100(works).values["worst"] == 1.0
+    assert memory.claim_up_to_100(works).verdict == claims.SUPPORTED
+    assert memory.claim_up_to_100(fails).verdict == claims.REFUTED
+    assert memory.claim_up_to_100(works[works["T"] > 100]).verdict == claims.NOT_TESTABLE
+    assert memory.UP_TO_100_SOLVED == 0.5
+
+
+def test_claim_gru_over_100():
+    gru_only = pd.DataFrame([_row("gru", 200, 0, True), _row("lstm_fb1", 200, 0, False)])
+    both = pd.DataFrame([_row("gru", 200, 0, True), _row("lstm_chrono", 200, 0, True)])
+    neither = gru_only.assign(solved=False)
+    assert memory.claim_gru_over_100(gru_only).verdict == claims.SUPPORTED
+    assert memory.claim_gru_over_100(both).verdict == claims.REFUTED
+    assert memory.claim_gru_over_100(neither).verdict == claims.NOT_TESTABLE
+
+
+def test_claim_more_layers():
+    k = memory.DEPTH_WORSE
+    one = _row("lstm_fb1", 50, 0, True, 0.005)
+    worse = pd.DataFrame([one, _row("lstm_x6", 50, 0, False, 0.005 * k * 1.01)])
+    fine = pd.DataFrame([one, _row("lstm_x6", 50, 0, True, 0.005 * k * 0.99)])
+    assert memory.claim_more_layers(worse).verdict == claims.SUPPORTED
+    assert memory.claim_more_layers(fine).verdict == claims.REFUTED
+    assert memory.claim_more_layers(worse.assign(solved=False)).verdict == claims.NOT_TESTABLE
+
+
+def test_claim_residual_depth():
+    g = memory.SKIP_GAIN
+
+    def table(gain):
+        rows = []
+        for d in (3, 6):
+            rows += [_row(f"lstm_x{d}", 50, 0, False, 0.1), _row(f"lstm_x{d}_res", 50, 0, True, 0.1 / gain)]
+        return pd.DataFrame(rows)
+
+    assert memory.claim_residual_depth(table(g * 1.01)).verdict == claims.SUPPORTED
+    assert memory.claim_residual_depth(table(g * 0.99)).verdict == claims.NOT_REPRODUCED
+    assert memory.claim_residual_depth(table(1.0).assign(solved=False)).verdict == claims.NOT_TESTABLE
+
+
+def test_claim_clip_prevents():
+    def table(gain):
+        base = _row("blog_baseline", 50, 0, final=1e-6)
+        return pd.DataFrame([base, _row("blog_clipnorm", 50, 0, final=1e-6 * gain)])
+
+    assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 1.01)).verdict == claims.SUPPORTED
+    assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 0.99)).verdict == claims.REFUTED
+    assert memory.claim_clip_prevents(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
+
+
+def test_claim_orth_doubled():
+    def table(gain):
+        clip = _row("blog_clipnorm", 50, 0, init=1e-4)
+        return pd.DataFrame([clip, _row("blog_orthogonal", 50, 0, init=1e-4 * gain)])
+
+    assert memory.claim_orth_doubled(table(memory.ORTH_DOUBLED * 1.01)).verdict == claims.SUPPORTED
+    assert memory.claim_orth_doubled(table(memory.ORTH_DOUBLED * 0.99)).verdict == claims.NOT_REPRODUCED
+
+
+def test_gold_sentence_both_ways():
+    def gold(model_mae, p):
+        rows = []
+        for w in (60, 120):
+            rows.append(dict(window=w, horizon=1, model="naive", seed=0, mae=10.0, dm_p=1.0))
+            rows.append(dict(window=w, horizon=1, model="lstm_chrono", seed=0, mae=model_mae, dm_p=p))
+        return pd.DataFrame(rows)
+
+    assert "does not beat" in memory.gold_sentence(gold(12.0, 0.01))
+    assert "does not beat" in memory.gold_sentence(gold(9.0, 0.5)), "better but not significantly"
+    assert " beats the naive forecast with a 60-day window" in memory.gold_sentence(gold(9.0, 0.01))
+
+
+# ------------------------------------------------------------------------------------------------
+# The runner: a tiny grid, saved whole, resumed without training again
+
+
+def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
+    prof = replace(
+        memory.MEMORY_PROFILES["quick"],
+        lengths=(6,),
+        models=("lstm_chrono",),
+        epochs=1,
+        n_train=32,
+        n_val=16,
+        n_test=16,
+        probe_size=8,
+    )
+    table = memory.run_grid(prof, tmp_path, quiet=True)
+    assert list(table["model"]) == ["lstm_chrono"] and table["T"].tolist() == [6]
+    row = json.loads(next((tmp_path / "runs").glob("lstm_chrono_T6_*/row.json")).read_text())
+    assert row["solved"] == (row["test_mse"] < tasks.solved_mse())
+    assert 0 < row["ratio_init"] and np.isfinite(row["ratio_final"])
+    profile = memory.load_grid(tmp_path, "time_profile", prof)
+    assert set(profile["epoch"]) == {0, 1} and profile["predicted"].notna().sum() == 6
+    assert "Left out for time" in (tmp_path / "MACHINE.md").read_text()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a saved run was trained again")
+
+    monkeypatch.setattr(memory, "train_one", no_training)
+    again = memory.run_grid(prof, tmp_path, quiet=True)
+    pd.testing.assert_frame_equal(again, table)
+    with pytest.raises(ValueError, match="unknown model"):
+        memory.run_grid(prof, tmp_path, models=["lstm_huge"])
+
+
+def test_verdicts_reads_a_results_folder(tmp_path):
+    (tmp_path / "memory").mkdir()
+    pd.DataFrame([_row("gru", 50)]).to_csv(tmp_path / "memory" / "memory.csv", index=False)
+    found = memory.verdicts(tmp_path)
+    assert [v.key for v in found] == [f.__name__.replace("claim_", "memory_") for f in memory.CLAIMS]
+    assert all(v.where.endswith("05_long_memory.ipynb") for v in found)
+    with pytest.raises(FileNotFoundError, match="no long-memory results"):
+        memory.verdicts(tmp_path / "nowhere")
