@@ -32,6 +32,8 @@ __all__ = [
     "BASELINES",
     "BLOG_CLAIMS",
     "HEADLINE",
+    "HORIZON",
+    "STEPS",
     "Claim",
     "against_naive",
     "claims_table",
@@ -128,6 +130,10 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
 #: The simple forecasts of :func:`goldlab.experiments.baseline_forecasts` (``seed == -1`` in the table).
 BASELINES: tuple[str, ...] = ("naive", "drift", "linear")
 _STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")  # goldlab.models.STEPS
+#: The blog's four cumulative steps (as :data:`goldlab.models.STEPS`, without importing Keras).
+STEPS: tuple[str, ...] = _STEPS
+#: The blog's forecast horizon in trading days ("30-day-forward").
+HORIZON = 30
 _METRICS: tuple[str, ...] = ("mae", "rmse", "mase", "directional_accuracy")
 
 

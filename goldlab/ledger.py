@@ -68,16 +68,15 @@ def every_verdict(
     def ablation() -> list[Verdict]:
         runs = experiments.load_runs(results, steps, prof.seeds, claims.HORIZON, prof.epochs)
         monitor = claims.blog_monitor(models.build_step("baseline", seed=0))
-        return [*claims.table_verdicts(table, runs), monitor]
+        return [*claims.table_verdicts(table, runs), monitor, forecast.beats_naive([table])]
 
     def speed_claim() -> list[Verdict]:
         if speed is None:
             raise FileNotFoundError("benchmarks/results.csv")
         return [claims.time_per_epoch(speed)]
 
-    def forecasts() -> list[Verdict]:
-        walk = pd.read_csv(results / "walk_forward.csv")
-        return [forecast.beats_naive([table]), forecast.beats_naive_walk(walk)]
+    def walk() -> list[Verdict]:
+        return [forecast.beats_naive_walk(pd.read_csv(results / "walk_forward.csv"))]
 
     return _gather(
         {
@@ -85,7 +84,7 @@ def every_verdict(
             "speed": speed_claim,
             "variants": lambda: variants.verdicts(results, prof),
             "long-memory": lambda: memory.verdicts(results),
-            "forecast": forecasts,
+            "walk-forward": walk,
         }
     )
 
