@@ -17,12 +17,17 @@ one row per (variant, seed, epoch), epoch 0 being the untrained model:
 * ``ratio_<layer>``: its gradient through time, ‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ (oldest over latest day);
 * ``min_lstm_grad``: the smallest gradient norm of any single LSTM variable on the probe batch;
 * clipping runs also ``batch_share_clipped`` (share of the (mini-batch, variable) gradient norms above
-  the clip threshold, i.e. the updates that ``clipnorm`` rescales), ``batch_min_lstm_grad`` (the smallest
-  LSTM variable's norm over those mini-batches) and ``batch_min_clipped`` (the same after clipping).
+  the clip threshold, i.e. the updates that ``clipnorm`` rescales; measured on a few fixed mini-batches at
+  each epoch's end weights with dropout off, so an estimate of the share during the epoch),
+  ``batch_min_lstm_grad`` (the smallest LSTM variable's norm over those mini-batches) and
+  ``batch_min_clipped`` (the same after clipping).
 
-Results are cached under ``out/variants/``: each run as one CSV written whole (so an interrupted
-experiment resumes with the runs it has), each experiment's table as ``<experiment>_h<h>_e<epochs>.csv``.
-:func:`verdicts` reads those tables back and decides every claim, for the claims table.
+Results are cached under ``out/variants/`` (``out``: a profile's results folder, e.g. ``results/full``):
+each run as one CSV written whole (so an interrupted experiment resumes with the runs it has), each
+experiment's table as ``<experiment>_h<h>_e<epochs>.csv``, which is read back as it is when it holds every
+run. :func:`verdicts` reads those tables and decides every claim, for the claims table.
+``python -m goldlab.variants --profile full`` runs all four; under JAX it keeps a compilation cache for the
+run, so the seeds of one variant (one program) compile once.
 """
 
 from __future__ import annotations
@@ -240,9 +245,15 @@ def _experiment(
     """Train every (variant, seed), reading back runs already saved; save and return the whole table.
 
     ``variants`` maps a label to (model key, builder, clip threshold or None); runs are saved by model key,
-    so two experiments training the same model the same epochs share its runs.
+    so two experiments training the same model the same epochs share its runs. A saved whole table that
+    holds every (variant, seed) on the same windows is returned as it is (the run files need not exist).
     """
     windows = _latest(windows, size.train_windows)
+    n_val = 0 if windows.x_val is None else len(windows.x_val)
+    sizes_ = {"train_windows": len(windows.x_train), "val_windows": n_val}
+    saved = _saved_table(out, experiment, windows.horizon, epochs, sizes_, set(variants), size.seeds)
+    if saved is not None:
+        return saved
     parts, total, done = [], len(variants) * size.seeds, 0
     for variant, (key, build, clip) in variants.items():
         for seed in range(size.seeds):
@@ -264,12 +275,27 @@ def _experiment(
                     file=sys.stderr,
                     flush=True,
                 )
-    table = pd.concat(parts, ignore_index=True).assign(horizon=windows.horizon, epochs=epochs)
+    table = pd.concat(parts, ignore_index=True).assign(horizon=windows.horizon, epochs=epochs, **sizes_)
     first = ["variant", "seed", "epoch", "loss", "val_loss"]
     table = table[first + [c for c in table.columns if c not in first]]
     if out is not None:
         experiments.write_table(table, table_path(out, experiment, windows.horizon, epochs))
     return table
+
+
+def _saved_table(out, experiment: str, horizon: int, epochs: int, sizes_: dict, labels: set, seeds: int):
+    """The saved whole table when it holds every (variant, seed) on windows of these sizes, else None."""
+    path = table_path(out, experiment, horizon, epochs) if out is not None else None
+    if path is None or not path.exists():
+        return None
+    table = pd.read_csv(path)
+    if any(k not in table or (table[k] != v).any() for k, v in sizes_.items()):
+        return None
+    wanted = {(label, seed) for label in labels for seed in range(seeds)}
+    if not wanted <= set(zip(table["variant"], table["seed"], strict=True)):
+        return None
+    keep = [(label, seed) in wanted for label, seed in zip(table["variant"], table["seed"], strict=True)]
+    return table[keep].reset_index(drop=True)
 
 
 _MAKERS = {"diagnose": "diagnose", "clip": "clip_values", "gain": "gains", "batchnorm": "batchnorm"}
@@ -542,11 +568,11 @@ def gain_speed_verdict(table: pd.DataFrame) -> Verdict:
     median = first.median()
     measured = (
         f"epochs to a validation loss within ×{LEVEL:g} of the worse gain's best: "
-        f"gain 1.0 {median[1.0]:.0f}, "
-        f"gain 1.5 {median[1.5]:.0f} (median over {len(first)} seed(s))"
+        f"gain 1.0 {median[1.0]:.1f}, gain 1.5 {median[1.5]:.1f} (median over {len(first)} seed(s); "
+        f"per seed {first[1.0].tolist()} and {first[1.5].tolist()})"
     )
     reason = (
-        f"gain 1.5 reaches the level {sooner:+.0f} epochs sooner "
+        f"gain 1.5 reaches the level {sooner:+.1f} epochs sooner (median over seeds) "
         f"({'at least' if sooner >= FASTER_EPOCHS else 'less than'} "
         f"the {FASTER_EPOCHS} epoch(s) that would count as faster; {int(table['epoch'].max())} epochs)"
     )
@@ -650,7 +676,8 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     """Did batch normalisation (non-stateful) diverge or end at :data:`BROKE` times the baseline's loss?"""
     last = _last(table)
     val = last.groupby("variant")["val_loss"].mean()
-    nan = bool(table.loc[table["variant"] == "batchnorm", ["loss"]].isna().any().any())
+    trained = table[(table["variant"] == "batchnorm") & (table["epoch"] > 0)]  # epoch 0 has no loss
+    nan = bool(~np.isfinite(trained["loss"]).all())
     ratio = np.inf if nan else float(val["batchnorm"] / val["none"])
     verdict = SUPPORTED if nan else decide(ratio, BROKE, SUPPORTED, NOT_REPRODUCED)
     measured = (
@@ -730,7 +757,7 @@ def accuracy_verdict(ablation: pd.DataFrame, horizon: int = HORIZON) -> Verdict:
         "last": last,
     }
     measured = (
-        f"{first} → {last} at h={horizon}: directional accuracy {da0:.0%} → {da1:.0%} "
+        f"{first} → {last} at h={horizon}: directional accuracy {da0:.1%} → {da1:.1%} "
         f"({values['direction_relative']:+.0%} relative, {100 * values['direction_points']:+.0f} points); "
         f"test MAE {mae0:.2f} → {mae1:.2f} USD ({values['mae_relative']:+.0%})"
     )

@@ -153,7 +153,7 @@ def norm_table(ratio: float, nan: bool = False) -> pd.DataFrame:
     rows = []
     for variant, val in (("none", 0.01), ("batchnorm", ratio * 0.01)):
         for epoch in range(3):
-            loss = np.nan if nan and variant == "batchnorm" and epoch == 2 else 0.1
+            loss = np.nan if epoch == 0 or (nan and variant == "batchnorm" and epoch == 2) else 0.1
             rows.append({"variant": variant, "seed": 0, "epoch": epoch, "loss": loss, "val_loss": val})
     return pd.DataFrame(rows)
 
@@ -209,32 +209,45 @@ def random_walk(n_days: int = 400, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"close": 1500.0 + np.cumsum(rng.normal(0.0, 8.0, n_days))}, index=index)
 
 
-@pytest.fixture
-def tiny(monkeypatch):
-    """Tiny sizes for the quick profile and 8-4 LSTMs wherever the variants build a model."""
-    monkeypatch.setitem(variants.SIZES, "quick", TINY)
-    real_step, real_norm = variants.models.build_step, variants.build_batchnorm
-    monkeypatch.setattr(variants.models, "build_step", functools.partial(real_step, units=(8, 4)))
-    monkeypatch.setattr(variants, "build_batchnorm", functools.partial(real_norm, units=(8, 4)))
-    return variants.load_windows(horizon=5, prices=random_walk())
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Tiny sizes for the quick profile and 8-4 LSTMs wherever the variants build a model; every experiment
+    trained once into one folder. Yields (windows, folder, tables, the seeds ``_train`` was called with)."""
+    out = tmp_path_factory.mktemp("variants")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(variants.SIZES, "quick", TINY)
+        real_step, real_norm, real_train = (
+            variants.models.build_step,
+            variants.build_batchnorm,
+            variants._train,
+        )
+        mp.setattr(variants.models, "build_step", functools.partial(real_step, units=(8, 4)))
+        mp.setattr(variants, "build_batchnorm", functools.partial(real_norm, units=(8, 4)))
+        calls: list = []
+
+        def counted(*args, **kwargs):
+            calls.append(args[3])  # the seed
+            return real_train(*args, **kwargs)
+
+        mp.setattr(variants, "_train", counted)
+        windows = variants.load_windows(horizon=5, prices=random_walk())
+        tables = {
+            "clip": variants.clip_values(windows, "quick", out, quiet=True),
+            "diagnose": variants.diagnose(windows, "quick", out, quiet=True),
+            "gain": variants.gains(windows, "quick", out, quiet=True),
+            "batchnorm": variants.batchnorm(windows, "quick", out, quiet=True),
+        }
+        yield windows, out, tables, calls
 
 
-def count_training(monkeypatch) -> list:
-    calls: list = []
-    real = variants._train
-
-    def counted(*args, **kwargs):
-        calls.append(args[3])  # the seed
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(variants, "_train", counted)
-    return calls
+def test_every_model_is_trained_once(tiny):
+    _, _, _, calls = tiny
+    # 4 clip values, the baseline (shared by diagnose and batchnorm: same model, same epochs), 2 gains, BN
+    assert len(calls) == len(variants.CLIP_VALUES) + 1 + len(variants.GAINS) + 1
 
 
-def test_clip_values_measure_the_share_clipped_and_resume(tiny, tmp_path, monkeypatch):
-    calls = count_training(monkeypatch)
-    table = variants.clip_values(tiny, "quick", tmp_path, quiet=True)
-    assert len(calls) == len(variants.CLIP_VALUES)
+def test_clip_values_measure_the_share_clipped(tiny):
+    table = tiny[2]["clip"]
     assert set(table["clipnorm"]) == set(variants.CLIP_VALUES)
     assert sorted(table["epoch"].unique()) == [0, 1, 2]
     assert table["batch_share_clipped"].between(0, 1).all()
@@ -245,33 +258,58 @@ def test_clip_values_measure_the_share_clipped_and_resume(tiny, tmp_path, monkey
     assert start.is_monotonic_decreasing
     assert table.loc[table["epoch"] > 0, "val_loss"].notna().all()
     assert table.loc[table["epoch"] == 0, "val_loss"].isna().all()
-    # a lost run is trained again alone; the others are read back, to the same table
-    runs = sorted((tmp_path / "variants" / "runs").glob("baseline_clip0.5_*.csv"))
+
+
+def test_a_lost_run_is_trained_again_alone(tiny):
+    windows, out, tables, calls = tiny
+    before = len(calls)
+    runs = sorted((out / "variants" / "runs").glob("baseline_clip0.5_*.csv"))
     assert len(runs) == 1
     runs[0].unlink()
-    again = variants.clip_values(tiny, "quick", tmp_path, quiet=True)
-    assert len(calls) == len(variants.CLIP_VALUES) + 1
-    saved = variants.read_table(tmp_path, "clip", "quick", horizon=5)
+    whole = variants.table_path(out, "clip", windows.horizon, TINY.epochs)
+    kept = whole.read_text()
+    # the whole table holds every run: read back as it is, no run file needed
+    again = variants.clip_values(windows, "quick", out, quiet=True)
+    assert len(calls) == before
+    pd.testing.assert_frame_equal(again, tables["clip"], check_dtype=False, atol=1e-5)
+    # without it, the runs are read back and only the lost one is trained again
+    whole.unlink()
+    again = variants.clip_values(windows, "quick", out, quiet=True)
+    assert len(calls) == before + 1
+    assert whole.exists() and runs[0].exists()
+    saved = variants.read_table(out, "clip", "quick", horizon=5)
     pd.testing.assert_frame_equal(again.drop(columns="clipnorm"), saved, check_dtype=False, atol=1e-5)
-    variants.clip_values(tiny, "quick", tmp_path, quiet=True)
-    assert len(calls) == len(variants.CLIP_VALUES) + 1  # everything read back
+    assert len(saved) == len(pd.read_csv(whole)) == len(kept.splitlines()) - 1
+    # a saved table of other windows (here: fewer training windows) is not taken for this one
+    fewer = variants._latest(windows, len(windows.x_train) - 32)
+    variants.clip_values(fewer, "quick", out, quiet=True)
+    assert len(calls) == before + 1 + len(variants.CLIP_VALUES)
 
 
-def test_the_other_experiments_and_all_verdicts(tiny, tmp_path):
-    diag = variants.diagnose(tiny, "quick", tmp_path, quiet=True)
+def test_the_other_experiments(tiny):
+    diag, gain, norm = (tiny[2][k] for k in ("diagnose", "gain", "batchnorm"))
     assert {"grad_lstm_1", "grad_lstm_2", "ratio_lstm_1", "ratio_lstm_2", "min_lstm_grad"} <= set(diag)
     assert (diag["min_lstm_grad"] <= diag[["grad_lstm_1", "grad_lstm_2"]].min(axis=1)).all()
-    gain = variants.gains(tiny, "quick", tmp_path, quiet=True)
+    assert (diag[["ratio_lstm_1", "ratio_lstm_2"]] > 0).all().all()
     assert set(gain["gain"]) == set(variants.GAINS)
-    norm = variants.batchnorm(tiny, "quick", tmp_path, quiet=True)
     assert set(norm["variant"]) == {"none", "batchnorm"}
     assert "grad_batchnorm_1" in norm  # the normalisation layers are there and trained
-    variants.clip_values(tiny, "quick", tmp_path, quiet=True)
+    base = norm[norm["variant"] == "none"].drop(columns="variant").dropna(axis=1, how="all")
+    base = base.reset_index(drop=True)  # the baseline's run, read back: the one diagnose trained
+    pd.testing.assert_frame_equal(
+        base, diag.drop(columns="variant").reset_index(drop=True), check_dtype=False
+    )
+
+
+def test_verdicts_read_every_table(tiny):
+    _, out, _, _ = tiny
     with pytest.raises(FileNotFoundError, match="ablation_level.csv"):
-        variants.verdicts(tmp_path, "quick", horizon=5)
+        variants.verdicts(out, "quick", horizon=5)
     ablation = ablation_table((0.5, 0.6), (40.0, 30.0)).assign(horizon=5)
-    ablation.to_csv(tmp_path / "ablation_level.csv", index=False)
-    found = variants.verdicts(tmp_path, "quick", horizon=5)
+    ablation.to_csv(out / "ablation_level.csv", index=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(variants.SIZES, "quick", TINY)
+        found = variants.verdicts(out, "quick", horizon=5)
     keys = [v.key for v in found]
     assert keys == [
         "diagnose_epochs", "clip_value", "clip_floor", "orth_gain", "orth_gain_stability",
