@@ -505,7 +505,8 @@ def loss_flattening(history: pd.DataFrame) -> Verdict:
         if np.isfinite(fall)
         else "the runs have no epoch after the third"
     )
-    return _verdict("loss_flattening", f"baseline loss −{fall:.0%} after epoch 3", verdict, reason, fall=fall)
+    measured = "runs of 3 epochs" if not np.isfinite(fall) else f"baseline loss {-fall:+.0%} after epoch 3"
+    return _verdict("loss_flattening", measured, verdict, reason, fall=fall)
 
 
 def lr_divergence(nan_losses: dict[str, bool]) -> Verdict:
