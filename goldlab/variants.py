@@ -74,11 +74,24 @@ __all__ = [
     "read_table",
     "run_all",
     "sizes",
+    "VANISH_NORM",
+    "VANISH_RATIO",
+    "AGREE_SHARE",
+    "LIFT",
+    "HURT",
+    "LEVEL",
+    "FASTER_EPOCHS",
+    "EARLY_EPOCHS",
+    "RISE",
+    "EXTRA_UNSTABLE",
+    "BROKE",
+    "BLOG_ACCURACY",
+    "BLOG_IMPROVEMENT",
     "table_path",
     "verdicts",
 ]
 
-#: The forecast horizon of these experiments: the blog's 30-day-forward forecast.
+#: The forecast horizon of these experiments, in trading days (the blog's 30-day-forward forecast).
 HORIZON = 30
 
 
@@ -97,9 +110,9 @@ class Sizes:
     train_windows: int | None = None
 
 
-#: Sizes per profile: ``quick`` is a smoke run (1 seed, 2 epochs on the latest 256 training windows: its
-#: verdicts show the code runs, not what holds); ``full`` is short next to the blog's 50 epochs and 5 seeds
-#: (say so beside any figure).
+#: The sizes of each profile. ``quick`` is a smoke run (1 seed, 2 epochs on the latest 256 training windows;
+#: its verdicts show that the code runs, not what holds). ``full`` is short next to the blog's 50 epochs and
+#: 5 seeds (say so beside any figure).
 SIZES: dict[str, Sizes] = {
     "quick": Sizes(epochs=2, diagnose_epochs=2, seeds=1, probe_size=32, clip_batches=2, train_windows=256),
     "full": Sizes(epochs=8, diagnose_epochs=20, seeds=2, probe_size=32, clip_batches=4),
@@ -405,7 +418,7 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
 # --------------------------------------------------------------------------------------------------
 # claim 2: "if gradients still vanish try clipnorm 0.5, don't go below 0.1"
 
-#: The clip thresholds tried: the blog's 1.0, its advice 0.5, its floor 0.1, and one value below the floor.
+#: The clip thresholds tried (the blog's 1.0, its advice 0.5, its floor 0.1, and one value below the floor).
 CLIP_VALUES: tuple[float, ...] = (1.0, 0.5, 0.1, 0.05)
 #: clipnorm 0.5 "helps vanishing" when it raises the smallest LSTM gradient by at least this factor.
 LIFT = 2.0
@@ -518,15 +531,15 @@ def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
 # --------------------------------------------------------------------------------------------------
 # claim 3: "gain 1.5 trains faster but risks instability in the first 5 epochs"
 
-#: The orthogonal gains compared: the blog's 1.0 and the 1.5 it mentions.
+#: The orthogonal gains compared (the blog's 1.0 and the 1.5 it mentions).
 GAINS: tuple[float, ...] = (1.0, 1.5)
-#: The loss level both gains must reach: this multiple of the larger of their best validation losses.
+#: The loss level both gains must reach, as a multiple of the larger of their best validation losses.
 LEVEL = 1.1
 #: Gain 1.5 "trains faster" when it reaches the level at least this many epochs sooner (median over seeds).
 FASTER_EPOCHS = 1
 #: The window of the blog's "first 5 epochs".
 EARLY_EPOCHS = 5
-#: An epoch "unstable": NaN loss, or the training loss rising by more than this share over the epoch before.
+#: An epoch is "unstable" with a NaN loss or a training loss more than this share above the epoch before.
 RISE = 0.05
 #: Gain 1.5 "risks instability" when it has at least this many more unstable epochs per seed than gain 1.0.
 EXTRA_UNSTABLE = 1.0
@@ -724,8 +737,9 @@ def batchnorm_stateful_verdict() -> Verdict:
 # --------------------------------------------------------------------------------------------------
 # claim 5: the subtitle's "improve accuracy by 34 %"
 
-#: The blog's "model accuracy" before and after (its headline table), and the subtitle's improvement.
+#: The blog's "model accuracy" before and after (its headline table).
 BLOG_ACCURACY = (0.68, 0.91)
+#: The subtitle's "improve accuracy by 34 %".
 BLOG_IMPROVEMENT = 0.34
 
 
