@@ -37,7 +37,8 @@ test-main: setup
 test: lint test-jax book test-main
 
 NOTEBOOKS := notebooks/01_diagnose.ipynb notebooks/02_clip.ipynb notebooks/03_orthogonal.ipynb \
-             notebooks/04_residual.ipynb book/why_fails.ipynb book/what_decides.ipynb \
+             notebooks/04_residual.ipynb notebooks/05_long_memory.ipynb \
+             book/why_fails.ipynb book/what_decides.ipynb \
              book/practice.ipynb book/results.ipynb book/intro.ipynb
 
 # Re-execute every notebook in place in $(GOLDLAB_PROFILE), without timing metadata (what gets committed).
