@@ -450,7 +450,9 @@ def _by_clip(table: pd.DataFrame, column: str) -> pd.Series:
 def _clip_summary(table: pd.DataFrame) -> str:
     later = table[table["epoch"] > 0]
     share = later.groupby("clipnorm")["batch_share_clipped"].mean().sort_index(ascending=False)
-    return "; ".join(f"clipnorm {c:g} rescales {s:.0%}" for c, s in share.items())
+    return "share of mini-batch variable gradients above the threshold after epoch 0: " + ", ".join(
+        f"clipnorm {c:g} {s:.0%}" for c, s in share.items()
+    )
 
 
 def clip_value_verdict(table: pd.DataFrame) -> Verdict:
@@ -470,7 +472,7 @@ def clip_value_verdict(table: pd.DataFrame) -> Verdict:
     measured = (
         f"smallest LSTM gradient after training ×{lift:.2f} at clipnorm 0.5 vs 1.0 "
         f"({smallest[0.5]:.2g} vs {smallest[1.0]:.2g}); the smallest LSTM gradient was above the threshold "
-        f"in {touched:.0%} of recorded mini-batches; {_clip_summary(table)} of mini-batch gradients"
+        f"in {touched:.0%} of recorded mini-batches; {_clip_summary(table)}"
     )
     verdict = decide(lift, LIFT, SUPPORTED, REFUTED)
     reason = (
