@@ -85,6 +85,7 @@ __all__ = [
     "RISE",
     "EXTRA_UNSTABLE",
     "BROKE",
+    "BN_MOMENTUM",
     "BLOG_ACCURACY",
     "BLOG_IMPROVEMENT",
     "table_path",
@@ -647,6 +648,8 @@ def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
 #: Batch normalisation "broke" training when a run has a NaN loss or its final validation loss is at least
 #: this multiple of the baseline's (mean over seeds).
 BROKE = 2.0
+#: Keras's default momentum of the moving mean and variance that a BatchNormalization layer predicts with.
+BN_MOMENTUM = 0.99
 
 
 def build_batchnorm(
@@ -669,7 +672,7 @@ def build_batchnorm(
         x = keras.layers.LSTM(width, return_sequences=k < len(units), name=f"lstm_{k}")(x)
         if k < len(units):
             x = keras.layers.Dropout(dropout, name=f"dropout_{k}")(x)
-            x = keras.layers.BatchNormalization(name=f"batchnorm_{k}")(x)
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"batchnorm_{k}")(x)
     model = keras.Model(inputs, keras.layers.Dense(1, name="dense")(x), name="batchnorm_lstm")
     return models.compile_model(model)
 
@@ -688,22 +691,37 @@ def batchnorm(
 
 
 def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
-    """Did batch normalisation (non-stateful) diverge or end at :data:`BROKE` times the baseline's loss?"""
+    """Did batch normalisation (non-stateful) diverge or end at :data:`BROKE` times the baseline's loss?
+
+    Beside the verdict: the final training-loss ratio (did training itself suffer, or only the validation
+    loss, which uses the moving averages) and ``values['moving_left']``, the weight the moving averages still
+    give their initial values after the run's updates (``BN_MOMENTUM ** steps``; needs ``train_windows``).
+    """
     last = _last(table)
     val = last.groupby("variant")["val_loss"].mean()
+    train = float(last.groupby("variant")["loss"].mean().pipe(lambda s: s["batchnorm"] / s["none"]))
+    epochs = int(table["epoch"].max())
+    steps = epochs * -(-int(table["train_windows"].iloc[0]) // _BATCH) if "train_windows" in table else None
+    left = BN_MOMENTUM**steps if steps is not None else np.nan
     trained = table[(table["variant"] == "batchnorm") & (table["epoch"] > 0)]  # epoch 0 has no loss
     nan = bool(~np.isfinite(trained["loss"]).all())
     ratio = np.inf if nan else float(val["batchnorm"] / val["none"])
     verdict = SUPPORTED if nan else decide(ratio, BROKE, SUPPORTED, NOT_REPRODUCED)
     measured = (
         f"final validation loss (MSE, scaled) {val['none']:.3g} without, {val['batchnorm']:.3g} with "
-        f"batch normalisation (×{ratio:.2f}); NaN loss: {'yes' if nan else 'no'}"
+        f"batch normalisation (×{ratio:.2f}); final training loss ×{train:.2f}; NaN loss: "
+        f"{'yes' if nan else 'no'}"
+        + (
+            f"; after {steps} updates the moving averages still weigh their start by {left:.0%}"
+            if steps
+            else ""
+        )
     )
     reason = (
         f"with batch normalisation between the LSTMs (not stateful) the validation loss ends ×{ratio:.2f} "
         f"the baseline's ({'at least' if ratio >= BROKE else 'less than'} the ×{BROKE:g} that would count as "
         f"broken{', and a NaN loss' if nan else ''}; {table['seed'].nunique()} seed(s), "
-        f"{int(table['epoch'].max())} epochs)"
+        f"{int(table['epoch'].max())} epochs), while its training loss ends ×{train:.2f} the baseline's"
     )
     return Verdict(
         "batchnorm_plain",
@@ -713,7 +731,7 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
         verdict,
         reason,
         _CH4,
-        {"ratio": ratio, "nan": nan, "val_loss": val.to_dict()},
+        {"ratio": ratio, "nan": nan, "val_loss": val.to_dict(), "train_ratio": train, "moving_left": left},
     )
 
 

@@ -164,6 +164,10 @@ def test_batchnorm_verdict_each_side_of_the_threshold():
     assert below.verdict == claims.NOT_REPRODUCED and below.values["ratio"] == pytest.approx(0.99 * 2)
     assert variants.batchnorm_verdict(norm_table(1.0, nan=True)).verdict == claims.SUPPORTED
     assert below.where == "../notebooks/04_residual.ipynb"
+    assert below.values["train_ratio"] == 1.0 and np.isnan(below.values["moving_left"])
+    steps = 2 * 3  # 2 epochs of 65 windows in batches of 32
+    with_sizes = variants.batchnorm_verdict(norm_table(1.0).assign(train_windows=65))
+    assert with_sizes.values["moving_left"] == pytest.approx(variants.BN_MOMENTUM**steps)
 
 
 def test_batchnorm_stateful_is_not_testable():
