@@ -510,6 +510,30 @@ def init_profiles(
     return picked
 
 
+def speed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per epoch per (model, T): medians over seeds of each run's median epoch (first excluded) and
+    of its first epoch (compilation included), with the seeds, backend and training-set size behind them."""
+    grouped = table.groupby(["model", "T"], sort=False)
+    return grouped.agg(
+        sec_per_epoch=("sec_per_epoch", "median"),
+        first_epoch_s=("first_epoch_s", "median"),
+        seeds=("seed", "count"),
+        n_train=("n_train", "first"),
+        backend=("backend", "first"),
+    ).reset_index()
+
+
+def init_order(summary: pd.DataFrame) -> pd.Series:
+    """Per T, the Spearman rank correlation across models between the gradient ratio at initialisation and
+    the test MSE (negative: models whose gradient reaches further back at the start end with lower error).
+    ``summary`` has index (model, T) and columns ``ratio_init`` and ``test_mse``."""
+    parts = summary.reset_index().groupby("T")
+    return parts.apply(
+        lambda d: d["ratio_init"].corr(d["test_mse"], method="spearman") if len(d) > 2 else np.nan,
+        include_groups=False,
+    ).rename("spearman")
+
+
 def phase_table(table: pd.DataFrame) -> pd.DataFrame:
     """Fraction of seeds solved, model × T (the phase diagram); NaN where a cell was not trained."""
     order = [m for m in MODELS if m in set(table["model"])]
