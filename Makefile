@@ -27,7 +27,7 @@ lint: setup
 
 # The model, monitor and training-loop tests again under Keras-JAX (TensorFlow is the default backend).
 test-jax: setup
-	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py tests/test_loops.py \
+	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py tests/test_monitor_zoo.py tests/test_loops.py \
 	    tests/test_memory.py
 
 # Unit tests, then every chapter re-executed under nbval in the quick profile (TensorFlow backend).

@@ -3,22 +3,38 @@
 The blog's step-1 "monitor" printed ``tf.norm(layer.kernel)``: the norm of a *weight*, which says nothing
 about how much signal reaches that weight, and which a Keras LSTM does not even have (its kernels live in
 ``layer.cell.kernel``), so for LSTMs it printed nothing. :class:`BlogWeightMonitor` reproduces it as written,
-for the book to show what it prints. This module measures the real thing:
+for the book to show what it prints. This module measures the real thing, on any Keras 3 model:
 
 * :func:`gradient_norms`: ‖∂L/∂W‖₂ for every trainable variable, with per-layer totals;
 * :func:`gradient_through_time`: ‖∂L/∂a_t‖₂ for every time step ``t`` of the sequence ``a`` that enters each
-  recurrent layer (for the first, the model's input window). Vanishing gradients show here: how much the
-  loss still depends on day ``t`` of the window;
-* :class:`GradientMonitor`: a Keras callback recording both during training, with warnings and TensorBoard.
+  recurrent layer. Vanishing gradients show here: how much the loss still depends on step ``t``;
+* :class:`GradientMonitor`: a Keras callback recording both during training, with warnings, plots and
+  TensorBoard.
 
-All gradients are of the model's compiled loss (MSE when the model is not compiled), averaged over the probe
-batch, in inference mode (dropout off), without updating anything: the same weights and batch give the same
-figures. They are the *raw* gradients the loss produces. Clipping (``clipnorm`` and friends) acts later,
-inside the optimizer, on the update; it never changes what is measured here.
+**The loss** is the model's own: ``model.compute_loss`` as ``fit`` calls it, so the compiled loss or losses
+(list or dict, with ``loss_weights``) plus the model's regularisation losses (weight regularisers and
+``add_loss``/activity regularisers). An uncompiled model gets the mean squared error of each output. The
+gradients are averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the
+same weights and batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients:
+clipping (``clipnorm`` and friends) acts later, inside the optimizer, on the update.
 
-One backward pass gives both views: a zero tensor is added to the input of each recurrent layer, and the
-gradient with respect to that zero is the gradient with respect to the layer's input. It works the same under
-the TensorFlow, JAX and PyTorch backends of Keras 3, and is compiled once per :class:`GradientProbe`
+**Recurrent layers** are found anywhere in the model (nested models and custom layers included): any
+``keras.layers.RNN`` (LSTM, GRU, SimpleRNN, ``RNN(cell)`` with stacked cells, ConvLSTM1D/2D/3D) or any layer
+with a ``cell``, and wrappers around them (``Bidirectional``, ``TimeDistributed``), taken as one unit. The
+gradient through time at a layer is the gradient that the layer sends back to its input sequence: a zero
+"tap" is added to that input inside the layer's call, and the gradient with respect to the tap is the
+gradient with respect to the input along the layer's path (a skip connection around the layer is not
+included). Time is axis 1 of the input (axis 2 under a ``TimeDistributed``); the norm is taken over every
+other axis. Integer inputs through an ``Embedding`` thus get their profile from the first float sequence,
+the embeddings; masked steps get a zero gradient.
+
+**Where a view does not apply** the monitor says so and goes on: a model without recurrent layers gets its
+time profile at its float sequence inputs (rank ≥ 3) instead, and an empty one when it has none (an image or
+tabular model has no time axis); a recurrent layer whose input is not one float tensor gets no profile. Each
+case raises one :class:`GradientWarning` naming the model part and the reason; weight norms are measured for
+every model.
+
+One backward pass gives both views. It is compiled once per :class:`GradientProbe` and input shape
 (``tf.function`` / ``jax.jit``; eager in PyTorch).
 """
 
@@ -26,197 +42,474 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import pandas as pd
-
-from goldlab.models import lstm_layers
 
 __all__ = [
     "BlogWeightMonitor",
     "GradientMonitor",
     "GradientProbe",
     "GradientWarning",
+    "ProbeResult",
     "gradient_norms",
     "gradient_through_time",
+    "recurrent_layers",
     "time_ratio",
     "weight_norms",
 ]
 
 log = logging.getLogger("goldlab.monitor")
 
+_NORM_COLUMNS = ["layer", "weight", "norm"]
+_TIME_COLUMNS = ["layer", "t", "norm"]
+
 
 class GradientWarning(UserWarning):
-    """A gradient norm fell below the vanishing threshold, rose above the exploding one, or is not finite."""
+    """A gradient norm is below the vanishing threshold, above the exploding one or not finite; or a part of
+    the model where a view (the gradient through time) cannot be measured."""
 
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Raw gradients of one probe: per trainable variable and per recurrent layer's input sequence."""
+    """Raw gradients of one probe: per trainable variable and per monitored input sequence."""
 
     loss: float
     weights: dict[tuple[str, str], np.ndarray]  # (layer, weight) -> gradient
-    inputs: dict[str, np.ndarray]  # recurrent layer name -> gradient w.r.t. its input, (batch, T, features)
+    inputs: dict[str, np.ndarray]  # part (recurrent layer or model input) -> gradient w.r.t. its input
+    time_axes: dict[str, int] = field(default_factory=dict)  # part -> axis of time in its input (default 1)
 
     def norms(self) -> pd.DataFrame:
         """(layer, weight, norm) for every variable, plus one ``weight="total"`` row per layer."""
-        rows = [(*key, float(np.linalg.norm(g))) for key, g in self.weights.items()]
-        df = pd.DataFrame(rows, columns=["layer", "weight", "norm"])
-        totals = df.groupby("layer", sort=False)["norm"].apply(lambda s: float(np.sqrt((s**2).sum())))
-        total_rows = pd.DataFrame({"layer": totals.index, "weight": "total", "norm": totals.to_numpy()})
-        return pd.concat([df, total_rows], ignore_index=True)
+        rows = [(layer, weight, float(np.linalg.norm(g))) for (layer, weight), g in self.weights.items()]
+        squares: dict[str, float] = {}
+        for layer, _, norm in rows:
+            squares[layer] = squares.get(layer, 0.0) + norm**2
+        rows += [(layer, "total", float(np.sqrt(s))) for layer, s in squares.items()]
+        return pd.DataFrame(rows, columns=_NORM_COLUMNS)
 
     def time_profile(self) -> pd.DataFrame:
-        """(layer, t, norm): ‖∂L/∂a_t‖ over batch and features; t = 1 is the oldest day, T the latest."""
+        """(layer, t, norm): ‖∂L/∂a_t‖ over every axis but time; t = 1 is the first (oldest) step."""
         frames = []
         for layer, g in self.inputs.items():
-            per_t = np.sqrt((g.astype(np.float64) ** 2).sum(axis=(0, 2)))
+            axis = self.time_axes.get(layer, 1)
+            others = tuple(i for i in range(g.ndim) if i != axis)
+            per_t = np.sqrt((g.astype(np.float64) ** 2).sum(axis=others))
             frames.append(pd.DataFrame({"layer": layer, "t": np.arange(1, len(per_t) + 1), "norm": per_t}))
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_TIME_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------
+# Finding the parts of a model
+
+
+def _time_axis(layer: keras.layers.Layer) -> int | None:
+    """Axis of time in ``layer``'s input when it is recurrent (or wraps a recurrent layer), else None."""
+    if isinstance(layer, keras.layers.TimeDistributed):
+        inner = _time_axis(layer.layer)
+        return None if inner is None else inner + 1
+    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)) or hasattr(layer, "cell"):
+        return 1
+    if isinstance(layer, keras.layers.Wrapper):
+        return _time_axis(layer.layer)
+    return None
+
+
+def _sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    return list(layer._flatten_layers(include_self=False, recursive=False))
+
+
+def recurrent_layers(model: keras.Model) -> list[tuple[keras.layers.Layer, int]]:
+    """(layer, time axis) of every outermost recurrent unit of ``model``, at any depth: an RNN or a wrapper
+    of one (``Bidirectional(LSTM)`` is one unit, not two). The order is that of the model's layers."""
+    found: dict[int, tuple[keras.layers.Layer, int]] = {}
+
+    def visit(layer: keras.layers.Layer) -> None:
+        for sub in _sublayers(layer):
+            axis = _time_axis(sub)
+            if axis is not None:
+                found.setdefault(id(sub), (sub, axis))
+            else:
+                visit(sub)
+
+    visit(model)
+    return list(found.values())
 
 
 def _variable_names(model: keras.Model) -> dict[int, tuple[str, str]]:
-    """``id(variable) -> (layer name, weight name)`` for the trainable variables of ``model``'s layers."""
-    return {id(v): (layer.name, v.name) for layer in model.layers for v in layer.trainable_variables}
+    """``id(variable) -> (layer, weight)`` for every trainable variable of ``model``, unique pairs.
+
+    ``layer`` is the top-level layer owning the variable; ``weight`` its short name (``kernel``), or its path
+    inside that layer when the short name repeats there (``forward_lstm/lstm_cell/kernel``)."""
+    names: dict[int, tuple[str, str]] = {}
+    owners = [(layer.name, layer.trainable_variables) for layer in model.layers]
+    owners.append((model.name, model.trainable_variables))  # variables of the model itself, if any
+    for owner, variables in owners:
+        fresh = [v for v in variables if id(v) not in names]
+        short = [v.name for v in fresh]
+        for v in fresh:
+            weight = v.name
+            if short.count(v.name) > 1:
+                path = getattr(v, "path", v.name)
+                weight = path[len(owner) + 1 :] if path.startswith(owner + "/") else path
+            names[id(v)] = (owner, weight)
+    seen: dict[tuple[str, str], int] = {}
+    for key, pair in names.items():  # a last guard: two layers of one name (possible in subclassed models)
+        count = seen[pair] = seen.get(pair, 0) + 1
+        if count > 1:
+            names[key] = (pair[0], f"{pair[1]}#{count}")
+    return names
 
 
-def _loss_function(model: keras.Model):
-    """The model's compiled loss reduced to a scalar mean, or MSE when it has none."""
-    loss = getattr(model, "loss", None)
-    fn = keras.losses.get(loss) if loss is not None else keras.losses.mean_squared_error
-    return lambda y, pred: keras.ops.mean(fn(y, pred))
+def _is_float(dtype) -> bool:
+    return "float" in keras.backend.standardize_dtype(dtype)
+
+
+def _input_label(path: tuple, n: int) -> str:
+    return "input" if n == 1 else "input " + "/".join(str(p) for p in path)
+
+
+# ------------------------------------------------------------------------------------------------
+# The probe
+
+
+class _Taps:
+    """Adds a zero tensor ("tap") to the input of each monitored part during one forward pass.
+
+    ``make(inputs)`` returns the tap for an input (a backend-specific zero the gradient is taken against).
+    Records, in call order, the label and time axis of every tap and the parts that could not be tapped."""
+
+    def __init__(self, make: Callable):
+        self.make = make
+        self.labels: list[str] = []
+        self.axes: list[int] = []
+        self.taps: list = []
+        self.skipped: dict[str, str] = {}
+        self._calls: dict[str, int] = {}
+
+    def add(self, label: str, axis: int, inputs):
+        if keras.tree.is_nested(inputs) or not hasattr(inputs, "dtype"):
+            self.skipped[label] = "its input is a structure of tensors, not one sequence"
+            return inputs
+        if not _is_float(inputs.dtype) or len(inputs.shape) <= axis:
+            self.skipped[label] = (
+                f"its input ({inputs.dtype}, rank {len(inputs.shape)}) is not a float sequence"
+            )
+            return inputs
+        calls = self._calls[label] = self._calls.get(label, 0) + 1
+        tap = self.make(inputs)
+        self.labels.append(label if calls == 1 else f"{label} (call {calls})")
+        self.axes.append(axis)
+        self.taps.append(tap)
+        return inputs + tap
 
 
 class GradientProbe:
     """Compiled gradient computation for one model: ``probe(x, y) -> ProbeResult``.
 
-    Builds sub-models between the inputs of consecutive recurrent layers, so each recurrent layer's input
-    must be a cut of the graph (every path from the model's input to its output passes through it), as in
-    all goldlab models and any plain or residual stack.
+    ``x`` and ``y`` take whatever ``model.fit`` takes as one batch of arrays: one array, a list or a dict,
+    integer or float (labels for sparse losses, one-hot rows for ``categorical_crossentropy``, ...). The
+    time profile is measured at every recurrent layer's input, or at the model's float sequence inputs when
+    it has no recurrent layer (see the module notes). ``notes`` maps each model part whose time profile cannot
+    be measured to the reason; :class:`GradientMonitor` turns each into one warning.
     """
 
     def __init__(self, model: keras.Model):
         self.model = model
-        rnns = lstm_layers(model)
-        if not rnns:
-            raise ValueError(f"model {model.name!r} has no recurrent layer to monitor")
-        self.layer_names = [layer.name for layer in rnns]
-        cuts = [layer.input for layer in rnns]
-        self._pre = None if cuts[0] is model.inputs[0] else keras.Model(model.inputs[0], cuts[0])
-        try:
-            self._mids = [keras.Model(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-            self._post = keras.Model(cuts[-1], model.outputs[0])
-        except ValueError as err:
-            raise ValueError(f"the input of each recurrent layer must be a cut of the graph: {err}") from err
-        self._cut_shapes = [tuple(c.shape[1:]) for c in cuts]
-        self._loss = _loss_function(model)
-        self._variables = list(model.trainable_variables)
-        self._names = _variable_names(model)
+        self.recurrent = recurrent_layers(model)
+        self.layer_names = [layer.name for layer, _ in self.recurrent]
+        self.notes: dict[str, str] = {}
+        self._names: dict[int, tuple[str, str]] = {}  # filled once the model is built
         self._backend = keras.backend.backend()
-        self._compiled = self._compile()
+        self._taps_on = True
+        self._labels: list[str] = []
+        self._axes: list[int] = []
+        self._compiled = None
+        self._prepared = False
 
-    # The loss as a pure function of (weights, zero perturbations, x, y): differentiable under every backend.
-    def _loss_of(self, weights, eps, x, y):
-        with keras.StatelessScope(state_mapping=list(zip(self._variables, weights, strict=True))):
-            a = x if self._pre is None else self._pre(x, training=False)
-            a = a + eps[0]
-            for mid, e in zip(self._mids, eps[1:], strict=True):
-                a = mid(a, training=False) + e
-            return self._loss(y, self._post(a, training=False))
+    # -- the loss as a pure function of the variables' values ------------------------------------------
 
-    def _same_variables(self, model: keras.Model) -> list:
-        """``model``'s trainable variables, checked to match this probe's model one for one."""
-        variables = list(model.trainable_variables)
-        theirs = [(self._names.get(id(v)), tuple(v.shape)) for v in self._variables]
-        names = _variable_names(model)
-        ours = [(names.get(id(v)), tuple(v.shape)) for v in variables]
-        if ours != theirs:
-            raise ValueError(f"model {model.name!r} does not have the variables of {self.model.name!r}")
-        return variables
+    def _variables(self, model: keras.Model) -> tuple[list, list]:
+        trainable = [v for v in model.trainable_variables if _is_float(v.dtype)]
+        ids = {id(v) for v in trainable}
+        return trainable, [v for v in model.variables if id(v) not in ids]
 
-    def _compile(self):
+    def _loss_of(self, weights, others, x, y, taps: _Taps | None):
+        """The model's loss on (x, y) at ``weights`` (trainable) and ``others`` (every other variable)."""
+        trainable, rest = self._variables(self.model)
+        mapping = list(zip(trainable, weights, strict=True)) + list(zip(rest, others, strict=True))
+        with keras.StatelessScope(state_mapping=mapping, collect_losses=True):
+            if taps is not None and not self.recurrent:
+                x = _tap_inputs(x, taps)
+            with _tapped(self.recurrent, taps):
+                y_pred = self.model(x, training=False)
+            return self._loss(x, y, y_pred)
+
+    def _loss(self, x, y, y_pred):
+        model = self.model
+        if getattr(model, "compiled", False):
+            compute = getattr(
+                model, "_compute_loss", model.compute_loss
+            )  # handles overrides without training
+            return compute(x=x, y=y, y_pred=y_pred, sample_weight=None, training=False)
+        parts = [
+            keras.ops.mean(keras.losses.mean_squared_error(t, p))
+            for t, p in zip(keras.tree.flatten(y), keras.tree.flatten(y_pred), strict=True)
+        ]
+        parts += [keras.ops.sum(loss) for loss in model.losses]
+        return parts[0] if len(parts) == 1 else keras.ops.sum(keras.ops.stack(parts))
+
+    # -- one compiled step per backend -------------------------------------------------------------------
+
+    def _compile(self, taps_on: bool):
         if self._backend == "tensorflow":
-            import tensorflow as tf
-
-            @tf.function(reduce_retracing=True)
-            def step(weights, eps, x, y):
-                with tf.GradientTape() as tape:
-                    tape.watch(weights)
-                    tape.watch(eps)
-                    loss = self._loss_of(weights, eps, x, y)
-                gw, ge = tape.gradient(loss, [weights, eps])
-                return loss, gw, ge
-
-            return step
+            return self._compile_tf(taps_on)
         if self._backend == "jax":
-            import jax
-
-            grad = jax.value_and_grad(self._loss_of, argnums=(0, 1))
-
-            @jax.jit
-            def step(weights, eps, x, y):
-                loss, (gw, ge) = grad(weights, eps, x, y)
-                return loss, gw, ge
-
-            return step
+            return self._compile_jax(taps_on)
         if self._backend == "torch":
-            import torch
-
-            def step(weights, eps, x, y):
-                weights = [w.detach().clone().requires_grad_(True) for w in weights]
-                eps = [e.requires_grad_(True) for e in eps]
-                loss = self._loss_of(weights, eps, x, y)
-                grads = torch.autograd.grad(loss, weights + eps)
-                return loss.detach(), grads[: len(weights)], grads[len(weights) :]
-
-            return step
+            return self._compile_torch(taps_on)
         raise NotImplementedError(f"backend {self._backend!r} is not supported (tensorflow, jax, torch)")
 
-    def __call__(self, x: np.ndarray, y: np.ndarray, model: keras.Model | None = None) -> ProbeResult:
+    def _record(self, taps: _Taps | None) -> None:
+        """Keep what a trace of the forward pass found: the tapped parts, and the notes on the others."""
+        if taps is None:
+            return
+        self._labels, self._axes = taps.labels, taps.axes
+        for part, why in taps.skipped.items():
+            self.notes.setdefault(part, why + ": no gradient through time there")
+        if not self.recurrent and taps.labels:
+            inputs = ", ".join(taps.labels)
+            why = f"no recurrent layer: gradient through time at its float sequence input ({inputs})"
+            self.notes.setdefault("whole model", why)
+        elif not self.recurrent:
+            why = "no recurrent layer and no float sequence input (rank >= 3): no gradient through time"
+            self.notes.setdefault("whole model", why + ", its time profile stays empty")
+
+    def _compile_tf(self, taps_on: bool):
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=True)
+        def step(weights, others, x, y):
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                taps = _Taps(lambda a: _watched_zeros(tape, a)) if taps_on else None
+                loss = self._loss_of(weights, others, x, y, taps)
+            self._record(taps)
+            tapped = taps.taps if taps is not None else []
+            grads = tape.gradient(loss, [weights, tapped], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            gw = [tf.convert_to_tensor(g) for g in grads[0]]  # an Embedding's gradient is IndexedSlices
+            return loss, gw, list(grads[1])
+
+        return step
+
+    def _compile_jax(self, taps_on: bool):
+        import jax
+
+        def loss_with(weights, eps, others, x, y):
+            feed = iter(eps)
+            taps = _Taps(lambda a: next(feed)) if taps_on else None
+            return self._loss_of(weights, others, x, y, taps)
+
+        @jax.jit
+        def step(weights, others, x, y):
+            eps = []
+            if taps_on:  # the taps' shapes, from a trace of the forward pass (no computation)
+                shapes = _Taps(lambda a: jax.numpy.zeros(a.shape, a.dtype))
+                jax.eval_shape(lambda: self._loss_of(weights, others, x, y, shapes))
+                self._record(shapes)
+                eps = [jax.numpy.zeros(tap.shape, tap.dtype) for tap in shapes.taps]
+            loss, (gw, ge) = jax.value_and_grad(loss_with, argnums=(0, 1))(weights, eps, others, x, y)
+            return loss, gw, ge
+
+        return step
+
+    def _compile_torch(self, taps_on: bool):
+        import torch
+
+        def step(weights, others, x, y):
+            weights = [w.detach().clone().requires_grad_(True) for w in weights]
+            taps = _Taps(lambda a: torch.zeros_like(a, requires_grad=True)) if taps_on else None
+            loss = self._loss_of(weights, others, x, y, taps)
+            self._record(taps)
+            tapped = taps.taps if taps is not None else []
+            grads = torch.autograd.grad(loss, weights + tapped, allow_unused=True)
+            grads = [
+                torch.zeros_like(t) if g is None else g for g, t in zip(grads, weights + tapped, strict=True)
+            ]
+            return loss.detach(), grads[: len(weights)], grads[len(weights) :]
+
+        return step
+
+    # -- calling it --------------------------------------------------------------------------------------
+
+    def prepare(self, x, y) -> tuple:
+        """(x, y) as backend tensors of the dtypes the model takes; build the model and its loss if needed.
+
+        Float arrays take the dtype of the model's input when it declares one (a float64 model stays in
+        float64), else Keras's ``floatx``; integer arrays (token ids, class labels) become int32."""
+        x_float = self._float_dtype()
+        x = keras.tree.map_structure(lambda a: _as_tensor(np.asarray(a), x_float), x)
+        y = keras.tree.map_structure(lambda a: _as_tensor(np.asarray(a), x_float), y)
+        self._ensure_built(x, y)
+        return x, y
+
+    def _float_dtype(self) -> str:
+        try:
+            declared = [t.dtype for t in keras.tree.flatten(self.model.inputs)]
+        except (AttributeError, ValueError):  # subclassed or Sequential without Input: nothing declared
+            declared = []
+        floats = {keras.backend.standardize_dtype(d) for d in declared if _is_float(d)}
+        return floats.pop() if len(floats) == 1 else keras.backend.floatx()
+
+    def _ensure_built(self, x, y) -> None:
+        """Build the model and its compiled loss (as ``fit`` does first), then name its variables."""
+        if self._prepared:
+            return
+        model = self.model
+        if getattr(model, "compiled", False) and hasattr(model, "_symbolic_build"):
+            model._symbolic_build(data_batch=(x, y))  # what fit does first: builds the model and its loss
+        elif not model.built:
+            model(x, training=False)
+        self._names = _variable_names(model)
+        self._prepared = True
+
+    def _same_variables(self, model: keras.Model) -> tuple[list, list]:
+        """``model``'s variables, checked to match this probe's model one for one."""
+        ours, rest = self._variables(self.model)
+        theirs, their_rest = self._variables(model)
+        names = _variable_names(model)
+        if [(self._names.get(id(v)), tuple(v.shape)) for v in ours] != [
+            (names.get(id(v)), tuple(v.shape)) for v in theirs
+        ] or len(rest) != len(their_rest):
+            raise ValueError(f"model {model.name!r} does not have the variables of {self.model.name!r}")
+        return theirs, their_rest
+
+    def __call__(self, x, y, model: keras.Model | None = None, prepared: bool = False) -> ProbeResult:
         """Gradients on (x, y) at the weights of ``model``: by default the probe's own model; another copy
-        of the same architecture (say, another seed) reuses this compiled probe."""
+        of the same architecture (say, another seed) reuses this compiled probe. ``prepared``: (x, y) come
+        from :meth:`prepare` already (a monitor converts its fixed batch once)."""
+        if not prepared:
+            x, y = self.prepare(x, y)
+        self._ensure_built(x, y)
         own = model is None or model is self.model
-        variables = self._variables if own else self._same_variables(model)
-        x = keras.ops.convert_to_tensor(np.asarray(x, dtype=self.model.inputs[0].dtype))
-        y = keras.ops.convert_to_tensor(np.asarray(y, dtype=self.model.outputs[0].dtype).reshape(-1, 1))
-        n = x.shape[0]
-        eps = [keras.ops.zeros((n, *shape), dtype=x.dtype) for shape in self._cut_shapes]
-        weights = [keras.ops.convert_to_tensor(v.value) for v in variables]
-        loss, gw, ge = self._compiled(weights, eps, x, y)
+        trainable, rest = self._variables(self.model) if own else self._same_variables(model)
+        weights = [v.value for v in trainable]
+        others = [v.value for v in rest]
+        loss, gw, ge = self._run(weights, others, x, y)
+        ours, _ = self._variables(self.model)
         return ProbeResult(
             loss=float(keras.ops.convert_to_numpy(loss)),
             weights={
-                self._names[id(v)]: keras.ops.convert_to_numpy(g)
-                for v, g in zip(self._variables, gw, strict=True)
+                self._names[id(v)]: keras.ops.convert_to_numpy(g) for v, g in zip(ours, gw, strict=True)
             },
-            inputs={
-                name: keras.ops.convert_to_numpy(g) for name, g in zip(self.layer_names, ge, strict=True)
-            },
+            inputs={name: keras.ops.convert_to_numpy(g) for name, g in zip(self._labels, ge, strict=True)},
+            time_axes=dict(zip(self._labels, self._axes, strict=True)),
         )
 
+    def _run(self, weights, others, x, y):
+        if self._compiled is None:
+            self._compiled = self._compile(self._taps_on)
+        try:
+            return self._compiled(weights, others, x, y)
+        except Exception as err:  # noqa: BLE001 - any failure of the taps: fall back to weight norms
+            if not self._taps_on:
+                raise ValueError(
+                    f"the gradient probe cannot compute the loss of model {self.model.name!r} on its probe "
+                    f"batch: {type(err).__name__}: {err}"
+                ) from err
+            self.notes["whole model"] = (
+                f"the gradient through time could not be measured ({type(err).__name__}: {err}); "
+                "weight norms only"
+            )
+            self._taps_on, self._labels, self._axes = False, [], []
+            self._compiled = self._compile(False)
+            return self._run(weights, others, x, y)
 
-def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+
+def _tap_inputs(x, taps: _Taps):
+    """``x`` with a tap on each float sequence (rank >= 3) among its arrays, labelled by position."""
+    paths = [path for path, _ in keras.tree.flatten_with_path(x)]
+    leaves = [
+        taps.add(_input_label(path, len(paths)), 1, a) if len(a.shape) >= 3 else a
+        for path, a in zip(paths, keras.tree.flatten(x), strict=True)
+    ]
+    return keras.tree.pack_sequence_as(x, leaves)
+
+
+def _as_tensor(a: np.ndarray, float_dtype: str):
+    if np.issubdtype(a.dtype, np.floating):
+        return keras.ops.convert_to_tensor(a.astype(float_dtype, copy=False))
+    if np.issubdtype(a.dtype, np.integer):
+        return keras.ops.convert_to_tensor(a.astype("int32", copy=False))
+    return keras.ops.convert_to_tensor(a)
+
+
+def _watched_zeros(tape, a):
+    import tensorflow as tf
+
+    zero = tf.zeros_like(a)
+    tape.watch(zero)
+    return zero
+
+
+class _tapped:  # noqa: N801 - used as a context manager, like a function
+    """Within the block, each recurrent layer's ``call`` adds a tap to its input (restored on exit)."""
+
+    def __init__(self, recurrent: list[tuple[keras.layers.Layer, int]], taps: _Taps | None):
+        self.recurrent = recurrent if taps is not None else []
+        self.taps = taps
+
+    def __enter__(self):
+        for layer, axis in self.recurrent:
+            object.__setattr__(layer, "call", _tapped_call(layer, layer.call, axis, self.taps))
+
+    def __exit__(self, *exc):
+        for layer, _ in self.recurrent:
+            object.__delattr__(layer, "call")
+
+
+def _tapped_call(layer, call, axis: int, taps: _Taps):
+    def wrapped(inputs, *args, **kwargs):
+        return call(taps.add(layer.name, axis, inputs), *args, **kwargs)
+
+    return wrapped
+
+
+# ------------------------------------------------------------------------------------------------
+# One-call functions
+
+
+def _probe_once(model: keras.Model, x, y) -> ProbeResult:
+    probe = GradientProbe(model)
+    result = probe(x, y)
+    for part, why in probe.notes.items():
+        warnings.warn(f"model {model.name!r}, {part}: {why}", GradientWarning, stacklevel=3)
+    return result
+
+
+def gradient_norms(model: keras.Model, x, y) -> pd.DataFrame:
     """‖∂L/∂W‖₂ for every trainable variable of ``model`` on one batch, without training.
 
     Returns columns ``layer``, ``weight``, ``norm``, one row per variable (``weight`` is ``kernel``,
     ``recurrent_kernel``, ``bias``, ...) and one ``weight == "total"`` row per layer (the norm of all that
-    layer's gradients together). Raw gradients of the compiled loss in inference mode: see the module notes.
+    layer's gradients together). Raw gradients of the model's loss in inference mode: see the module notes.
     """
-    return GradientProbe(model)(x, y).norms()
+    return _probe_once(model, x, y).norms()
 
 
-def gradient_through_time(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+def gradient_through_time(model: keras.Model, x, y) -> pd.DataFrame:
     """‖∂L/∂a_t‖₂ for each time step ``t`` of the sequence entering each recurrent layer.
 
-    Returns columns ``layer``, ``t``, ``norm``; ``t = 1`` is the oldest day of the window and ``t = T`` the
-    most recent. For the first recurrent layer ``a`` is the model's input window itself. A ratio
-    ``norm(t=1) / norm(t=T)`` far below 1 means the loss barely depends on the window's early days: the
-    gradient has vanished on its way back through time.
+    Returns columns ``layer``, ``t``, ``norm``; ``t = 1`` is the first (oldest) step of the sequence and
+    ``t = T`` the last. For a first recurrent layer fed by the model's input, ``a`` is the input window
+    itself. A ratio ``norm(t=1) / norm(t=T)`` far below 1 means the loss barely depends on the early steps:
+    the gradient has vanished on its way back through time. Empty, with a :class:`GradientWarning`, for a
+    model with neither a recurrent layer nor a float sequence input.
     """
-    return GradientProbe(model)(x, y).time_profile()
+    return _probe_once(model, x, y).time_profile()
 
 
 def time_ratio(profile: pd.DataFrame, by: Sequence[str] = ("layer",)) -> pd.Series:
@@ -234,23 +527,43 @@ def weight_norms(model: keras.Model) -> pd.DataFrame:
         (*names[id(v)], float(np.linalg.norm(keras.ops.convert_to_numpy(v.value))))
         for v in model.trainable_variables
     ]
-    return pd.DataFrame(rows, columns=["layer", "weight", "norm"])
+    return pd.DataFrame(rows, columns=_NORM_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------
+# The callback
 
 
 class GradientMonitor(keras.callbacks.Callback):
-    """Record gradient norms per weight and through time while a model trains.
+    """Record gradient norms per weight and through time while any Keras model trains.
 
-    ``probe=(x, y)`` is a fixed batch; its cost per record is one forward and backward pass over it, about
-    ``len(x) / n_training_windows`` of an epoch (32 windows: ~3 % of the blog's epoch). Every ``every``
-    epochs, and once before training (epoch 0), the monitor computes its raw gradients (see
-    :class:`GradientProbe`) and appends them to
+    Attach it to a model you built, compiled with any loss::
+
+        inputs = keras.Input((None,), dtype="int32")              # token ids
+        h = keras.layers.Embedding(5000, 32, mask_zero=True)(inputs)
+        h = keras.layers.Bidirectional(keras.layers.LSTM(32))(h)
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+        model.compile("adam", "sparse_categorical_crossentropy")
+        monitor = GradientMonitor(probe=(x_train[:64], y_train[:64]))
+        model.fit(x_train, y_train, epochs=10, callbacks=[monitor])
+        monitor.plot()                                            # norms per layer, gradient through time
+
+    ``probe=(x, y)`` is a fixed batch in the form ``fit`` takes (arrays, lists or dicts); its cost per record
+    is one forward and backward pass over it, about ``len(x) / n_training_samples`` of an epoch. Every
+    ``every`` epochs, and once before training (epoch 0), the monitor computes the raw gradients of the
+    model's own loss, regularisation included (see :class:`GradientProbe` and the module notes), and appends
+    them to
 
     * ``history``: columns ``epoch, layer, weight, norm`` (``weight == "total"`` rows are per-layer totals);
-    * ``time_profile``: columns ``epoch, layer, t, norm`` (gradient through time per recurrent layer input);
+    * ``time_profile``: columns ``epoch, layer, t, norm`` (gradient through time at each recurrent layer's
+      input; at the model's float sequence inputs for a model without recurrent layers; empty for a model
+      with neither, which has no time axis to measure);
     * ``events``: columns ``epoch, layer, kind, norm`` for every warning raised.
 
     It warns (:class:`GradientWarning` and a log line), naming layer and epoch, when a layer's total norm is
-    below ``vanish``, above ``explode``, or NaN/inf. With ``log_dir`` it writes, for TensorBoard, a scalar
+    below ``vanish``, above ``explode``, or NaN/inf; and once per model part whose time profile it cannot
+    measure (``kind == "not measured"``), going on with what it can. A probe batch the model cannot take
+    at all is an error, raised before the first epoch. With ``log_dir`` it writes, for TensorBoard, a scalar
     per layer and a histogram per variable of the gradients (Keras 3 dropped ``write_grads``); that needs
     TensorFlow and TensorBoard installed, whatever the backend. ``compiled``: a :class:`GradientProbe` of
     another model of the same architecture to reuse (one compilation for several seeds).
@@ -273,27 +586,37 @@ class GradientMonitor(keras.callbacks.Callback):
         self._rows: list[pd.DataFrame] = []
         self._time_rows: list[pd.DataFrame] = []
         self._events: list[tuple[int, str, str, float]] = []
+        self._warned: set[str] = set()
         self._shared = compiled
         self._probe: GradientProbe | None = None
+        self._batch = None
         self._writer = None
 
     @property
     def history(self) -> pd.DataFrame:
-        return _concat(self._rows, ["epoch", "layer", "weight", "norm"])
+        return _concat(self._rows, ["epoch", *_NORM_COLUMNS])
 
     @property
     def time_profile(self) -> pd.DataFrame:
-        return _concat(self._time_rows, ["epoch", "layer", "t", "norm"])
+        return _concat(self._time_rows, ["epoch", *_TIME_COLUMNS])
 
     @property
     def events(self) -> pd.DataFrame:
         return pd.DataFrame(self._events, columns=["epoch", "layer", "kind", "norm"])
+
+    def plot(self, axes=None):
+        """Per-layer gradient norms over epochs and the gradient through time (first and last record), in
+        one figure (log scales); returns the two axes. See :func:`goldlab.plots.gradient_monitor`."""
+        from goldlab import plots
+
+        return plots.gradient_monitor(self.history, self.time_profile, axes=axes)
 
     def on_train_begin(self, logs=None):
         if self._shared is not None:
             self._probe = self._shared
         elif self._probe is None or self._probe.model is not self.model:
             self._probe = GradientProbe(self.model)
+        self._batch = self._probe.prepare(self.x, self.y)
         if self.log_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.log_dir)
         self._record(0)
@@ -303,14 +626,30 @@ class GradientMonitor(keras.callbacks.Callback):
             self._record(epoch + 1)
 
     def _record(self, epoch: int) -> None:
-        result = self._probe(self.x, self.y, self.model)
-        norms = result.norms().assign(epoch=epoch)
-        self._rows.append(norms[["epoch", "layer", "weight", "norm"]])
-        self._time_rows.append(result.time_profile().assign(epoch=epoch)[["epoch", "layer", "t", "norm"]])
-        for row in norms[norms["weight"] == "total"].itertuples():
-            self._check(epoch, row.layer, row.norm)
+        result = self._probe(*self._batch, self.model, prepared=True)
+        self._note(epoch)
+        norms = result.norms()
+        norms.insert(0, "epoch", epoch)
+        self._rows.append(norms)
+        profile = result.time_profile()
+        profile.insert(0, "epoch", epoch)
+        self._time_rows.append(profile)
+        totals = norms[norms["weight"] == "total"]
+        for layer, norm in zip(totals["layer"], totals["norm"], strict=True):
+            self._check(epoch, layer, norm)
         if self._writer is not None:
             _write_summaries(self._writer, result, norms, epoch)
+
+    def _note(self, epoch: int) -> None:
+        """One warning per model part whose time profile cannot be measured, the first time it is seen."""
+        for part, why in self._probe.notes.items():
+            if part in self._warned:
+                continue
+            self._warned.add(part)
+            text = f"GradientMonitor on model {self.model.name!r}, {part}: {why}"
+            self._events.append((epoch, part, "not measured", float("nan")))
+            log.warning(text)
+            warnings.warn(text, GradientWarning, stacklevel=3)
 
     def _check(self, epoch: int, layer: str, norm: float) -> None:
         if not np.isfinite(norm):
@@ -328,6 +667,7 @@ class GradientMonitor(keras.callbacks.Callback):
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 

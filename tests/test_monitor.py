@@ -475,10 +475,17 @@ def test_one_compiled_probe_serves_copies_of_a_model():
         GradientProbe(first)(x, y, _tiny_model(seed=0, units=(6, 5)))
 
 
-def test_probe_needs_a_recurrent_layer():
+def test_probe_without_recurrent_layer_measures_weights_and_says_why_no_profile():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="no recurrent layer"):
-        GradientProbe(model)
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    probe = GradientProbe(model)
+    result = probe(x, y)
+    assert set(result.weights) == {(model.layers[0].name, "kernel"), (model.layers[0].name, "bias")}
+    assert result.time_profile().empty and list(result.time_profile().columns) == ["layer", "t", "norm"]
+    assert list(probe.notes) == ["whole model"]
+    assert "no recurrent layer and no float sequence input" in probe.notes["whole model"]
+    with pytest.warns(GradientWarning, match="no recurrent layer"):
+        assert gradient_through_time(model, x, y).empty
 
 
 # ------------------------------------------------------------------------------------------------

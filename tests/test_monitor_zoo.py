@@ -1,0 +1,368 @@
+"""GradientMonitor on a zoo of model shapes a reader may have, each against an independent computation.
+
+Every case is a tiny model trained for two short epochs with the monitor attached. After training, the
+monitor's last record (epoch 2) must equal, to 1e-4 relative:
+
+* per variable: ‖∂L/∂W‖ from ``tf.GradientTape`` (TensorFlow) or ``jax.grad`` (JAX) of the model's compiled
+  loss as Keras computes it (``model.compute_loss``; under JAX, Keras's own ``compute_loss_and_updates``),
+  regularisation losses included;
+* per time step: ‖∂L/∂a_t‖ at the input ``a`` of a recurrent layer, from the same autodiff of the loss
+  written as ``tail(a)``: the model's layers after that input, called by hand in the test.
+
+The cases without a recurrent layer check the graceful path: weight norms, and one warning, no exception.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import pytest
+
+from goldlab.monitor import GradientMonitor, GradientWarning
+
+BACKEND = keras.backend.backend()
+L = keras.layers
+N, T, F = 16, 7, 3
+RTOL = 1e-4
+
+
+@dataclass
+class Split:
+    """The input ``a`` of a monitored part, and the model's prediction as a function of it."""
+
+    label: str
+    head: Callable  # x -> a (what enters the part)
+    tail: Callable  # a -> y_pred (the part and everything after it, other inputs held fixed)
+    axis: int = 1  # the axis of time in a
+
+
+@dataclass
+class Case:
+    model: keras.Model
+    x: object
+    y: object
+    loss: object
+    splits: list[Split] = field(default_factory=list)
+    loss_weights: object = None
+    warns: int = 0  # GradientWarnings expected (no recurrent layer: one)
+
+
+def _rng(seed: int) -> np.random.Generator:
+    keras.utils.set_random_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def _seq(rng, shape=(N, T, F)) -> np.ndarray:
+    return rng.normal(size=shape).astype("float32")
+
+
+def _reg(rng) -> np.ndarray:
+    return rng.normal(size=(N, 1)).astype("float32")
+
+
+def _identity(x):
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# The zoo: one function per model shape
+
+
+def sequential_without_input() -> Case:
+    rng = _rng(0)
+    lstm, gru, dense = L.LSTM(4, return_sequences=True, name="lstm_a"), L.GRU(3, name="gru_b"), L.Dense(1)
+    model = keras.Sequential([lstm, gru, dense])
+    splits = [Split("lstm_a", _identity, model), Split("gru_b", lstm, lambda a: dense(gru(a)))]
+    return Case(model, _seq(rng), _reg(rng), "mse", splits)
+
+
+def simple_rnn_binary() -> Case:
+    rng = _rng(1)
+    model = keras.Sequential(
+        [keras.Input((T, F)), L.SimpleRNN(4, name="rnn"), L.Dense(1, activation="sigmoid")]
+    )
+    x = _seq(rng)
+    y = (x[:, -1, :1] > 0).astype("float32")
+    return Case(model, x, y, "binary_crossentropy", [Split("rnn", _identity, model)])
+
+
+def embedding_bidirectional_sparse() -> Case:
+    rng = _rng(2)
+    emb = L.Embedding(20, 4, mask_zero=True, name="emb")
+    bidi = L.Bidirectional(L.LSTM(3), name="bidi")
+    out = L.Dense(3, activation="softmax")
+    tokens = keras.Input((T,), dtype="int32")
+    model = keras.Model(tokens, out(bidi(emb(tokens))))
+    x = rng.integers(1, 20, size=(N, T)).astype("int32")
+    x[: N // 2, :2] = 0  # padding at the start of half the sequences: masked steps
+    y = rng.integers(0, 3, size=(N,)).astype("int32")
+
+    def tail(a):
+        return out(bidi(a, mask=emb.compute_mask(x)))
+
+    return Case(model, x, y, "sparse_categorical_crossentropy", [Split("bidi", emb, tail)])
+
+
+class GRUClassifier(keras.Model):
+    """A subclassed model, never called before ``fit``."""
+
+    def __init__(self):
+        super().__init__(name="gru_classifier")
+        self.gru = L.GRU(4, name="gru")
+        self.out = L.Dense(3, activation="softmax", name="out")
+
+    def call(self, x):
+        return self.out(self.gru(x))
+
+
+def subclassed_one_hot() -> Case:
+    rng = _rng(3)
+    model = GRUClassifier()
+    y = keras.utils.to_categorical(rng.integers(0, 3, size=N), 3).astype("float32")
+    return Case(model, _seq(rng), y, "categorical_crossentropy", [Split("gru", _identity, model)])
+
+
+def masking_lstm() -> Case:
+    rng = _rng(4)
+    masking, lstm, dense = L.Masking(0.0, name="masking"), L.LSTM(4, name="lstm"), L.Dense(1)
+    model = keras.Sequential([keras.Input((T, F)), masking, lstm, dense])
+    x = _seq(rng)
+    x[: N // 2, :3] = 0.0  # three masked steps in half the windows
+
+    def tail(a):
+        return dense(lstm(a, mask=masking.compute_mask(x)))
+
+    return Case(model, x, _reg(rng), "mse", [Split("lstm", masking, tail)])
+
+
+def time_distributed_lstm() -> Case:
+    rng = _rng(5)
+    td = L.TimeDistributed(L.LSTM(3), name="td")
+    model = keras.Sequential([keras.Input((2, T, F)), td, L.Flatten(), L.Dense(1)])
+    return Case(model, _seq(rng, (N, 2, T, F)), _reg(rng), "mse", [Split("td", _identity, model, axis=2)])
+
+
+def rnn_of_stacked_cells() -> Case:
+    rng = _rng(6)
+    rnn = L.RNN([L.LSTMCell(4), L.GRUCell(3)], name="stacked")
+    model = keras.Sequential([keras.Input((T, F)), rnn, L.Dense(1)])
+    return Case(model, _seq(rng), _reg(rng), "mse", [Split("stacked", _identity, model)])
+
+
+def conv_lstm_1d() -> Case:
+    rng = _rng(7)
+    model = keras.Sequential(
+        [keras.Input((5, 6, 2)), L.ConvLSTM1D(2, 3, name="clstm1"), L.Flatten(), L.Dense(1)]
+    )
+    return Case(model, _seq(rng, (N, 5, 6, 2)), _reg(rng), "mse", [Split("clstm1", _identity, model)])
+
+
+def conv_lstm_2d() -> Case:
+    rng = _rng(8)
+    model = keras.Sequential(
+        [keras.Input((4, 5, 5, 1)), L.ConvLSTM2D(2, 3, name="clstm2"), L.Flatten(), L.Dense(1)]
+    )
+    return Case(model, _seq(rng, (N, 4, 5, 5, 1)), _reg(rng), "mse", [Split("clstm2", _identity, model)])
+
+
+def two_inputs_two_outputs_list() -> Case:
+    rng = _rng(9)
+    seq, tab = keras.Input((T, F), name="seq"), keras.Input((4,), name="tab")
+    lstm, side, join = L.LSTM(4, name="lstm"), L.Dense(2, name="side"), L.Concatenate()
+    price, up = L.Dense(1, name="price"), L.Dense(1, activation="sigmoid", name="up")
+    z = join([lstm(seq), side(tab)])
+    model = keras.Model([seq, tab], [price(z), up(z)])
+    x = [_seq(rng), rng.normal(size=(N, 4)).astype("float32")]
+    y = [_reg(rng), (rng.random((N, 1)) > 0.5).astype("float32")]
+
+    def tail(a):
+        z = join([lstm(a), side(x[1])])
+        return [price(z), up(z)]
+
+    splits = [Split("lstm", lambda x: x[0], tail)]
+    return Case(model, x, y, ["mse", "binary_crossentropy"], splits, loss_weights=[1.0, 0.3])
+
+
+def dict_inputs_dict_outputs() -> Case:
+    rng = _rng(10)
+    seq = keras.Input((T, F), name="window")
+    gru = L.GRU(4, return_sequences=True, name="gru")
+    pool, level, up = L.GlobalAveragePooling1D(), L.Dense(1, name="level"), L.Dense(1, activation="sigmoid")
+    h = pool(gru(seq))
+    model = keras.Model({"window": seq}, {"level": level(h), "up": up(h)})
+    x = {"window": _seq(rng)}
+    y = {"level": _reg(rng), "up": (rng.random((N, 1)) > 0.5).astype("float32")}
+
+    def tail(a):
+        h = pool(gru(a))
+        return {"level": level(h), "up": up(h)}
+
+    losses = {"level": "mae", "up": "binary_crossentropy"}
+    splits = [Split("gru", lambda x: x["window"], tail)]
+    return Case(model, x, y, losses, splits, loss_weights={"level": 2.0, "up": 0.5})
+
+
+def regularised_lstm() -> Case:
+    rng = _rng(11)
+    lstm = L.LSTM(
+        4, kernel_regularizer=keras.regularizers.L2(0.1), activity_regularizer=keras.regularizers.L2(0.05)
+    )
+    model = keras.Sequential(
+        [keras.Input((T, F)), lstm, L.Dense(1, kernel_regularizer=keras.regularizers.L1(0.05))]
+    )
+    return Case(model, _seq(rng), _reg(rng), "mse", [Split(lstm.name, _identity, model)])
+
+
+def residual_stack() -> Case:
+    rng = _rng(12)
+    seq = keras.Input((T, F))
+    lstm1, lstm2 = (
+        L.LSTM(4, return_sequences=True, name="lstm_1"),
+        L.LSTM(4, return_sequences=True, name="lstm_2"),
+    )
+    add, last, dense = L.Add(), L.LSTM(2, name="lstm_3"), L.Dense(1)
+    h1 = lstm1(seq)
+    model = keras.Model(seq, dense(last(add([h1, lstm2(h1)]))))
+    x = _seq(rng)
+
+    def after_2(a):  # the skip around lstm_2 carries lstm_1's output, held fixed: the path through lstm_2
+        return dense(last(add([lstm1(x), lstm2(a)])))
+
+    splits = [
+        Split("lstm_1", _identity, model),
+        Split("lstm_2", lstm1, after_2),
+        Split("lstm_3", lambda x: add([lstm1(x), lstm2(lstm1(x))]), lambda a: dense(last(a))),
+    ]
+    return Case(model, x, _reg(rng), "mse", splits)
+
+
+def attention_without_recurrence() -> Case:
+    rng = _rng(13)
+    seq = keras.Input((T, F))
+    attn = L.MultiHeadAttention(2, 4)
+    model = keras.Model(seq, L.Dense(1)(L.GlobalAveragePooling1D()(attn(seq, seq))))
+    return Case(model, _seq(rng), _reg(rng), "mse", [Split("input", _identity, model)], warns=1)
+
+
+def tabular_dense() -> Case:
+    rng = _rng(14)
+    model = keras.Sequential([keras.Input((5,)), L.Dense(4, activation="relu"), L.Dense(1)])
+    return Case(model, rng.normal(size=(N, 5)).astype("float32"), _reg(rng), "mse", [], warns=1)
+
+
+ZOO = [
+    sequential_without_input,
+    simple_rnn_binary,
+    embedding_bidirectional_sparse,
+    subclassed_one_hot,
+    masking_lstm,
+    time_distributed_lstm,
+    rnn_of_stacked_cells,
+    conv_lstm_1d,
+    conv_lstm_2d,
+    two_inputs_two_outputs_list,
+    dict_inputs_dict_outputs,
+    regularised_lstm,
+    residual_stack,
+    attention_without_recurrence,
+    tabular_dense,
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# Independent gradients: the model's compiled loss, differentiated by the backend's own autodiff
+
+
+def _loss(model: keras.Model, x, y, y_pred):
+    return model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+
+
+def _weight_grads(model: keras.Model, x, y) -> list[np.ndarray]:
+    """∂L/∂W for every trainable variable, in ``model.trainable_variables`` order."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = _loss(model, x, y, model(x, training=False))
+        grads = tape.gradient(loss, model.trainable_variables)
+        return [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    if BACKEND == "jax":
+        import jax
+
+        def loss_of(trainable):
+            non_trainable = [v.value for v in model.non_trainable_variables]
+            metrics = [v.value for v in model.metrics_variables]
+            loss, _ = model.compute_loss_and_updates(trainable, non_trainable, metrics, x, y, None)
+            return loss
+
+        grads = jax.grad(loss_of)([v.value for v in model.trainable_variables])
+        return [np.asarray(g) for g in grads]
+    pytest.skip(f"no independent reference written for backend {BACKEND}")
+
+
+def _input_grad(model: keras.Model, x, y, split: Split) -> np.ndarray:
+    """∂L/∂a at the input ``a`` of a monitored part, along the part's path (``split.tail``)."""
+    a = keras.ops.convert_to_tensor(split.head(x))
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(a)
+            loss = _loss(model, x, y, split.tail(a))
+        return np.asarray(tape.gradient(loss, a))
+    import jax
+
+    return np.asarray(jax.grad(lambda a: _loss(model, x, y, split.tail(a)))(a))
+
+
+def _per_step(g: np.ndarray, axis: int) -> np.ndarray:
+    others = tuple(i for i in range(g.ndim) if i != axis)
+    return np.sqrt((g.astype(np.float64) ** 2).sum(axis=others))
+
+
+def _close(got: np.ndarray, expected: np.ndarray, what) -> None:
+    # 1e-4 relative. A gradient that is zero in exact arithmetic (an attention key bias, a masked step) is
+    # rounding noise on both sides: an absolute tolerance of 1e-6 of the largest covers it.
+    atol = 1e-6 * float(np.max(np.abs(expected)))
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=atol, err_msg=str(what))
+
+
+# ------------------------------------------------------------------------------------------------
+# The tests
+
+
+@pytest.mark.parametrize("build", ZOO, ids=[f.__name__ for f in ZOO])
+def test_monitor_on_model(build):
+    case = build()
+    case.model.compile(optimizer="adam", loss=case.loss, loss_weights=case.loss_weights)
+    monitor = GradientMonitor((case.x, case.y), every=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        case.model.fit(case.x, case.y, epochs=2, batch_size=8, verbose=0, callbacks=[monitor])
+    ours = [w for w in caught if issubclass(w.category, GradientWarning)]
+    assert len(ours) == case.warns, [str(w.message) for w in ours]
+    history = monitor.history
+    assert sorted(set(history["epoch"])) == [0, 1, 2]
+
+    # per variable, against the independent gradient of the compiled loss
+    model, x, y = case.model, case.x, case.y
+    last = history[(history["epoch"] == 2) & (history["weight"] != "total")]
+    assert len(last) == len(model.trainable_variables) > 0
+    assert not last.duplicated(["layer", "weight"]).any()
+    expected = [float(np.linalg.norm(g)) for g in _weight_grads(model, x, y)]
+    _close(last["norm"].to_numpy(float), np.array(expected), (build.__name__, list(last["weight"])))
+
+    # per time step, at each monitored part's input
+    profile = monitor.time_profile
+    profile = profile[profile["epoch"] == 2] if len(profile) else profile
+    assert sorted(set(profile["layer"])) == sorted(s.label for s in case.splits)
+    for split in case.splits:
+        got = profile[profile["layer"] == split.label].sort_values("t")
+        want = _per_step(_input_grad(model, x, y, split), split.axis)
+        assert got["t"].tolist() == list(range(1, len(want) + 1)), split.label
+        assert want.max() > 0, split.label
+        _close(got["norm"].to_numpy(float), want, (build.__name__, split.label))
