@@ -1,10 +1,12 @@
-"""The blog's claims, and ours measured from a results table, so that no page types a measured number.
+"""The blog's claims, each decided by a computation: one small function per claim returns a :class:`Verdict`.
 
 :data:`BLOG_CLAIMS` restates every claim of the blog post "Fix Vanishing Gradients in LSTM Gold Models –
 TensorFlow 2.15 Guide" (see ``SEED_CLAIMS.md``) with the blog's own figure and where in the book it is tested.
-:func:`measure` puts our figure beside each one, computed from the table of
-:func:`goldlab.experiments.run_ablation` (and, where given, the saved runs); claims the table cannot speak to
-get a pointer to the chapter that tests them, or say plainly that the book does not test them.
+Each function below (:func:`mae_headline`, :func:`grad_layer3`, :func:`clip_prevents`, ...) takes the
+results a chapter computed, compares our figure with a threshold written beside the function, and returns a
+:class:`Verdict` from a fixed vocabulary (supported, refuted, not reproduced, undefined, not testable here)
+with a one-line reason rendered from the numbers. Chapters render the verdicts as Markdown
+(:func:`render`) and assert on the same verdicts, so a sentence, a table row and an assert are one thing.
 
 :func:`scores` and :func:`against_naive` are the summaries the results page shows: mean ± sd over seeds per
 step and horizon, and each step against the naive (random-walk) forecast.
@@ -64,7 +66,7 @@ __all__ = [
     "step_mae",
 ]
 
-#: The verdict vocabulary: every claim gets exactly one of these, decided by a computation.
+#: The verdict vocabulary. Every claim gets exactly one of these, decided by a computation.
 SUPPORTED = "supported"  # our measurement agrees with the blog's claim
 REFUTED = "refuted"  # our measurement contradicts it
 NOT_REPRODUCED = "not reproduced"  # the blog's effect does not appear in our measurement
@@ -107,7 +109,7 @@ class Verdict:
 
 
 def decide(value: float, threshold: float, above: str, below: str) -> str:
-    """``above`` when ``value >= threshold``, ``below`` when it is smaller, :data:`UNDEFINED` for NaN."""
+    """``above`` when ``value >= threshold``, ``below`` when it is smaller, ``UNDEFINED`` for NaN."""
     if value is None or not np.isfinite(value):
         return UNDEFINED
     return above if value >= threshold else below
@@ -689,7 +691,7 @@ _STEP_CLAIMS = {
 
 
 def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verdict:
-    """Does ``step`` move the mean test MAE of the step before it by more than :data:`SEED_SDS` sd?
+    """Does ``step`` move the mean test MAE of the step before it by more than ``SEED_SDS`` sd?
 
     Supported for a fall beyond the seed spread, refuted for a rise beyond it, else not reproduced.
     """
@@ -730,7 +732,7 @@ def clip_high_lr(final_loss: dict[str, float]) -> Verdict:
 
 def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
     """Test MAE with skips minus without, at each depth of ``square`` (columns lstms, skips, mae; one
-    seed), against :data:`SEED_SDS` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
+    seed), against ``SEED_SDS`` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
     mae = square.pivot_table(index="lstms", columns="skips", values="mae")
     change = (mae[True] - mae[False]).to_dict()
     lo, hi = min(change.values()), max(change.values())
@@ -755,7 +757,7 @@ def time_fade(through_time: pd.DataFrame) -> Verdict:
     ``through_time`` is indexed by (horizon, layer) with a ``median`` column: the median over seeds of
     ‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ after training (:func:`goldlab.monitor.time_ratio`). The verdict reads the
     shortest horizon: the blog's diagnosis is refuted where every layer's input keeps under
-    :data:`VANISH_SHARE` of the gradient for its oldest day.
+    ``VANISH_SHARE`` of the gradient for its oldest day.
     """
     short = int(through_time.index.get_level_values("horizon").min())
     shares = through_time.xs(short, level="horizon")["median"]

@@ -18,6 +18,7 @@ __all__ = [
     "by_step",
     "forecasts_vs_range",
     "gradient_history",
+    "gradient_monitor",
     "jacobian_chain",
     "loss_curves",
     "memory_curves",

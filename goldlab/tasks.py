@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["MEAN_PREDICTOR_MSE", "SOLVED_FRACTION", "AddingProblem", "adding_problem", "solved_mse"]
 
-#: MSE of always predicting the target's mean: Var(U1 + U2) = 2 × 1/12 for independent U(0, 1) values.
+#: The MSE of always predicting the target's mean, Var(U1 + U2) = 2 × 1/12 for independent U(0, 1) values.
 MEAN_PREDICTOR_MSE: float = 2.0 / 12.0
 #: "Solved" means a test MSE below this fraction of :data:`MEAN_PREDICTOR_MSE`.
 SOLVED_FRACTION: float = 0.1
