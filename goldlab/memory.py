@@ -129,7 +129,7 @@ MODELS: dict[str, tuple[str, dict]] = {
     "lstm_fb0": ("LSTM, forget bias 0", {"forget_bias": 0}),
     "lstm_fb1": ("LSTM, forget bias 1 (Keras default)", {}),
     "lstm_chrono": ("LSTM, chrono initialisation", {"forget_bias": "chrono"}),
-    "blog_baseline": ("blog step 0: 3 LSTMs 128-64-32", {"step": "baseline"}),
+    "blog_baseline": ("blog step 1 (baseline): 3 LSTMs 128-64-32", {"step": "baseline"}),
     "blog_clipnorm": ("blog step 2: + clipnorm 1.0", {"step": "clipnorm"}),
     "blog_orthogonal": ("blog step 3: + orthogonal", {"step": "orthogonal"}),
     "blog_residual": ("blog step 4: residual 128-128-128-64", {"step": "residual"}),
@@ -563,6 +563,12 @@ def _verdict(key: str, claim: str, blog: str, measured: str, verdict: str, reaso
     return claims.Verdict(key, claim, blog, measured, verdict, reason, _WHERE, dict(values))
 
 
+def _max_epochs(table: pd.DataFrame, models: Iterable[str]) -> str:
+    """'at most N epochs' over the runs of ``models`` (the training budget behind a fraction solved)."""
+    epochs = table.loc[table["model"].isin(list(models)), "max_epochs"]
+    return f"at most {int(epochs.max())} epochs" if epochs.notna().any() else "budget unknown"
+
+
 #: "Works" up to 100 steps: the blog's best step solves at least this fraction of seeds at each T <= 100.
 UP_TO_100_SOLVED = 0.5
 _FIXES = ("blog_clipnorm", "blog_orthogonal", "blog_residual")  # the blog's steps 2-4
@@ -582,9 +588,10 @@ def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
     chrono = _solved(table, "lstm_chrono", best.index)
     verdict = claims.decide(worst, UP_TO_100_SOLVED, claims.SUPPORTED, claims.REFUTED)
     reason = (
-        f"on the adding problem the best of the blog's steps ({', '.join(steps.columns)}) solves "
-        f"{_fmt_fracs(best)} of seeds (works: {UP_TO_100_SOLVED:.0%} at every T <= 100); one LSTM(32) "
-        f"with chrono initialisation: {_fmt_fracs(chrono)}"
+        f"on the adding problem the best of the blog's steps ({', '.join(steps.columns)}; "
+        f"{_max_epochs(table, found)}) solves {_fmt_fracs(best)} of seeds (works: "
+        f"{UP_TO_100_SOLVED:.0%} at every T <= 100); one LSTM(32) with chrono initialisation "
+        f"({_max_epochs(table, ['lstm_chrono'])}): {_fmt_fracs(chrono)}"
     )
     measured = f"solved {_fmt_fracs(best)}"
     return _verdict(key, claim, blog, measured, verdict, reason, worst=worst)
@@ -651,10 +658,10 @@ def claim_more_layers(table: pd.DataFrame) -> claims.Verdict:
     verdict = claims.decide(ratio, DEPTH_WORSE, claims.SUPPORTED, claims.REFUTED)
     one, six = _solved(table, "lstm_fb1", common), _solved(table, "lstm_x6", common)
     reason = (
-        f"at T = {where_t} six LSTMs end with ×{ratio:.2g} the test MSE of one (worse: ×{DEPTH_WORSE:g} "
+        f"at T = {where_t} six LSTMs end with ×{ratio:.2f} the test MSE of one (worse: ×{DEPTH_WORSE:g} "
         f"or more); solved: one LSTM {_fmt_fracs(one)}, six {_fmt_fracs(six)}"
     )
-    return _verdict(key, claim, blog, f"×{ratio:.2g} test MSE", verdict, reason, ratio=ratio)
+    return _verdict(key, claim, blog, f"×{ratio:.2f} test MSE", verdict, reason, ratio=ratio)
 
 
 #: Skips "help" a stack when they divide its test MSE by at least this factor.
