@@ -565,6 +565,8 @@ def _verdict(key: str, claim: str, blog: str, measured: str, verdict: str, reaso
 
 def _max_epochs(table: pd.DataFrame, models: Iterable[str]) -> str:
     """'at most N epochs' over the runs of ``models`` (the training budget behind a fraction solved)."""
+    if "max_epochs" not in table:
+        return "budget unknown"
     epochs = table.loc[table["model"].isin(list(models)), "max_epochs"]
     return f"at most {int(epochs.max())} epochs" if epochs.notna().any() else "budget unknown"
 

@@ -106,8 +106,17 @@ def test_epochs_to_solve_reads_validation():
     assert np.isnan(memory.epochs_to_solve(history.assign(val_loss=0.2)))
 
 
-def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3):
-    return dict(model=model, T=T, seed=seed, solved=solved, test_mse=mse, ratio_init=init, ratio_final=final)
+def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3, epochs=30):
+    return dict(
+        model=model,
+        T=T,
+        seed=seed,
+        solved=solved,
+        test_mse=mse,
+        ratio_init=init,
+        ratio_final=final,
+        max_epochs=epochs,
+    )
 
 
 def test_phase_table():
@@ -128,6 +137,7 @@ def test_claim_up_to_100():
     works = pd.DataFrame([_row("blog_residual", 50, 0, True), _row("blog_orthogonal", 100, 0, True)])
     fails = works.assign(solved=[True, False])
     assert memory.claim_up_to_100(works).values["worst"] == 1.0
+    assert "at most 30 epochs" in memory.claim_up_to_100(works).reason
     assert memory.claim_up_to_100(works).verdict == claims.SUPPORTED
     assert memory.claim_up_to_100(fails).verdict == claims.REFUTED
     assert memory.claim_up_to_100(works[works["T"] > 100]).verdict == claims.NOT_TESTABLE
