@@ -251,9 +251,8 @@ class GradientProbe:
     def _loss(self, x, y, y_pred):
         model = self.model
         if getattr(model, "compiled", False):
-            compute = getattr(
-                model, "_compute_loss", model.compute_loss
-            )  # handles overrides without training
+            # Keras's own wrapper: it also serves a compute_loss override without a training argument
+            compute = getattr(model, "_compute_loss", model.compute_loss)
             return compute(x=x, y=y, y_pred=y_pred, sample_weight=None, training=False)
         parts = [
             keras.ops.mean(keras.losses.mean_squared_error(t, p))

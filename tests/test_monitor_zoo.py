@@ -254,6 +254,25 @@ def tabular_dense() -> Case:
     return Case(model, rng.normal(size=(N, 5)).astype("float32"), _reg(rng), "mse", [], warns=1)
 
 
+class TokenRNN(keras.layers.Layer):
+    """A custom recurrent layer (it has a ``cell``) that takes token ids: no float sequence to tap."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.emb = L.Embedding(20, 4)
+        self.cell = L.GRU(3)
+
+    def call(self, tokens):
+        return self.cell(self.emb(tokens))
+
+
+def custom_recurrent_layer_on_tokens() -> Case:
+    rng = _rng(15)
+    model = keras.Sequential([keras.Input((T,), dtype="int32"), TokenRNN(name="token_rnn"), L.Dense(1)])
+    x = rng.integers(0, 20, size=(N, T)).astype("int32")
+    return Case(model, x, _reg(rng), "mse", [], warns=1)
+
+
 ZOO = [
     sequential_without_input,
     simple_rnn_binary,
@@ -270,6 +289,7 @@ ZOO = [
     residual_stack,
     attention_without_recurrence,
     tabular_dense,
+    custom_recurrent_layer_on_tokens,
 ]
 
 
@@ -366,3 +386,57 @@ def test_monitor_on_model(build):
         assert got["t"].tolist() == list(range(1, len(want) + 1)), split.label
         assert want.max() > 0, split.label
         _close(got["norm"].to_numpy(float), want, (build.__name__, split.label))
+
+
+def test_regularisation_is_in_the_loss():
+    # the same weights with and without an L2(0.5) kernel regulariser: the gradients differ by exactly 2·0.5·W
+    from goldlab.monitor import GradientProbe
+
+    rng = _rng(20)
+    models = []
+    for reg in (None, keras.regularizers.L2(0.5)):
+        keras.utils.set_random_seed(20)
+        model = keras.Sequential([keras.Input((T, F)), L.LSTM(3, kernel_regularizer=reg), L.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        models.append(model)
+    x, y = _seq(rng), _reg(rng)
+    plain, regularised = (GradientProbe(m)(x, y) for m in models)
+    key = (models[0].layers[0].name, "kernel")
+    kernel = keras.ops.convert_to_numpy(models[0].layers[0].cell.kernel)
+    np.testing.assert_allclose(
+        regularised.weights[(models[1].layers[0].name, "kernel")] - plain.weights[key],
+        kernel,
+        rtol=1e-4,
+        atol=1e-6,
+    )
+    assert regularised.loss > plain.loss
+
+
+def test_plot_and_the_practitioners_example():
+    # the GradientMonitor docstring's example, run as written (but one epoch), then its one-call plot
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import goldlab.monitor as gm
+
+    doc = gm.GradientMonitor.__doc__
+    example = doc.split("::\n")[1].split("\n\n")[0]
+    code = "\n".join(line[8:] for line in example.splitlines())
+    assert len(code.splitlines()) <= 10 and "GradientMonitor(probe=" in code and "monitor.plot()" in code
+    rng = _rng(21)
+    namespace = {
+        "keras": keras,
+        "GradientMonitor": GradientMonitor,
+        "x_train": rng.integers(0, 5000, size=(N, T)).astype("int32"),
+        "y_train": rng.integers(0, 3, size=N).astype("int32"),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GradientWarning)  # a recurrent model: nothing it cannot measure
+        exec(code.replace("epochs=10", "epochs=1"), namespace)  # noqa: S102 - our own docstring
+    monitor = namespace["monitor"]
+    layers = set(monitor.time_profile["layer"])
+    assert len(layers) == 1 and layers.pop().startswith("bidirectional")
+    left, right = monitor.plot()
+    for ax in (left, right):
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() and ax.get_yscale() == "log"
+    assert len(right.get_lines()) == 2  # first (epoch 0) and last (epoch 1) record of the one input
