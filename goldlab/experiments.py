@@ -497,12 +497,34 @@ def run_ablation(
                         )
             rows.extend(found[s] for s in seeds)
     table = pd.DataFrame(rows)
-    if out is not None and (trained or not (out / f"ablation_{target_kind}.csv").exists()):
-        write_table(table, out / f"ablation_{target_kind}.csv")  # nothing new: the folder stays as it is
+    if out is not None:
+        _merge_table(table, out / f"ablation_{target_kind}.csv")
         if trained:
             stamp = time.strftime("%Y-%m-%d")
             _write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")
     return table
+
+
+_ROW_KEY = ["step", "seed", "horizon", "target_kind", "epochs"]
+
+
+def _merge_table(table: pd.DataFrame, path: Path) -> None:
+    """Keep ``path`` the table of every run saved beside it: ``table``'s rows replace the saved rows with
+    the same run key, saved rows of other runs stay (a call for some steps keeps the others), baselines
+    before steps, by horizon. Nothing is written when the saved table already holds exactly these rows."""
+    saved = pd.read_csv(path) if path.exists() else table.iloc[:0]
+    keys = table[_ROW_KEY].astype(str).agg("|".join, axis=1)
+    others = saved[~saved[_ROW_KEY].astype(str).agg("|".join, axis=1).isin(set(keys))]
+    merged = pd.concat([others, table], ignore_index=True) if len(others) else table
+    order = {s: i for i, s in enumerate(("naive", "drift", "linear", *STEPS))}
+    merged = merged.sort_values(
+        ["horizon", "step", "seed"], key=lambda c: c.map(order) if c.name == "step" else c, kind="stable"
+    ).reset_index(drop=True)
+    if path.exists() and len(merged) == len(saved):
+        same_runs = merged[_ROW_KEY].astype(str).equals(saved[_ROW_KEY].astype(str))
+        if same_runs and np.allclose(merged["mae"], saved["mae"], rtol=1e-5, equal_nan=True):
+            return  # nothing new: the folder stays as it is
+    write_table(merged, path)
 
 
 def load_run(

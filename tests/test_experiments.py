@@ -263,3 +263,17 @@ def test_a_run_written_twice_keeps_the_first_whole_folder(tmp_path):
     ex._write_whole(folder, {"row.json": {"mae": 2.0}})  # e.g. a second process trained it meanwhile
     assert json.loads((folder / "row.json").read_text()) == {"mae": 1.0}
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [folder.name]
+
+
+def test_a_call_for_some_runs_keeps_the_others_in_the_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(ex, "run_seeds", fake_runs)
+    both = ablation(tmp_path, seeds=[0, 1])
+    path = tmp_path / "ablation_level.csv"
+    stamp = path.stat().st_mtime_ns
+    forbid_training(monkeypatch)
+    one = ablation(tmp_path, seeds=[0])  # read back, a subset of the saved runs
+    assert len(one) == len(both) - 1
+    assert path.stat().st_mtime_ns == stamp, "nothing new: the table is not rewritten"
+    saved = pd.read_csv(path)
+    assert sorted(saved.loc[saved["seed"] >= 0, "seed"]) == [0, 1], "seed 1's row stays"
+    assert list(saved["step"][:3]) == ["naive", "drift", "linear"]
