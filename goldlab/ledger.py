@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from goldlab import claims, experiments, forecast, memory, models, variants
+from goldlab import claims, experiments, forecast, memory, models, monitor, variants
 from goldlab.claims import NOT_TESTABLE, Verdict
 
-__all__ = ["every_verdict", "ledger", "speed_table"]
+__all__ = ["every_verdict", "ledger", "oldest_share", "speed_table"]
 
 
 def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
@@ -33,6 +33,25 @@ def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
     )
     path = None if root is None else Path(root) / "benchmarks" / "results.csv"
     return pd.read_csv(path) if path is not None and path.exists() else None
+
+
+def oldest_share(
+    results: str | Path, profile: str | experiments.Profile | None = None, step: str = "baseline"
+) -> pd.DataFrame:
+    """‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ after training for each horizon and LSTM input of ``step``'s saved runs.
+
+    Indexed by (horizon, layer), columns ``median`` and ``max`` over seeds: the share of the gradient that
+    reaches the oldest day of the window (:func:`goldlab.monitor.time_ratio`), the input of
+    :func:`goldlab.claims.time_fade`.
+    """
+    prof = experiments.get_profile(profile)
+    parts = {}
+    for h in prof.horizons:
+        runs = experiments.load_runs(results, [step], prof.seeds, h, prof.epochs)
+        last = runs["time_profile"].query("epoch == epoch.max()")
+        ratio = monitor.time_ratio(last, by=["seed", "layer"])
+        parts[h] = ratio.groupby("layer").agg(["median", "max"])
+    return pd.concat(parts, names=["horizon"])
 
 
 def _missing(part: str, err: Exception) -> Verdict:
@@ -67,8 +86,9 @@ def every_verdict(
 
     def ablation() -> list[Verdict]:
         runs = experiments.load_runs(results, steps, prof.seeds, claims.HORIZON, prof.epochs)
-        monitor = claims.blog_monitor(models.build_step("baseline", seed=0))
-        return [*claims.table_verdicts(table, runs), monitor, forecast.beats_naive([table])]
+        watch = claims.blog_monitor(models.build_step("baseline", seed=0))
+        fade = claims.time_fade(oldest_share(results, prof))
+        return [*claims.table_verdicts(table, runs), fade, watch, forecast.beats_naive([table])]
 
     def speed_claim() -> list[Verdict]:
         if speed is None:
