@@ -88,7 +88,8 @@ def allowed() -> set[Decimal]:
     """The values ``book/blog_figures.yml`` allows in prose, years excluded (see :func:`is_year`)."""
     spec = yaml.safe_load(ALLOWED_FILE.read_text())
     blog = [n for figures in spec["blog"].values() for n in figures]
-    return {_value(str(n)) for n in [*blog, *spec["chapters"], *spec["constants"]]}
+    papers = [n for figures in spec.get("papers", {}).values() for n in figures]
+    return {_value(str(n)) for n in [*blog, *papers, *spec["chapters"], *spec["constants"]]}
 
 
 def is_year(value: Decimal) -> bool:
