@@ -363,3 +363,11 @@ def test_time_fade_threshold(top, verdict):
     v = claims.time_fade(tt)
     assert v.verdict == verdict and v.values["top"] == pytest.approx(top)
     assert "h=30: lstm_1 0.7" in v.measured
+
+
+def test_tutorial_time_counts_a_stacked_epoch_once(table):
+    # (2+3+4+5) s x 3 epochs per seed, 2 seeds, 2 horizons = 168 s; stacked pairs share each epoch
+    assert claims.tutorial_time(table).values["minutes"] == pytest.approx(168 / 60)
+    stacked = table.assign(trained_together=np.where(table["seed"] >= 0, 2, 1))
+    v = claims.tutorial_time(stacked)
+    assert v.verdict == claims.NOT_TESTABLE and v.values["minutes"] == pytest.approx(84 / 60)
