@@ -39,6 +39,7 @@ __all__ = [
     "load_run",
     "load_runs",
     "machine_description",
+    "repo_root",
     "results_dir",
     "run_ablation",
     "run_one",
@@ -90,6 +91,13 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def repo_root(start: Path | None = None) -> Path | None:
+    """The repository root: the nearest folder upwards from ``start`` (the working directory) holding
+    ``_toc.yml``, or None outside a repository (as in Colab)."""
+    here = (start or Path.cwd()).resolve()
+    return next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
+
+
 def results_dir(profile: str | Profile | None = None) -> Path:
     """Where a profile's results live: ``$GOLDLAB_RESULTS/<profile>`` if set, else ``results/<profile>``
     under the repository root (the nearest folder upwards holding ``_toc.yml``), else ``results/<profile>``
@@ -102,11 +110,10 @@ def results_dir(profile: str | Profile | None = None) -> Path:
     name = get_profile(profile).name
     if "GOLDLAB_RESULTS" in os.environ:
         return Path(os.environ["GOLDLAB_RESULTS"]) / name
-    here = Path.cwd().resolve()
-    root = next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
+    root = repo_root()
     if root is not None:
         return root / "results" / name
-    folder = here / "results" / name
+    folder = Path.cwd().resolve() / "results" / name
     packaged = Path(__file__).resolve().parent / "_results" / name  # in a wheel: package data
     if packaged.is_dir() and not folder.exists():
         folder.parent.mkdir(parents=True, exist_ok=True)

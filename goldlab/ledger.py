@@ -25,13 +25,8 @@ def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
 
     ``root`` defaults to the nearest folder upwards from the working directory holding ``_toc.yml``.
     """
-    here = Path.cwd().resolve()
-    root = (
-        Path(root)
-        if root is not None
-        else next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
-    )
-    path = None if root is None else Path(root) / "benchmarks" / "results.csv"
+    root = Path(root) if root is not None else experiments.repo_root()
+    path = None if root is None else root / "benchmarks" / "results.csv"
     return pd.read_csv(path) if path is not None and path.exists() else None
 
 
