@@ -22,10 +22,13 @@ not mid-epoch).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import keras
 import numpy as np
+
+from goldlab.models import without_cudnn
 
 __all__ = ["LOOPS", "check_loop", "fit_epochs", "fit_stacked", "train"]
 
@@ -257,8 +260,8 @@ def _fit_jax(models, x, y, epochs, batch_size, validation_data, callbacks, shuff
             model.optimizer.build(model.trainable_variables)
     n, k = len(x), len(models)
     epoch_fn, evaluate_fn = _jax_programs(models[0], n, batch_size)
-    run_epoch = jax.jit(jax.vmap(epoch_fn, in_axes=(0, None, None, 0)))
-    evaluate = jax.jit(jax.vmap(evaluate_fn, in_axes=(0, None, None)))
+    run_epoch = _over_models(epoch_fn, k, (0, None, None, 0))
+    evaluate = _over_models(evaluate_fn, k, (0, None, None))
     unstack = jax.jit(lambda s: [jax.tree.map(lambda a, i=i: a[i], s) for i in range(k)])
     x_dev, y_dev = jax.device_put(np.asarray(x, np.float32)), jax.device_put(np.asarray(y, np.float32))
     val = (
@@ -275,15 +278,30 @@ def _fit_jax(models, x, y, epochs, batch_size, validation_data, callbacks, shuff
         for model, cbs, hist in zip(models, callbacks, histories, strict=True)
     ]
     state = jax.tree.map(lambda *a: jnp.stack(a), *[_state(m) for m in models])
-    running = list(range(k))
+    # the programs are traced at their first call, inside this block
+    traced = without_cudnn(models[0]) if k > 1 else contextlib.nullcontext()
+
+    def orders() -> np.ndarray:
+        return np.stack([rng.permutation(n) if shuffle else np.arange(n) for rng in rngs]).astype(np.int32)
+
+    with traced:
+        _epochs((run_epoch, evaluate, unstack), state, (x_dev, y_dev), val, orders, models, lists, epochs)
+    return histories
+
+
+def _epochs(programs, state, data, val, orders, models, lists, epochs: int) -> None:
+    """The epochs of :func:`_fit_jax`: one call of ``run_epoch`` each, then each model's callbacks."""
+    import jax
+
+    run_epoch, evaluate, unstack = programs
+    running = list(range(len(models)))
     for i in running:
         models[i].stop_training = False
         lists[i].on_train_begin()
     for epoch in range(epochs):
         for i in running:
             lists[i].on_epoch_begin(epoch)
-        orders = np.stack([rng.permutation(n) if shuffle else np.arange(n) for rng in rngs]).astype(np.int32)
-        state, means = run_epoch(state, x_dev, y_dev, jax.device_put(orders))
+        state, means = run_epoch(state, *data, jax.device_put(orders()))
         means = np.asarray(means)
         vals = None if val is None else np.asarray(evaluate(state, *val))
         states = unstack(state)
@@ -301,4 +319,23 @@ def _fit_jax(models, x, y, epochs, batch_size, validation_data, callbacks, shuff
             break
     for i in running:
         lists[i].on_train_end()
-    return histories
+
+
+def _over_models(fn, k: int, in_axes: tuple):
+    """``fn`` jitted over ``k`` stacked models: ``vmap``-ed when there are several.
+
+    One model runs without ``vmap`` (its state is unstacked and stacked again), which keeps Keras's cuDNN
+    LSTM kernel on a GPU: JAX has no batching rule for it, so several models are traced in
+    :func:`goldlab.models.without_cudnn`.
+    """
+    import jax
+
+    if k > 1:
+        return jax.jit(jax.vmap(fn, in_axes=in_axes))
+
+    def one(*args):
+        pairs = zip(args, in_axes, strict=True)
+        args = [jax.tree.map(lambda a: a[0], a) if ax == 0 else a for a, ax in pairs]
+        return jax.tree.map(lambda a: a[None], fn(*args))
+
+    return jax.jit(one)

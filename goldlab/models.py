@@ -20,7 +20,8 @@ Keras defaults worth knowing before reading the blog's steps (Keras 3, as in TF 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import keras
 import numpy as np
@@ -283,3 +284,26 @@ def build_step(
 def lstm_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The recurrent layers of ``model`` (anything with a ``cell``: LSTM, GRU, SimpleRNN), input to output."""
     return [layer for layer in model.layers if hasattr(layer, "cell")]
+
+
+@contextlib.contextmanager
+def without_cudnn(model: keras.Model) -> Iterator[None]:
+    """Within the block, ``model``'s recurrent layers trace Keras's plain (``lax.scan``) kernel, not cuDNN's.
+
+    Under JAX on a GPU, Keras runs an LSTM through cuDNN's fused kernel, which JAX cannot ``vmap`` (no
+    batching rule) and cannot differentiate in float64. Code that needs either traces its functions in
+    this block; the layers' own setting (``use_cudnn="auto"``) is restored after it. On a CPU the plain
+    kernel is what runs anyway.
+    """
+    layers = [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if getattr(layer, "use_cudnn", None) == "auto"
+    ]
+    for layer in layers:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.use_cudnn = "auto"

@@ -40,6 +40,7 @@ One backward pass gives both views. It is compiled once per :class:`GradientProb
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -48,6 +49,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import pandas as pd
+
+from goldlab.models import without_cudnn
 
 __all__ = [
     "BlogWeightMonitor",
@@ -408,11 +411,19 @@ class GradientProbe:
             time_axes=dict(zip(self._labels, self._axes, strict=True)),
         )
 
+    def _kernels(self) -> contextlib.AbstractContextManager:
+        """Where the probe is traced: JAX cannot differentiate cuDNN's LSTM kernel in float64 (GPU)."""
+        float64 = any(str(v.dtype) == "float64" for v in self.model.trainable_variables)
+        if keras.backend.backend() == "jax" and float64:
+            return without_cudnn(self.model)
+        return contextlib.nullcontext()
+
     def _run(self, weights, others, x, y):
         if self._compiled is None:
             self._compiled = self._compile(self._taps_on)
         try:
-            return self._compiled(weights, others, x, y)
+            with self._kernels():
+                return self._compiled(weights, others, x, y)
         except Exception as err:  # noqa: BLE001 - any failure of the taps: fall back to weight norms
             if not self._taps_on:
                 raise ValueError(

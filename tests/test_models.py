@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from goldlab.models import STEPS, build_lstm, build_step, compile_model, lstm_layers
+from goldlab.models import STEPS, build_lstm, build_step, compile_model, lstm_layers, without_cudnn
 
 
 def _layer_names(model: keras.Model, cls) -> list[str]:
@@ -281,3 +281,18 @@ def test_lstm_layers_any_recurrent_layer():
     assert [layer.name for layer in lstm_layers(model)] == ["gru", "rnn", "lstm"]
     dense_only = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     assert lstm_layers(dense_only) == []
+
+
+def test_without_cudnn_sets_and_restores_every_recurrent_layer():
+    inputs = keras.Input((6, 2))
+    hidden = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(inputs)
+    hidden = keras.layers.GRU(3)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    layers = [la for la in model._flatten_layers() if hasattr(la, "use_cudnn")]
+    assert len(layers) >= 3  # the two directions of the bidirectional LSTM and the GRU
+    with without_cudnn(model):
+        assert all(la.use_cudnn is False for la in layers)
+    assert all(la.use_cudnn == "auto" for la in layers)
+    with pytest.raises(RuntimeError), without_cudnn(model):
+        raise RuntimeError("restored on error too")
+    assert all(la.use_cudnn == "auto" for la in layers)
