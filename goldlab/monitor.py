@@ -400,14 +400,12 @@ class GradientProbe:
         trainable, rest = self._variables(self.model) if own else self._same_variables(model)
         weights = [v.value for v in trainable]
         others = [v.value for v in rest]
-        loss, gw, ge = self._run(weights, others, x, y)
-        ours, _ = self._variables(self.model)
+        loss, gw, ge = _to_numpy(self._run(weights, others, x, y))
+        ours = trainable if own else self._variables(self.model)[0]
         return ProbeResult(
-            loss=float(keras.ops.convert_to_numpy(loss)),
-            weights={
-                self._names[id(v)]: keras.ops.convert_to_numpy(g) for v, g in zip(ours, gw, strict=True)
-            },
-            inputs={name: keras.ops.convert_to_numpy(g) for name, g in zip(self._labels, ge, strict=True)},
+            loss=float(loss),
+            weights={self._names[id(v)]: g for v, g in zip(ours, gw, strict=True)},
+            inputs=dict(zip(self._labels, ge, strict=True)),
             time_axes=dict(zip(self._labels, self._axes, strict=True)),
         )
 
@@ -437,6 +435,16 @@ class GradientProbe:
             self._taps_on, self._labels, self._axes = False, [], []
             self._compiled = self._compile(False)
             return self._run(weights, others, x, y)
+
+
+def _to_numpy(tree):
+    """Every array of ``tree`` as numpy: under JAX in one transfer (one wait for the device, not one per
+    array, which is what a record costs on a GPU), else array by array."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.device_get(tree)
+    return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
 
 
 def _tap_inputs(x, taps: _Taps):

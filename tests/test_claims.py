@@ -371,3 +371,23 @@ def test_tutorial_time_counts_a_stacked_epoch_once(table):
     stacked = table.assign(trained_together=np.where(table["seed"] >= 0, 2, 1))
     v = claims.tutorial_time(stacked)
     assert v.verdict == claims.NOT_TESTABLE and v.values["minutes"] == pytest.approx(84 / 60)
+
+
+def test_time_per_epoch_prefers_the_gpu_rows():
+    speed = pd.DataFrame(
+        {
+            "backend": "jax",
+            "loop": "fit",
+            "device": ["cpu", "cpu", "cuda", "cuda"],
+            "gpu": [None, None, "NVIDIA H100", "NVIDIA H100"],
+            "model": ["baseline", "residual"] * 2,
+            "s_per_epoch": [1.0, 3.0, 1.0, 1.2],
+        }
+    )
+    gpu = claims.time_per_epoch(speed)
+    assert gpu.verdict == claims.SUPPORTED and gpu.values["ratio"] == pytest.approx(1.2)
+    assert "NVIDIA H100" in gpu.measured
+    cpu = claims.time_per_epoch(speed, device="cpu")
+    assert cpu.verdict == claims.NOT_REPRODUCED and cpu.values["ratio"] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="no Keras-torch fit rows"):
+        claims.time_per_epoch(speed, backend="torch")

@@ -22,6 +22,12 @@ needs_compiled_epoch = pytest.mark.skipif(
 )
 
 
+def on_cpu() -> bool:
+    import jax
+
+    return jax.default_backend() == "cpu"
+
+
 def data(n: int, seed: int = 0, steps: int = 12) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, steps, 5)).astype("float32"), rng.normal(size=(n, 1)).astype("float32")
@@ -102,10 +108,13 @@ def test_stacked_seeds_train_as_each_alone(step):
         with without_cudnn(m):
             histories.append(loops.fit_epochs(m, x, y, 2, 32, val, seed=10 + i))
     stacked = loops.fit_stacked(together, x, y, 2, 32, val, seeds=[10, 11])
+    # Same kernels, same numbers: to float32 rounding on a CPU. A GPU rounds a batched (vmap) matrix
+    # product otherwise than a lone one, and Adam carries that through the epochs (measured there: 5e-5).
+    weights, rtol = (1e-6, 1e-5) if on_cpu() else (2e-4, 1e-4)
     for a, b, ha, hb in zip(alone, together, histories, stacked, strict=True):
-        assert max_weight_diff(a, b) <= 1e-6
+        assert max_weight_diff(a, b) <= weights
         for key in ha.history:
-            np.testing.assert_allclose(hb.history[key], ha.history[key], rtol=1e-5)
+            np.testing.assert_allclose(hb.history[key], ha.history[key], rtol=rtol)
     assert max_weight_diff(together[0], together[1]) > 1e-3  # the seeds differ
 
 
