@@ -17,17 +17,22 @@ import pandas as pd
 from goldlab import claims, experiments, forecast, memory, models, monitor, variants
 from goldlab.claims import NOT_TESTABLE, Verdict
 
-__all__ = ["every_verdict", "ledger", "oldest_share", "speed_table"]
+__all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "speed_table"]
 
 
-def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
-    """The speed benchmark (``benchmarks/results.csv`` under the repository ``root``), or None without it.
+def benchmark(name: str, root: str | Path | None = None) -> pd.DataFrame | None:
+    """The table ``benchmarks/<name>`` under the repository ``root``, or None without it (as in Colab).
 
     ``root`` defaults to the nearest folder upwards from the working directory holding ``_toc.yml``.
     """
     root = Path(root) if root is not None else experiments.repo_root()
-    path = None if root is None else root / "benchmarks" / "results.csv"
+    path = None if root is None else root / "benchmarks" / name
     return pd.read_csv(path) if path is not None and path.exists() else None
+
+
+def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
+    """The speed benchmark (``benchmarks/results.csv``, see :func:`benchmark`), or None without it."""
+    return benchmark("results.csv", root)
 
 
 def oldest_share(

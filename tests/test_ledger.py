@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from goldlab import claims, ledger
@@ -33,6 +34,15 @@ def test_speed_table_from_the_repository(tmp_path):
     speed = ledger.speed_table(ROOT)
     assert speed is not None and {"backend", "loop", "model", "s_per_epoch"} <= set(speed.columns)
     assert ledger.speed_table(tmp_path) is None
+
+
+def test_benchmark_reads_any_table_of_the_folder(tmp_path):
+    (tmp_path / "benchmarks").mkdir()
+    pd.DataFrame({"a": [1, 2]}).to_csv(tmp_path / "benchmarks" / "run.csv", index=False)
+    assert ledger.benchmark("run.csv", tmp_path)["a"].tolist() == [1, 2]
+    assert ledger.benchmark("other.csv", tmp_path) is None
+    gpu = ledger.benchmark("full_profile_stacked_h200.csv", ROOT)  # the GPU run the results page reads
+    assert gpu is not None and (gpu["seed"] >= 0).sum() == 40
 
 
 def test_every_verdict_needs_the_ablation_table(tmp_path):
