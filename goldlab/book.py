@@ -8,6 +8,7 @@ changing the URL, rewrite them with ``python -m goldlab.book notebooks/*.ipynb b
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -42,6 +43,26 @@ class Page:
     backend: str
 
 
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow now, if it is installed, with its C++ start-up lines kept off the page.
+
+    Keras imports it under every backend (``keras.utils.set_random_seed`` seeds it too), and the lines that
+    absl, CUDA and oneDNN print while it loads ignore ``TF_CPP_MIN_LOG_LEVEL``; so the import runs with the
+    process's standard error (the file descriptor, which the notebook kernel forwards) sent to /dev/null.
+    """
+    if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     """Set up a book page: the Keras backend, quiet TensorFlow logs, the profile and pandas' float display.
 
@@ -55,6 +76,7 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     wanted = os.environ["KERAS_BACKEND"]
     preloaded = "keras" in sys.modules
+    _quiet_tensorflow()
     import keras
     import pandas as pd
 

@@ -48,6 +48,20 @@ def test_setup_sets_the_backend_before_keras(env, backend, tmp_path):
     assert setup_line.endswith(f", backend {backend}")
 
 
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_setup_keeps_tensorflow_start_up_lines_off_the_page(backend):
+    pytest.importorskip("tensorflow")
+    code = (
+        "import goldlab.book, sys; goldlab.book.setup('quick')\n"
+        "import keras; keras.utils.set_random_seed(0)  # imports TensorFlow under every backend\n"
+        "print('tensorflow' in sys.modules)"
+    )
+    done = _python(code, KERAS_BACKEND=backend)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "True"
+    assert done.stderr == "", done.stderr
+
+
 def test_setup_sets_pandas_float_display(monkeypatch, tmp_path, capsys):
     import pandas as pd
 

@@ -171,3 +171,20 @@ def test_no_page_speaks_of_issues(page):
         text = "".join(cell["source"]) + "\n" + (output_text(cell) if cell["cell_type"] == "code" else "")
         hits += [f"cell {i}: {m.group(0)!r}" for m in ISSUE.finditer(text)]
     assert not hits, f"{page.relative_to(REPO)} speaks of issues: " + "; ".join(hits)
+
+
+START_UP = re.compile(r"absl::InitializeLog|cudart_stub\.cc|oneDNN custom operations|cpu_feature_guard")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_no_page_shows_backend_start_up_logs(page):
+    """TensorFlow's C++ start-up lines are noise to a reader (``goldlab.book.setup`` and
+    ``.ci/clean_notebooks.py`` keep them off the committed pages)."""
+    hits = [
+        i
+        for i, cell in enumerate(_cells(page))
+        if cell["cell_type"] == "code"
+        for out in cell.get("outputs", [])
+        if out.get("name") == "stderr" and START_UP.search("".join(out.get("text", "")))
+    ]
+    assert not hits, f"{page.relative_to(REPO)}: start-up logs in the outputs of cells {hits}"
