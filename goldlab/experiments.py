@@ -38,12 +38,14 @@ __all__ = [
     "get_profile",
     "load_run",
     "load_runs",
+    "load_side",
     "machine_description",
     "repo_root",
     "results_dir",
     "run_ablation",
     "run_one",
     "run_seeds",
+    "save_side",
     "write_table",
     "walk_forward",
 ]
@@ -550,6 +552,32 @@ def load_run(
     tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("history", "gradients", "time_profile")}
     tables["predictions"] = pd.read_csv(folder / "predictions.csv", parse_dates=["date"])
     return {"row": json.loads((folder / "row.json").read_text()), **tables}
+
+
+def _side_path(out: str | Path, name: str, epochs: int, val_fraction: float) -> Path:
+    return Path(out) / "side" / f"{name}_e{epochs}_val{round(100 * val_fraction)}.csv"
+
+
+def save_side(
+    out: str | Path, name: str, table: pd.DataFrame, epochs: int, val_fraction: float = gdata.VAL_FRACTION
+) -> None:
+    """Keep a chapter's side experiment beside the ablation, as ``<out>/side/<name>_e<epochs>_val<v>.csv``.
+
+    The chapters train a few runs of their own (say, the blog's learning rate 0.01); what their verdicts
+    read is saved here, written whole, so that :mod:`goldlab.ledger` decides those claims too without
+    training. The name holds what changes the runs, as a run folder's does.
+    """
+    write_table(table, _side_path(out, name, epochs, val_fraction))
+
+
+def load_side(
+    out: str | Path, name: str, epochs: int, val_fraction: float = gdata.VAL_FRACTION
+) -> pd.DataFrame:
+    """A side experiment kept by :func:`save_side`; FileNotFoundError, naming it, where there is none."""
+    path = _side_path(out, name, epochs, val_fraction)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such side experiment; the chapter that runs it saves it")
+    return pd.read_csv(path)
 
 
 def load_runs(

@@ -95,6 +95,14 @@ def every_verdict(
             raise FileNotFoundError("benchmarks/results.csv")
         return [claims.time_per_epoch(speed)]
 
+    def high_lr() -> list[Verdict]:  # chapter 2's runs at the blog's learning rate of 0.01
+        runs = experiments.load_side(results, "lr_0.01", prof.extra_epochs)
+        return [claims.lr_divergence(dict(zip(runs["run"], runs["nan"].astype(bool), strict=True)))]
+
+    def skip_square() -> list[Verdict]:  # chapter 4's depth-by-skips square
+        square = experiments.load_side(results, "skip_square", prof.epochs)
+        return [claims.skip_effect(square, claims.seed_sd(table, claims.FINAL_STEP))]
+
     def walk() -> list[Verdict]:
         return [forecast.beats_naive_walk(pd.read_csv(results / "walk_forward.csv"))]
 
@@ -102,6 +110,8 @@ def every_verdict(
         {
             "ablation": ablation,
             "speed": speed_claim,
+            "high learning rate": high_lr,
+            "skip square": skip_square,
             "variants": lambda: variants.verdicts(results, prof),
             "long-memory": lambda: memory.verdicts(results),
             "walk-forward": walk,

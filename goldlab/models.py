@@ -36,6 +36,7 @@ __all__ = [
     "build_step",
     "compile_model",
     "lstm_layers",
+    "without_cudnn",
 ]
 
 #: The blog's four steps, in order; each includes the changes of the steps before it.

@@ -48,3 +48,21 @@ def test_benchmark_reads_any_table_of_the_folder(tmp_path):
 def test_every_verdict_needs_the_ablation_table(tmp_path):
     with pytest.raises(FileNotFoundError):
         ledger.every_verdict(tmp_path, "quick")
+
+
+def test_the_committed_full_results_decide_every_blog_claim():
+    verdicts = ledger.every_verdict(ROOT / "results" / "full", "full", speed=ledger.speed_table(ROOT))
+    keys = {v.key for v in verdicts}
+    assert not [k for k in keys if k.startswith("missing_")], [v.reason for v in verdicts]
+    assert {c.key for c in claims.BLOG_CLAIMS} <= keys, {c.key for c in claims.BLOG_CLAIMS} - keys
+
+
+def test_side_experiments_are_kept_whole_and_named_by_what_changes_them(tmp_path):
+    from goldlab import experiments
+
+    runs = pd.DataFrame({"run": ["unclipped", "clipped"], "nan": [True, False]})
+    experiments.save_side(tmp_path, "lr_0.01", runs, epochs=10)
+    pd.testing.assert_frame_equal(experiments.load_side(tmp_path, "lr_0.01", 10), runs)
+    assert [p.name for p in (tmp_path / "side").iterdir()] == ["lr_0.01_e10_val10.csv"]
+    with pytest.raises(FileNotFoundError, match="lr_0.01_e20_val10.csv"):
+        experiments.load_side(tmp_path, "lr_0.01", 20)
