@@ -49,6 +49,8 @@ def _quiet_tensorflow() -> None:
     Keras imports it under every backend (``keras.utils.set_random_seed`` seeds it too), and the lines that
     absl, CUDA and oneDNN print while it loads ignore ``TF_CPP_MIN_LOG_LEVEL``; so the import runs with the
     process's standard error (the file descriptor, which the notebook kernel forwards) sent to /dev/null.
+    A TensorFlow that fails to import is left as Keras leaves it: Keras then runs without it (and under
+    the TensorFlow backend ``import keras`` reports the error itself).
     """
     if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
         return
@@ -57,6 +59,8 @@ def _quiet_tensorflow() -> None:
     os.dup2(null, 2)
     try:
         import tensorflow  # noqa: F401
+    except ImportError:
+        pass
     finally:
         os.dup2(saved, 2)
         os.close(saved)

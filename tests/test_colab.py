@@ -148,7 +148,7 @@ def test_chapter_one_reproduces_in_colab(colab, tmp_path, monkeypatch):
 
     standin = tmp_path / "standin" / "google" / "colab"
     standin.mkdir(parents=True)
-    (standin.parent / "__init__.py").write_text("")
+    # no google/__init__.py: in Colab ``google`` is a namespace package, shared with google.protobuf
     (standin / "__init__.py").write_text('"""Stand-in for Colab\'s module, which Colab imports first."""\n')
     (standin / "output.py").write_text('"""Stand-in: JAX imports it in Colab (its debugger)."""\n')
     launch = "import google.colab; from ipykernel import kernelapp; kernelapp.launch_new_instance()"
