@@ -409,10 +409,10 @@ class GradientProbe:
             time_axes=dict(zip(self._labels, self._axes, strict=True)),
         )
 
-    def _kernels(self) -> contextlib.AbstractContextManager:
-        """Where the probe is traced: JAX cannot differentiate cuDNN's LSTM kernel in float64 (GPU)."""
-        float64 = any(str(v.dtype) == "float64" for v in self.model.trainable_variables)
-        if keras.backend.backend() == "jax" and float64:
+    def _kernels(self, weights) -> contextlib.AbstractContextManager:
+        """Where the probe is traced: JAX cannot differentiate cuDNN's LSTM kernel in float64 (GPU), so a
+        probe with float64 ``weights`` (the values it is called with) traces Keras's plain kernel."""
+        if self._backend == "jax" and any(str(w.dtype) == "float64" for w in weights):
             return without_cudnn(self.model)
         return contextlib.nullcontext()
 
@@ -420,7 +420,7 @@ class GradientProbe:
         if self._compiled is None:
             self._compiled = self._compile(self._taps_on)
         try:
-            with self._kernels():
+            with self._kernels(weights):
                 return self._compiled(weights, others, x, y)
         except Exception as err:  # noqa: BLE001 - any failure of the taps: fall back to weight norms
             if not self._taps_on:
