@@ -22,7 +22,6 @@ not mid-epoch).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import keras
@@ -260,8 +259,8 @@ def _fit_jax(models, x, y, epochs, batch_size, validation_data, callbacks, shuff
             model.optimizer.build(model.trainable_variables)
     n, k = len(x), len(models)
     epoch_fn, evaluate_fn = _jax_programs(models[0], n, batch_size)
-    run_epoch = _over_models(epoch_fn, k, (0, None, None, 0))
-    evaluate = _over_models(evaluate_fn, k, (0, None, None))
+    run_epoch = _over_models(epoch_fn, models[0], k, (0, None, None, 0))
+    evaluate = _over_models(evaluate_fn, models[0], k, (0, None, None))
     unstack = jax.jit(lambda s: [jax.tree.map(lambda a, i=i: a[i], s) for i in range(k)])
     x_dev, y_dev = jax.device_put(np.asarray(x, np.float32)), jax.device_put(np.asarray(y, np.float32))
     val = (
@@ -278,14 +277,11 @@ def _fit_jax(models, x, y, epochs, batch_size, validation_data, callbacks, shuff
         for model, cbs, hist in zip(models, callbacks, histories, strict=True)
     ]
     state = jax.tree.map(lambda *a: jnp.stack(a), *[_state(m) for m in models])
-    # the programs are traced at their first call, inside this block
-    traced = without_cudnn(models[0]) if k > 1 else contextlib.nullcontext()
 
     def orders() -> np.ndarray:
         return np.stack([rng.permutation(n) if shuffle else np.arange(n) for rng in rngs]).astype(np.int32)
 
-    with traced:
-        _epochs((run_epoch, evaluate, unstack), state, (x_dev, y_dev), val, orders, models, lists, epochs)
+    _epochs((run_epoch, evaluate, unstack), state, (x_dev, y_dev), val, orders, models, lists, epochs)
     return histories
 
 
@@ -321,17 +317,23 @@ def _epochs(programs, state, data, val, orders, models, lists, epochs: int) -> N
         lists[i].on_train_end()
 
 
-def _over_models(fn, k: int, in_axes: tuple):
-    """``fn`` jitted over ``k`` stacked models: ``vmap``-ed when there are several.
+def _over_models(fn, model: keras.Model, k: int, in_axes: tuple):
+    """``fn`` (a program of ``model``) jitted over ``k`` stacked models: ``vmap``-ed when there are several.
 
     One model runs without ``vmap`` (its state is unstacked and stacked again), which keeps Keras's cuDNN
-    LSTM kernel on a GPU: JAX has no batching rule for it, so several models are traced in
-    :func:`goldlab.models.without_cudnn`.
+    LSTM kernel on a GPU. JAX has no batching rule for that kernel, so the vmapped program is called (and
+    so traced) inside :func:`goldlab.models.without_cudnn`.
     """
     import jax
 
     if k > 1:
-        return jax.jit(jax.vmap(fn, in_axes=in_axes))
+        vmapped = jax.jit(jax.vmap(fn, in_axes=in_axes))
+
+        def plain_kernel(*args):
+            with without_cudnn(model):
+                return vmapped(*args)
+
+        return plain_kernel
 
     def one(*args):
         pairs = zip(args, in_axes, strict=True)
