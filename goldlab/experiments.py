@@ -26,6 +26,7 @@ import pandas as pd
 
 from goldlab import data as gdata
 from goldlab import loops, metrics
+from goldlab.claims import BASELINES
 from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor, GradientProbe
 
@@ -525,7 +526,7 @@ def _merge_table(table: pd.DataFrame, path: Path) -> None:
     keys = table[_ROW_KEY].astype(str).agg("|".join, axis=1)
     others = saved[~saved[_ROW_KEY].astype(str).agg("|".join, axis=1).isin(set(keys))]
     merged = pd.concat([others, table], ignore_index=True) if len(others) else table
-    order = {s: i for i, s in enumerate(("naive", "drift", "linear", *STEPS))}
+    order = {s: i for i, s in enumerate((*BASELINES, *STEPS))}
     merged = merged.sort_values(
         ["horizon", "step", "seed"], key=lambda c: c.map(order) if c.name == "step" else c, kind="stable"
     ).reset_index(drop=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from goldlab.claims import REFUTED, SUPPORTED, UNDEFINED, Verdict, decide
+from goldlab.claims import BASELINES, REFUTED, SUPPORTED, UNDEFINED, Verdict, decide
 
 __all__ = [
     "ALPHA",
@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 WHY_FAILS, WHAT_DECIDES = "why_fails.ipynb", "what_decides.ipynb"
-_BASELINES = ("naive", "drift", "linear")
 
 #: Significance level of the Diebold–Mariano test against the naive forecast.
 ALPHA = 0.05
@@ -222,7 +221,7 @@ def _beats(runs: pd.DataFrame, alpha: float) -> tuple[float, int, int]:
 def beats_naive(tables: Sequence[pd.DataFrame], alpha: float = ALPHA) -> Verdict:
     """Do the blog's networks beat the naive forecast? The share of LSTM runs in the ablation ``tables``
     (any step, target and horizon) significantly better than naive, against :data:`BEATS_SHARE`."""
-    runs = pd.concat([t[~t["step"].isin(_BASELINES)] for t in tables], ignore_index=True)
+    runs = pd.concat([t[~t["step"].isin(BASELINES)] for t in tables], ignore_index=True)
     share, n_better, n = _beats(runs, alpha)
     verdict = decide(share, BEATS_SHARE, SUPPORTED, REFUTED)
     return Verdict(
@@ -267,7 +266,7 @@ def beats_naive_walk(walk: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     """The same claim as :func:`beats_naive` over the walk-forward years: the share of the networks'
     (model, year) folds of :func:`walk_models` significantly better than naive, against
     :data:`BEATS_SHARE`."""
-    nets = walk[~walk["model"].str.split(" ").str[0].isin(_BASELINES)]
+    nets = walk[~walk["model"].str.split(" ").str[0].isin(BASELINES)]
     share, n_better, n = _beats(nets, alpha)
     verdict = decide(share, BEATS_SHARE, SUPPORTED, REFUTED)
     return Verdict(
@@ -308,8 +307,8 @@ def target_decides(compare: pd.DataFrame, horizon: int = 1) -> Verdict:
     Step effect: the largest minus the smallest level-target MAE/naive across the blog's steps. Target
     effect: the mean over steps of (level − return) MAE/naive. Their ratio against :data:`TARGET_RATIO`.
     """
-    lv = compare.loc[("level", horizon), "MAE/naive"].drop(list(_BASELINES), errors="ignore")
-    rt = compare.loc[("return", horizon), "MAE/naive"].drop(list(_BASELINES), errors="ignore")
+    lv = compare.loc[("level", horizon), "MAE/naive"].drop(list(BASELINES), errors="ignore")
+    rt = compare.loc[("return", horizon), "MAE/naive"].drop(list(BASELINES), errors="ignore")
     steps = lv.index.intersection(rt.index)
     step_effect = float(lv.max() - lv.min())
     target_effect = float((lv[steps] - rt[steps]).mean())
