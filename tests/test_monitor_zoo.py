@@ -139,6 +139,21 @@ def masking_lstm() -> Case:
     return Case(model, x, _reg(rng), "mse", [Split("lstm", masking, tail)])
 
 
+def masked_sequence_to_sequence() -> Case:
+    # one prediction per step, padded steps masked out of the loss (the mask rides on the prediction)
+    rng = _rng(16)
+    emb, lstm = L.Embedding(20, 4, mask_zero=True, name="emb"), L.LSTM(4, return_sequences=True, name="lstm")
+    dense = L.Dense(1, name="per_step")
+    model = keras.Sequential([keras.Input((T,), dtype="int32"), emb, lstm, dense])
+    x = rng.integers(1, 20, size=(N, T)).astype("int32")
+    x[: N // 2, -2:] = 0  # padding at the end of half the sequences
+
+    def tail(a):
+        return dense(lstm(a, mask=emb.compute_mask(x)))
+
+    return Case(model, x, rng.normal(size=(N, T, 1)).astype("float32"), "mse", [Split("lstm", emb, tail)])
+
+
 def time_distributed_lstm() -> Case:
     rng = _rng(5)
     td = L.TimeDistributed(L.LSTM(3), name="td")
@@ -279,6 +294,7 @@ ZOO = [
     embedding_bidirectional_sparse,
     subclassed_one_hot,
     masking_lstm,
+    masked_sequence_to_sequence,
     time_distributed_lstm,
     rnn_of_stacked_cells,
     conv_lstm_1d,
@@ -386,6 +402,45 @@ def test_monitor_on_model(build):
         assert got["t"].tolist() == list(range(1, len(want) + 1)), split.label
         assert want.max() > 0, split.label
         _close(got["norm"].to_numpy(float), want, (build.__name__, split.label))
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the probe is split into parts under JAX only")
+@pytest.mark.parametrize("build", ZOO, ids=[f.__name__ for f in ZOO])
+def test_probe_in_parts_equals_the_probe_whole(build):
+    # two and three parts (uneven: 16 = 6 + 5 + 5) on threads give the gradients of one pass over the batch
+    from goldlab.monitor import GradientProbe
+
+    case = build()
+    case.model.compile(optimizer="adam", loss=case.loss, loss_weights=case.loss_weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GradientWarning)
+        reference = GradientProbe(case.model, parts=1)
+        whole = reference(case.x, case.y)
+        for k in (2, 3):
+            probe = GradientProbe(case.model, parts=k)
+            split = probe(case.x, case.y)
+            adds_losses = build is regularised_lstm  # an activity regulariser: declined, run whole
+            assert (probe.parts_declined is not None) == adds_losses, probe.parts_declined
+            assert probe.notes == reference.notes
+            np.testing.assert_allclose(split.loss, whole.loss, rtol=1e-5)
+            assert split.weights.keys() == whole.weights.keys() and split.inputs.keys() == whole.inputs.keys()
+            for got, want in ((split.weights, whole.weights), (split.inputs, whole.inputs)):
+                scale = max((float(np.max(np.abs(g))) for g in want.values()), default=0.0)  # zero in exact
+                for key in want:  # arithmetic: rounding noise on both sides, bounded by the scale of the rest
+                    np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=1e-6 * scale, err_msg=key)
+
+
+def test_parts_need_jax():
+    from goldlab.monitor import GradientProbe
+
+    model = keras.Sequential([keras.Input((T, F)), L.LSTM(2), L.Dense(1)])
+    if BACKEND == "jax":
+        assert GradientProbe(model, parts=2).parts == 2
+    else:
+        with pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+            GradientProbe(model, parts=2)
+    with pytest.raises(ValueError, match="parts must be"):
+        GradientProbe(model, parts=0)
 
 
 def test_regularisation_is_in_the_loss():
