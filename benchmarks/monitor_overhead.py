@@ -73,11 +73,11 @@ def record_seconds(monitor: GradientMonitor, repeats: int) -> tuple[float, float
     return min(wall), statistics.median(wall), min(cpu)
 
 
-def measure(rounds: int, epochs: int, probe: int, repeats: int) -> dict[str, float]:
+def measure(rounds: int, epochs: int, probe: int, repeats: int, parts: int | None) -> dict[str, float]:
     """Interleaved epoch times with and without the monitor, and the cost of one record."""
     x, y = gold_windows()
     plain, monitored = build_step("baseline", seed=0), build_step("baseline", seed=0)
-    monitor = GradientMonitor(probe=(x[:probe], y[:probe]), every=1)
+    monitor = GradientMonitor(probe=(x[:probe], y[:probe]), every=1, parts=parts)
     wall: dict[str, list[float]] = {"plain": [], "monitored": []}
     cpu: dict[str, list[float]] = {"plain": [], "monitored": []}
     fit = dict(epochs=epochs, batch_size=BATCH, shuffle=True, verbose=0)
@@ -88,7 +88,10 @@ def measure(rounds: int, epochs: int, probe: int, repeats: int) -> dict[str, flo
     low = {k: min(v[1:]) for k, v in wall.items()}
     low_cpu = {k: min(v[1:]) for k, v in cpu.items()}
     rec_min, rec_med, rec_cpu = record_seconds(monitor, repeats)
+    split = monitor._probe._split
     return {
+        "parts": split.k if split is not None and monitor._probe.parts_declined is None else 1,
+        "cores": len(os.sched_getaffinity(0)),
         "windows": len(x),
         "plain_med": med["plain"],
         "monitored_med": med["monitored"],
@@ -113,11 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per fit in each round")
     parser.add_argument("--probe", type=int, default=64, help="windows in the monitor's probe batch")
     parser.add_argument("--repeats", type=int, default=15, help="timings of one record after the run")
+    parser.add_argument(
+        "--parts", type=int, default=None, help="the probe's parts (JAX); default: the monitor's own choice"
+    )
     args = parser.parse_args(argv)
     if args.rounds * args.epochs < 2:
         parser.error("need at least 2 epochs in all: the first is excluded as warm-up")
-    r = measure(args.rounds, args.epochs, args.probe, args.repeats)
-    print(f"backend {keras.backend.backend()}, {r['windows']} gold training windows, probe {args.probe}")
+    r = measure(args.rounds, args.epochs, args.probe, args.repeats, args.parts)
+    print(
+        f"backend {keras.backend.backend()}, {r['windows']} gold training windows, probe {args.probe} "
+        f"in {r['parts']} part(s) on {r['cores']} CPU core(s)"
+    )
     print(
         f"epoch wall s: plain median {r['plain_med']:.3f} / min {r['plain_min']:.3f}; monitored median "
         f"{r['monitored_med']:.3f} / min {r['monitored_min']:.3f} (interleaved overhead "
