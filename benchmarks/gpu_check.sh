@@ -55,7 +55,7 @@ full() {
 }
 
 tests() {
-    local files="tests/test_models.py tests/test_monitor.py tests/test_loops.py"
+    local files="tests/test_models.py tests/test_monitor.py tests/test_monitor_zoo.py tests/test_loops.py"
     {
         rc=0
         KERAS_BACKEND=jax $PY -m pytest -q -p no:cacheprovider $files || rc=1

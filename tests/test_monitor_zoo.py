@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from goldlab.monitor import GradientMonitor, GradientWarning
@@ -428,6 +429,22 @@ def test_probe_in_parts_equals_the_probe_whole(build):
                 scale = max((float(np.max(np.abs(g))) for g in want.values()), default=0.0)  # zero in exact
                 for key in want:  # arithmetic: rounding noise on both sides, bounded by the scale of the rest
                     np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=1e-6 * scale, err_msg=key)
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the probe is split into parts under JAX only")
+def test_monitor_in_parts_records_what_the_whole_records():
+    # two monitors on one fit, one probe in parts and one whole: the same tables, epoch by epoch
+    case = residual_stack()
+    case.model.compile(optimizer="adam", loss=case.loss)
+    monitors = [GradientMonitor((case.x, case.y), parts=k) for k in (2, 1)]
+    case.model.fit(case.x, case.y, epochs=2, batch_size=8, verbose=0, callbacks=monitors)
+    assert monitors[0]._probe._split is not None and monitors[0]._probe.parts_declined is None
+    assert monitors[1]._probe._split is None
+    for table in ("history", "time_profile"):
+        split, whole = (getattr(m, table) for m in monitors)
+        assert len(split) == len(whole) > 0
+        pd.testing.assert_frame_equal(split.drop(columns="norm"), whole.drop(columns="norm"))
+        np.testing.assert_allclose(split["norm"], whole["norm"], rtol=RTOL, atol=1e-9)
 
 
 def test_parts_need_jax():
