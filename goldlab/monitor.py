@@ -35,8 +35,14 @@ case raises one :class:`GradientWarning` naming the model part and the reason; w
 every model.
 
 One backward pass gives both views. It is compiled once per :class:`GradientProbe` and input shape
-(``tf.function`` / ``jax.jit``; eager in PyTorch). Under JAX on a CPU the probe batch is split into parts
-that run at once on the CPU's cores (``parts``; see :class:`_PartsJax`): the same gradients, in less time.
+(``tf.function`` / ``jax.jit``; eager in PyTorch).
+
+**In parts, under JAX on a CPU.** XLA runs one compiled program on a CPU at about one core's worth of work (a
+recurrent layer is a loop of small matrix products), so the probe splits its batch into parts, one per core,
+and runs them at once on threads: each part's forward pass, then the compiled loss once on the whole batch's
+predictions (their masks and the weight regularisers included), then each part's backward pass from its share
+of ∂L/∂ŷ. The gradients are the whole batch's, for any compiled loss, in less time. A model whose forward pass
+adds losses itself (``add_loss``, activity regularisers) runs whole: such a loss need not add up over parts.
 """
 
 from __future__ import annotations
@@ -224,7 +230,7 @@ class GradientProbe:
     be measured to the reason; :class:`GradientMonitor` turns each into one warning.
 
     ``parts`` (JAX only): split the batch into this many parts, run at once on as many threads, with the
-    gradients of the whole batch (exact for any compiled loss; see :class:`_PartsJax`). ``None`` takes one
+    gradients of the whole batch (exact for any compiled loss; see the module notes). ``None`` takes one
     part per CPU core, each of at least 32 samples, on a CPU, and the batch whole on an accelerator. A model
     whose forward pass adds losses runs whole; ``parts_declined`` then says why.
     """
@@ -499,16 +505,9 @@ def _batch_size(x) -> int:
 
 
 class _PartsJax:
-    """The JAX probe over ``k`` parts of its batch at once, one thread each.
-
-    XLA runs one compiled program on a CPU at about one core's worth of work (a recurrent layer is a loop of
-    small matrix products), so ``k`` programs on ``k`` threads take less time, and less CPU, than one program
-    over the whole batch. The split is exact for any compiled loss: each part runs its forward pass, the loss
-    (and the weight regularisers) is taken once on the whole batch's predictions (their masks included), and
-    each part runs its backward pass from its share of ∂L/∂ŷ. A model whose forward pass adds losses itself
-    (``add_loss``, activity regularisers) is declined, as one whose time axis is the batch axis: such losses
-    need not add up over parts. :meth:`GradientProbe._run` then runs the batch whole, the reference.
-    """
+    """The JAX probe over ``k`` parts of its batch at once, one thread each (the module notes say why and
+    why it is exact). Raises :class:`_Unsplittable` while tracing a model it cannot split exactly;
+    :meth:`GradientProbe._run` then runs the batch whole, the reference."""
 
     def __init__(self, probe: GradientProbe, taps_on: bool, k: int):
         import jax
