@@ -16,7 +16,9 @@ for the book to show what it prints. This module measures the real thing, on any
 ``add_loss``/activity regularisers). An uncompiled model gets the mean squared error of each output. The
 gradients are averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the
 same weights and batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients:
-clipping (``clipnorm`` and friends) acts later, inside the optimizer, on the update.
+clipping (``clipnorm`` and friends) acts later, inside the optimizer, on the update. On a GPU, JAX and
+TensorFlow round float32 matrix products to TF32 by default, so there the figures agree with a CPU's to about
+1e-3 (``jax.default_matmul_precision("highest")`` makes them agree to rounding).
 
 **Recurrent layers** are found anywhere in the model (nested models and custom layers included): any
 ``keras.layers.RNN`` (LSTM, GRU, SimpleRNN, ``RNN(cell)`` with stacked cells, ConvLSTM1D/2D/3D) or any layer
