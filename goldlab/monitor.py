@@ -17,8 +17,8 @@ for the book to show what it prints. This module measures the real thing, on any
 gradients are averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the
 same weights and batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients:
 clipping (``clipnorm`` and friends) acts later, inside the optimizer, on the update. On a GPU, JAX and
-TensorFlow round float32 matrix products to TF32 by default, so there the figures agree with a CPU's to about
-1e-3 (``jax.default_matmul_precision("highest")`` makes them agree to rounding).
+TensorFlow round float32 matrix products to TF32 by default (a 10-bit mantissa), so there the figures agree
+with a CPU's to about three digits; ``jax.default_matmul_precision("highest")`` restores float32 products.
 
 **Recurrent layers** are found anywhere in the model (nested models and custom layers included): any
 ``keras.layers.RNN`` (LSTM, GRU, SimpleRNN, ``RNN(cell)`` with stacked cells, ConvLSTM1D/2D/3D) or any layer
