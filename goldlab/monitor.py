@@ -520,7 +520,7 @@ class _PartsJax:
         self._loss = jax.jit(self._loss_whole, static_argnums=6)
         self._backward = jax.jit(lambda vjp, cotangent: vjp(cotangent))
         self._join, self._sum = jax.jit(_join_parts), jax.jit(_sum_parts)
-        self._traced: set[int] = set()
+        self._traced: set[tuple[int, tuple[str, ...]]] = set()
 
     def _forward_part(self, weights, others, x):
         """(ŷ, masks of ŷ, the backward function) of one part."""
@@ -572,8 +572,9 @@ class _PartsJax:
 
         bounds = np.cumsum([0] + [len(c) for c in np.array_split(np.arange(_batch_size(x)), self.k)])
         spans = tuple((int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
-        sizes = {hi - lo for lo, hi in spans}
-        # the first call at a part size traces, which patches the model's layers: one part at a time
+        dtypes = tuple(str(w.dtype) for w in weights)
+        sizes = {(hi - lo, dtypes) for lo, hi in spans}
+        # the first call at a part size (and dtype) traces, which patches the model's layers: one at a time
         run = self._pool.map if sizes <= self._traced else map
         ahead = list(run(lambda p: jax.block_until_ready(self._forward(weights, others, p)), _cut(x, spans)))
         y_pred, masks = self._join([f[0] for f in ahead], [f[1] for f in ahead])
