@@ -36,15 +36,17 @@ tabular model has no time axis); a recurrent layer whose input is not one float 
 case raises one :class:`GradientWarning` naming the model part and the reason; weight norms are measured for
 every model.
 
-One backward pass gives both views. It is compiled once per :class:`GradientProbe` and input shape
-(``tf.function`` / ``jax.jit``; eager in PyTorch).
+One backward pass gives both views (one per part, below). It is compiled once per :class:`GradientProbe` and
+input shape (``tf.function`` / ``jax.jit``; eager in PyTorch).
 
 **In parts, under JAX on a CPU.** XLA runs one compiled program on a CPU at about one core's worth of work (a
 recurrent layer is a loop of small matrix products), so the probe splits its batch into parts, one per core,
 and runs them at once on threads: each part's forward pass, then the compiled loss once on the whole batch's
 predictions (their masks and the weight regularisers included), then each part's backward pass from its share
-of ∂L/∂ŷ. The gradients are the whole batch's, for any compiled loss, in less time. A model whose forward pass
-adds losses itself (``add_loss``, activity regularisers) runs whole: such a loss need not add up over parts.
+of ∂L/∂ŷ. For a model that treats each sample on its own in inference (as Keras's layers do), the gradients
+are the whole batch's to rounding, for any compiled loss, in less wall time (the same work, on more cores). A
+loss added inside the forward pass (``add_loss``, activity regularisers) need not be the sum of the parts'
+losses, so such a model runs whole (``GradientProbe.parts`` and ``parts_declined``).
 """
 
 from __future__ import annotations
@@ -232,16 +234,15 @@ class GradientProbe:
     be measured to the reason; :class:`GradientMonitor` turns each into one warning.
 
     ``parts`` (JAX only): split the batch into this many parts, run at once on as many threads, with the
-    gradients of the whole batch (exact for any compiled loss; see the module notes). ``None`` takes one
-    part per CPU core, each of at least 32 samples, on a CPU, and the batch whole on an accelerator. A model
-    whose forward pass adds losses runs whole; ``parts_declined`` then says why.
+    gradients of the whole batch to rounding (see the module notes). ``None``: on a CPU, ``min(cores,
+    batch // 32)`` parts; on an accelerator one. ``1`` turns the split off. It saves time, not work: the
+    parts keep that many cores busy while they run. Whenever the split cannot apply (the forward pass adds
+    losses, an output without one row per sample, any error while tracing it) the batch runs whole from
+    then on, and ``parts_declined`` says why (``None`` while the split applies or was never tried).
     """
 
     def __init__(self, model: keras.Model, parts: int | None = None):
-        if parts is not None and parts < 1:
-            raise ValueError(f"parts must be None or >= 1, not {parts}")
-        if parts not in (None, 1) and keras.backend.backend() != "jax":
-            raise ValueError(f"parts={parts} needs KERAS_BACKEND=jax; use parts=None or 1 on this backend")
+        self._check_parts(parts)
         self.model = model
         self.parts = parts
         self.parts_declined: str | None = None  # why the batch runs whole although it could be split
@@ -256,6 +257,13 @@ class GradientProbe:
         self._axes: list[int] = []
         self._compiled = None
         self._prepared = False
+
+    @staticmethod
+    def _check_parts(parts: int | None) -> None:
+        if parts is not None and parts < 1:
+            raise ValueError(f"parts must be None or >= 1, not {parts}")
+        if parts not in (None, 1) and keras.backend.backend() != "jax":
+            raise ValueError(f"parts={parts} needs KERAS_BACKEND=jax; use parts=None or 1 on this backend")
 
     # -- the loss as a pure function of the variables' values ------------------------------------------
 
@@ -704,9 +712,16 @@ def gradient_through_time(model: keras.Model, x, y) -> pd.DataFrame:
     return _probe_once(model, x, y).time_profile()
 
 
-def time_ratio(profile: pd.DataFrame, by: Sequence[str] = ("layer",)) -> pd.Series:
+def time_ratio(profile: pd.DataFrame, by: Sequence[str] | None = None) -> pd.Series:
     """``norm(t=1) / norm(t=T)`` for each group of a gradient-through-time table: how much of the gradient
-    that reaches the latest day of the window still reaches the oldest (1 = all of it)."""
+    that reaches the latest day of the window still reaches the oldest (1 = all of it).
+
+    ``by``: the groups; by default each layer, and each epoch of a table that has an ``epoch`` column (a
+    :class:`GradientMonitor`'s ``time_profile``), so that records of different epochs never mix. Read it for
+    a one-directional layer fed real steps at ``t = 1``: a ``Bidirectional`` layer's backward half sends its
+    strongest gradient to ``t = 1``, and a masked (padded) first step gets none at all."""
+    if by is None:
+        by = ["epoch", "layer"] if "epoch" in profile.columns else ["layer"]
     ordered = profile.sort_values("t")
     groups = ordered.groupby(list(by))["norm"]
     return (groups.first() / groups.last()).rename("ratio_first_last")
@@ -741,8 +756,9 @@ class GradientMonitor(keras.callbacks.Callback):
         monitor.plot()                                            # norms per layer, gradient through time
 
     ``probe=(x, y)`` is a fixed batch in the form ``fit`` takes (arrays, lists or dicts); its cost per record
-    is one forward and backward pass over it, about ``len(x) / n_training_samples`` of an epoch, less under
-    JAX on a CPU of several cores, where ``parts`` of it run at once (see :class:`GradientProbe`). Every
+    is one forward and backward pass over it, about ``len(x) / n_training_samples`` of an epoch's work; under
+    JAX on a CPU of several cores ``parts`` of it run at once, which takes less time (see
+    :class:`GradientProbe`). On a GPU a small model's epoch is short and the probe's share larger. Every
     ``every`` epochs, and once before training (epoch 0), the monitor computes the raw gradients of the
     model's own loss, regularisation included (see :class:`GradientProbe` and the module notes), and appends
     them to
@@ -760,7 +776,7 @@ class GradientMonitor(keras.callbacks.Callback):
     per layer and a histogram per variable of the gradients (Keras 3 dropped ``write_grads``); that needs
     TensorFlow and TensorBoard installed, whatever the backend. ``compiled``: a :class:`GradientProbe` of
     another model of the same architecture to reuse (one compilation for several seeds); ``parts``: passed
-    to the probe it builds.
+    to the probe it builds (``compiled`` keeps its own), and ``parts_declined`` reports back from it.
     """
 
     def __init__(
@@ -776,6 +792,8 @@ class GradientMonitor(keras.callbacks.Callback):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, not {every}")
+        if compiled is None:
+            GradientProbe._check_parts(parts)
         self.x, self.y = probe
         self.every, self.vanish, self.explode, self.log_dir = every, vanish, explode, log_dir
         self._rows: list[pd.DataFrame] = []
@@ -794,6 +812,11 @@ class GradientMonitor(keras.callbacks.Callback):
     @property
     def time_profile(self) -> pd.DataFrame:
         return _concat(self._time_rows, ["epoch", *_TIME_COLUMNS])
+
+    @property
+    def parts_declined(self) -> str | None:
+        """Why the probe runs its batch whole although it could split it (see :class:`GradientProbe`)."""
+        return None if self._probe is None else self._probe.parts_declined
 
     @property
     def events(self) -> pd.DataFrame:

@@ -447,6 +447,22 @@ def test_monitor_history_empty_before_training():
     assert monitor.time_profile.empty and monitor.events.empty
     with pytest.raises(ValueError, match="every"):
         GradientMonitor((None, None), every=0)
+    with pytest.raises(ValueError, match="parts must be"):  # at construction, not when fit starts
+        GradientMonitor((None, None), parts=0)
+    assert monitor.parts_declined is None
+
+
+def test_time_ratio_keeps_a_monitors_epochs_apart():
+    # a monitor's table: epoch 0 loses 90 % of the gradient on the way back, epoch 1 none of it
+    import goldlab.monitor as gm
+
+    rows = [(0, "lstm", 1, 0.1), (0, "lstm", 2, 1.0), (1, "lstm", 1, 2.0), (1, "lstm", 2, 2.0)]
+    table = pd.DataFrame(rows, columns=["epoch", "layer", "t", "norm"])
+    ratio = gm.time_ratio(table)
+    assert ratio.to_dict() == {(0, "lstm"): pytest.approx(0.1), (1, "lstm"): pytest.approx(1.0)}
+    assert gm.time_ratio(table[table["epoch"] == 0].drop(columns="epoch")).to_dict() == {
+        "lstm": pytest.approx(0.1)
+    }
 
 
 def test_monitor_writes_tensorboard_events(tmp_path):

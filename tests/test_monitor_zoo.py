@@ -458,7 +458,7 @@ def test_monitor_in_parts_records_what_the_whole_records():
     case.model.compile(optimizer="adam", loss=case.loss)
     monitors = [GradientMonitor((case.x, case.y), parts=k) for k in (2, 1)]
     case.model.fit(case.x, case.y, epochs=2, batch_size=8, verbose=0, callbacks=monitors)
-    assert monitors[0]._probe._split is not None and monitors[0]._probe.parts_declined is None
+    assert monitors[0]._probe._split is not None and monitors[0].parts_declined is None
     assert monitors[1]._probe._split is None
     for table in ("history", "time_profile"):
         split, whole = (getattr(m, table) for m in monitors)
