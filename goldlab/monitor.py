@@ -759,7 +759,9 @@ class GradientMonitor(keras.callbacks.Callback):
     is one forward and backward pass over it, about ``len(x) / n_training_samples`` of an epoch's work; under
     JAX on a CPU of several cores ``parts`` of it run at once, which takes less time (see
     :class:`GradientProbe`). On a GPU a small model's epoch is short and the probe's share larger. Every
-    ``every`` epochs, and once before training (epoch 0), the monitor computes the raw gradients of the
+    ``every`` epochs, and once before the first epoch of each ``fit`` (epoch 0, or ``fit``'s
+    ``initial_epoch``: a monitor kept for a second ``fit`` numbers on when given ``initial_epoch``, and
+    repeats the numbers from 0 when not), the monitor computes the raw gradients of the
     model's own loss, regularisation included (see :class:`GradientProbe` and the module notes), and appends
     them to
 
@@ -801,6 +803,7 @@ class GradientMonitor(keras.callbacks.Callback):
         self._events: list[tuple[int, str, str, float]] = []
         self._warned: set[str] = set()
         self._shared, self.parts = compiled, parts
+        self._starting = False
         self._probe: GradientProbe | None = None
         self._batch = None
         self._writer = None
@@ -837,7 +840,12 @@ class GradientMonitor(keras.callbacks.Callback):
         self._batch = self._probe.prepare(self.x, self.y)
         if self.log_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.log_dir)
-        self._record(0)
+        self._starting = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._starting:  # the weights this fit starts from, labelled with its first epoch (initial_epoch)
+            self._starting = False
+            self._record(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:

@@ -441,6 +441,23 @@ def test_monitor_bookkeeping(trained):
         assert compiled._cache_size() == 1
 
 
+def test_a_second_fit_numbers_on_from_its_initial_epoch():
+    # fit(initial_epoch=2) after two epochs: the records go on at 2 (the weights it starts from), 3 and 4
+    model = _tiny_model(seed=5)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = _data(16, seed=5)
+    monitor = GradientMonitor((x, y))
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[monitor])
+    first = monitor.history
+    model.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0, callbacks=[monitor])
+    history = monitor.history
+    assert history.groupby("epoch").size().to_dict() == {0: 11, 1: 11, 2: 22, 3: 11, 4: 11}
+    # epoch 2 twice: the end of the first fit and the start of the second, the same weights
+    again = history[history["epoch"] == 2]
+    np.testing.assert_allclose(again["norm"].iloc[:11], again["norm"].iloc[11:], rtol=1e-6)
+    assert len(first) == 3 * 11
+
+
 def test_monitor_history_empty_before_training():
     monitor = GradientMonitor((np.zeros((2, 8, 3)), np.zeros((2, 1))))
     assert monitor.history.empty and list(monitor.history.columns) == ["epoch", "layer", "weight", "norm"]
