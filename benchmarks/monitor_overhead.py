@@ -90,7 +90,7 @@ def measure(rounds: int, epochs: int, probe: int, repeats: int, parts: int | Non
     rec_min, rec_med, rec_cpu = record_seconds(monitor, repeats)
     split = monitor._probe._split
     return {
-        "parts": split.k if split is not None and monitor._probe.parts_declined is None else 1,
+        "parts": split.k if split is not None and monitor.parts_declined is None else 1,
         "cores": len(os.sched_getaffinity(0)),
         "windows": len(x),
         "plain_med": med["plain"],

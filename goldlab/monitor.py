@@ -350,22 +350,27 @@ class GradientProbe:
         import jax
 
         def loss_with(weights, eps, others, x, y):
-            feed = iter(eps)
-            taps = _Taps(lambda a: next(feed)) if taps_on else None
-            return self._loss_of(weights, others, x, y, taps)
+            return self._loss_of(weights, others, x, y, _fed(eps, taps_on))
 
         @jax.jit
         def step(weights, others, x, y):
-            eps = []
-            if taps_on:  # the taps' shapes, from a trace of the forward pass (no computation)
-                shapes = _Taps(lambda a: jax.numpy.zeros(a.shape, a.dtype))
-                jax.eval_shape(lambda: self._loss_of(weights, others, x, y, shapes))
-                self._record(shapes)
-                eps = [jax.numpy.zeros(tap.shape, tap.dtype) for tap in shapes.taps]
+            eps = self._jax_taps(taps_on, lambda taps: self._loss_of(weights, others, x, y, taps))
             loss, (gw, ge) = jax.value_and_grad(loss_with, argnums=(0, 1))(weights, eps, others, x, y)
             return loss, gw, ge
 
         return step
+
+    def _jax_taps(self, taps_on: bool, forward: Callable[[_Taps], object]) -> list:
+        """Zeros shaped like the taps that ``forward(taps)`` adds, from a trace of it (no computation), whose
+        parts and notes are recorded; empty with the taps off. JAX differentiates with respect to them."""
+        if not taps_on:
+            return []
+        import jax
+
+        shapes = _Taps(lambda a: jax.numpy.zeros(a.shape, a.dtype))
+        jax.eval_shape(lambda: forward(shapes))
+        self._record(shapes)
+        return [jax.numpy.zeros(tap.shape, tap.dtype) for tap in shapes.taps]
 
     def _compile_torch(self, taps_on: bool):
         import torch
@@ -534,18 +539,12 @@ class _PartsJax:
         """(ŷ, masks of ŷ, the backward function) of one part."""
         import jax
 
-        probe, eps = self.probe, []
-        if self.taps_on:  # the taps' shapes, from a trace of the forward pass (no computation)
-            shapes = _Taps(lambda a: jax.numpy.zeros(a.shape, a.dtype))
-            jax.eval_shape(lambda: self._predict(weights, others, x, shapes))
-            if 0 in shapes.axes:
-                raise _Unsplittable("a monitored input has its time on axis 0, the axis the parts split")
-            probe._record(shapes)
-            eps = [jax.numpy.zeros(tap.shape, tap.dtype) for tap in shapes.taps]
+        eps = self.probe._jax_taps(self.taps_on, lambda taps: self._predict(weights, others, x, taps))
+        if 0 in self.probe._axes:
+            raise _Unsplittable("a monitored input has its time on axis 0, the axis the parts split")
 
         def forward(w, e):
-            feed = iter(e)
-            y_pred = self._predict(w, others, x, _Taps(lambda a: next(feed)) if self.taps_on else None)
+            y_pred = self._predict(w, others, x, _fed(e, self.taps_on))
             return y_pred, [get_keras_mask(p) for p in keras.tree.flatten(y_pred)]
 
         y_pred, backward, masks = jax.vjp(forward, weights, eps, has_aux=True)
@@ -627,6 +626,12 @@ def _to_numpy(tree):
 
         return jax.device_get(tree)
     return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
+
+
+def _fed(eps: list, taps_on: bool) -> _Taps | None:
+    """Taps that hand out the arrays ``eps`` in call order (see :meth:`GradientProbe._jax_taps`)."""
+    feed = iter(eps)
+    return _Taps(lambda a: next(feed)) if taps_on else None
 
 
 def _tap_inputs(x, taps: _Taps):
