@@ -29,10 +29,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from goldlab import claims, loops, tasks
+from goldlab import claims, tasks
 from goldlab import data as gdata
 from goldlab.experiments import (
-    EpochClock,
     _score,
     _write_text,
     _write_whole,
@@ -50,15 +49,22 @@ __all__ = [
     "MODELS",
     "MemoryProfile",
     "build_model",
+    "collect",
+    "cost_table",
     "decay_prediction",
     "epochs_to_solve",
+    "grid_table",
     "get_memory_profile",
     "load_grid",
     "memory_dir",
+    "missing",
     "phase_table",
     "run_gold",
     "run_grid",
+    "sequences_to_solve",
+    "still_improving",
     "train_one",
+    "training_chunk",
 ]
 
 #: Units of every recurrent layer of the non-blog models (the blog's steps keep their own widths).
@@ -67,44 +73,58 @@ UNITS = 32
 
 @dataclass(frozen=True)
 class MemoryProfile:
-    """How much of the grid to train: lengths ``lengths``, models ``models``, ``seeds`` seeds each,
-    ``epochs`` at most (a run stops early once its validation MSE is below half the solved threshold),
-    ``n_train`` / ``n_val`` / ``n_test`` sequences, and the gold windows of the last section.
+    """How much of the grid to train, with one budget for every run so that the models compare fairly.
 
-    Cuts for time, which the chapter and ``MACHINE.md`` print: ``only_at`` maps a model to the lengths it is
-    trained at (default: all); ``heavy`` models get at most ``heavy_seeds`` seeds and ``heavy_epochs``
-    epochs; ``note`` says why.
+    Every run of every model at length ``T`` sees the same stream of training sequences: epoch ``k`` is
+    ``chunk`` *fresh* sequences drawn from ``(T, k)`` (:func:`training_chunk`), so no sequence is seen twice
+    and nothing can be memorised. A run stops after ``sequences`` training sequences (its budget), or as soon
+    as its validation MSE is below half the solved bar (the task is learnt; more only costs time). Batch
+    ``batch_size``, Adam 1e-3 and MSE for all. ``n_val`` / ``n_test`` sequences are fixed per ``T``;
+    ``probe_size`` of a fixed training-distribution batch measure the gradient through time after every
+    epoch.
+
+    ``only_at`` maps a model to the lengths it is trained at (default: all ``lengths``), for models whose
+    cost forbids some lengths on a CPU; ``left_out()`` says what that leaves out. ``page_trains``: whether
+    the chapter trains what is missing when it runs (the quick profile) or only reads the saved runs (the
+    full grid takes CPU-hours: ``python -m goldlab memory --profile full`` trains it, resumably).
     """
 
     name: str
     lengths: tuple[int, ...]
     models: tuple[str, ...]
     seeds: int
-    epochs: int
-    n_train: int
-    n_val: int = 500
-    n_test: int = 1000
+    sequences: int
+    chunk: int = 5_000
+    n_val: int = 1_000
+    n_test: int = 2_000
     batch_size: int = 32
     probe_size: int = 128
     only_at: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    heavy: tuple[str, ...] = ()
-    heavy_seeds: int = 1
-    heavy_epochs: int | None = None
+    page_trains: bool = True
     gold_windows: tuple[int, ...] = (60, 120, 250)
     gold_seeds: int = 1
     gold_epochs: int = 20
     note: str = ""
 
+    def __post_init__(self):
+        if self.chunk < 1 or self.sequences < self.chunk or self.sequences % self.chunk:
+            raise ValueError(
+                f"sequences ({self.sequences}) must be a positive multiple of chunk ({self.chunk}): every "
+                "epoch sees the same number of fresh sequences"
+            )
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of ``chunk`` fresh sequences that make up the budget."""
+        return self.sequences // self.chunk
+
     def lengths_of(self, model: str) -> tuple[int, ...]:
         """The lengths ``model`` is trained at."""
-        return dict(self.only_at).get(model, self.lengths)
+        return tuple(t for t in dict(self.only_at).get(model, self.lengths) if t in self.lengths)
 
-    def seeds_of(self, model: str) -> int:
-        return min(self.seeds, self.heavy_seeds) if model in self.heavy else self.seeds
-
-    def epochs_of(self, model: str) -> int:
-        heavy = model in self.heavy and self.heavy_epochs is not None
-        return min(self.epochs, self.heavy_epochs) if heavy else self.epochs
+    def cells(self) -> list[tuple[str, int]]:
+        """Every (model, T) of the grid."""
+        return [(m, t) for m in self.models for t in self.lengths_of(m)]
 
     def left_out(self) -> list[str]:
         """What the grid leaves out, in words (one item per cut)."""
@@ -113,13 +133,7 @@ class MemoryProfile:
             for m, ts in self.only_at
             if m in self.models and set(self.lengths) - set(ts)
         ]
-        items += [
-            f"{m}: {self.seeds_of(m)} seed(s), at most {self.epochs_of(m)} epochs"
-            for m in self.heavy
-            if m in self.models
-        ]
-        items += [f"{m} (not trained)" for m in MODELS if m not in self.models]
-        return items
+        return items + [f"{m} (not trained)" for m in MODELS if m not in self.models]
 
 
 #: model name -> (what it is, builder keyword arguments); "blog_<step>" are the blog's steps.
@@ -148,33 +162,26 @@ MEMORY_PROFILES: dict[str, MemoryProfile] = {
         lengths=(40,),
         models=("simple_rnn", "gru", "lstm_fb0", "lstm_fb1", "lstm_chrono"),
         seeds=1,
-        epochs=3,
-        n_train=256,
+        sequences=1_024,
+        chunk=256,
         n_val=128,
         n_test=256,
         gold_windows=(60, 120),
         gold_epochs=2,
-        note="The quick profile: one length, one seed, three epochs, the one-layer models only.",
+        note="The quick profile: one length, one seed, 1,024 sequences, the one-layer models only.",
     ),
     "full": MemoryProfile(
         "full",
         lengths=(50, 100, 200, 400),
         models=tuple(MODELS),
-        seeds=2,
-        epochs=30,
-        n_train=2000,
-        only_at=(
-            ("simple_rnn", (50, 100, 200)),
-            ("lstm_fb0", (50, 100, 200)),
-            *((m, (50,)) for m in _BLOG + _DEEP),
-        ),
-        heavy=_BLOG,
-        heavy_seeds=1,
-        heavy_epochs=10,
+        seeds=3,
+        sequences=200_000,
+        only_at=tuple((m, (100, 200)) for m in _BLOG),
+        page_trains=False,
         note=(
-            "Chosen to fit about 45 minutes of a shared 2-core CPU: the blog's 128-unit networks cost 20 to "
-            "50 times an LSTM(32) epoch, so they train at T = 50 only, with one seed; the deep stacks at "
-            "T = 50."
+            "2·10^5 fresh sequences per run, the same for every model: more than the 74,000 sequences "
+            "Hochreiter & Schmidhuber's LSTM needed at T = 100. The blog's 128-unit networks cost 20 to 50 "
+            "times an LSTM(32), so on a CPU they train at T = 100 and 200 only (the issue's minimum)."
         ),
     ),
 }
@@ -208,25 +215,6 @@ def build_model(name: str, length: int, seed: int | None = None) -> keras.Model:
     return compile_model(build_lstm(shape, units=units, dropout=0.0, name=name, **options))
 
 
-class _StopWhenSolved(keras.callbacks.Callback):
-    """Stop once the validation MSE is below ``mse``: the task is learnt, more epochs only cost time."""
-
-    def __init__(self, mse: float):
-        super().__init__()
-        self.mse = mse
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs and logs.get("val_loss", np.inf) < self.mse:
-            self.model.stop_training = True
-
-
-def epochs_to_solve(history: pd.DataFrame, mse: float | None = None) -> float:
-    """The first epoch whose *validation* MSE is below ``mse`` (default: the solved threshold), else NaN."""
-    mse = tasks.solved_mse() if mse is None else mse
-    below = history.loc[history["val_loss"] < mse, "epoch"]
-    return float(below.iloc[0]) if len(below) else float("nan")
-
-
 def _profiles(probe: GradientProbe, model: keras.Model, x: np.ndarray, y: np.ndarray, epoch: int):
     """The probe's gradient through time at ``model``'s weights: (per-layer ratios, first layer's profile)."""
     result = probe(x, y, model).time_profile()
@@ -251,101 +239,178 @@ def decay_prediction(model: keras.Model, length: int) -> np.ndarray:
     return (forget[None, :] ** lags[:, None]).mean(axis=1)
 
 
+def epochs_to_solve(history: pd.DataFrame, mse: float | None = None) -> float:
+    """The first epoch whose *validation* MSE is below ``mse`` (default: the solved threshold), else NaN."""
+    mse = tasks.solved_mse() if mse is None else mse
+    below = history.loc[history["val_loss"] < mse, "epoch"]
+    return float(below.iloc[0]) if len(below) else float("nan")
+
+
+def sequences_to_solve(history: pd.DataFrame, mse: float | None = None) -> float:
+    """Training sequences seen when the validation MSE first fell below ``mse`` (default: the solved bar),
+    else NaN: the cost of learning the task, comparable across models and lengths."""
+    mse = tasks.solved_mse() if mse is None else mse
+    below = history.loc[history["val_loss"] < mse, "sequences_seen"]
+    return float(below.iloc[0]) if len(below) else float("nan")
+
+
+def still_improving(history: pd.DataFrame, share: float = 0.25, gain: float = 0.9) -> bool:
+    """Whether the validation MSE was still falling when the budget ran out: the best of the last ``share``
+    of epochs is below ``gain`` × the best before them. A run that fails *and* still improves failed for
+    its budget, not for good."""
+    val = history["val_loss"].to_numpy()
+    last = max(1, int(round(share * len(val))))
+    if len(val) <= last:
+        return False
+    return bool(np.nanmin(val[-last:]) < gain * np.nanmin(val[:-last]))
+
+
+def training_chunk(length: int, epoch: int, n: int) -> tasks.AddingProblem:
+    """Epoch ``epoch``'s ``n`` fresh training sequences at ``length``: the same for every model and seed,
+    and never seen in another epoch (validation and test draw from other seeds)."""
+    return tasks.adding_problem(n, length, seed=np.random.default_rng([length, epoch, 7]))
+
+
 @dataclass(frozen=True)
 class _Data:
-    train: tasks.AddingProblem
+    probe: tasks.AddingProblem
     val: tasks.AddingProblem
     test: tasks.AddingProblem
 
 
 def _task_data(length: int, prof: MemoryProfile) -> _Data:
-    """The same train / validation / test sequences for every model and seed at this length."""
+    """The same probe, validation and test sequences for every model and seed at this length."""
     return _Data(
-        tasks.adding_problem(prof.n_train, length, seed=10 * length + 1),
+        tasks.adding_problem(prof.probe_size, length, seed=10 * length + 1),
         tasks.adding_problem(prof.n_val, length, seed=10 * length + 2),
         tasks.adding_problem(prof.n_test, length, seed=10 * length + 3),
     )
 
 
-def train_one(
-    name: str, length: int, seeds: Sequence[int], prof: MemoryProfile, loop: str = "epoch"
-) -> list[dict]:
-    """Train model ``name`` at ``length`` for each seed (together with ``loop="stacked"``); one dict of
-    tables per seed: ``row``, ``history``, ``ratios`` (per layer, epoch 0 and last), ``time_profile``."""
+def _mse(model: keras.Model, problem: tasks.AddingProblem) -> float:
+    pred = keras.ops.convert_to_numpy(model.predict(problem.x, batch_size=500, verbose=0))
+    mse = float(np.mean((pred.reshape(-1).astype(np.float64) - problem.y.reshape(-1)) ** 2))
+    return mse if np.isfinite(mse) else float("nan")
+
+
+def train_one(name: str, length: int, seed: int, prof: MemoryProfile) -> dict:
+    """Train model ``name`` at ``length`` from ``seed`` on the profile's stream of fresh sequences; returns
+    the run's tables: ``row``, ``history`` (per epoch: sequences seen, training and validation MSE, the
+    first layer's gradient ratio, seconds), ``ratios`` (per layer and epoch) and ``time_profile`` (the first
+    layer's ‖∂L/∂x_t‖ at initialisation, with the decay prediction, and at the end)."""
     d = _task_data(length, prof)
-    px, py = d.train.x[: prof.probe_size], d.train.y[: prof.probe_size]
-    threshold = tasks.solved_mse()
-    groups = [list(seeds)] if loop == "stacked" else [[s] for s in seeds]
-    runs = []
-    for group in groups:
-        models = [build_model(name, length, seed=s) for s in group]
-        probe = GradientProbe(models[0])
-        before = [_profiles(probe, m, px, py, 0) for m in models]
-        predicted = [decay_prediction(m, length) for m in models]
-        clocks = [EpochClock() for _ in models]
-        callbacks = [[keras.callbacks.TerminateOnNaN(), _StopWhenSolved(threshold / 2), c] for c in clocks]
-        val = (d.val.x, d.val.y)
-        epochs = prof.epochs_of(name)
-        histories = loops.train(
-            models, d.train.x, d.train.y, epochs, prof.batch_size, val, callbacks, loop, group
+    model = build_model(name, length, seed=seed)
+    probe = GradientProbe(model)
+    predicted = decay_prediction(model, length)  # from the forget biases at initialisation
+    ratios, before = _profiles(probe, model, d.probe.x, d.probe.y, 0)
+    parts, rows, ratio_init = [ratios], [], _first_ratio(ratios, probe)
+    for epoch in range(1, prof.epochs + 1):
+        chunk = training_chunk(length, epoch, prof.chunk)
+        start = time.perf_counter()
+        hist = model.fit(chunk.x, chunk.y, batch_size=prof.batch_size, epochs=1, verbose=0)
+        seconds = time.perf_counter() - start
+        ratios, last = _profiles(probe, model, d.probe.x, d.probe.y, epoch)
+        parts.append(ratios)
+        seen = (rows[-1]["sequences_seen"] if rows else 0) + len(chunk.x)
+        loss, val = float(hist.history["loss"][-1]), _mse(model, d.val)
+        first_ratio = _first_ratio(ratios, probe)
+        rows.append(
+            dict(
+                epoch=epoch, sequences_seen=seen, loss=loss, val_loss=val, ratio=first_ratio, seconds=seconds
+            )
         )
-        for i, seed in enumerate(group):
-            after = _profiles(probe, models[i], px, py, len(histories[i].epoch))
-            tables = (before[i], after, predicted[i])
-            run = _record(name, length, seed, models[i], d, histories[i], clocks[i], tables)
-            run["row"]["max_epochs"] = epochs
-            runs.append(run)
-    return runs
+        if not np.isfinite(loss) or val < tasks.solved_mse() / 2:
+            break
+    history = pd.DataFrame(rows)
+    first_profile = before.assign(predicted=predicted * before["norm"].iloc[-1])
+    tables = {"history": history, "ratios": pd.concat(parts, ignore_index=True)}
+    tables["time_profile"] = pd.concat([first_profile, last], ignore_index=True)
+    history.attrs["ratio_init"] = ratio_init
+    return {"row": _row(name, length, seed, prof, history, _mse(model, d.test)), **tables}
 
 
-def _record(name, length, seed, model, d: _Data, hist, clock: EpochClock, tables) -> dict:
-    """One trained run's tables (the test set is read here, once, for the final score). ``tables``: the
-    probe's (ratios, first-layer profile) before and after training, and the decay prediction."""
-    before, after, predicted = tables
-    pred = keras.ops.convert_to_numpy(model.predict(d.test.x, batch_size=256, verbose=0))
-    test_mse = float(np.mean((pred.reshape(-1) - d.test.y.reshape(-1)) ** 2))
-    history = pd.DataFrame(hist.history).assign(epoch=np.arange(1, len(hist.epoch) + 1))
-    ratios = pd.concat([before[0], after[0]], ignore_index=True)
-    first_layer = ratios["layer"] == ratios["layer"].iloc[0]
-    init = ratios[first_layer & (ratios["epoch"] == 0)]["ratio"].iloc[0]
-    final = ratios[first_layer & (ratios["epoch"] > 0)]["ratio"].iloc[0]
-    seconds = clock.seconds
-    row = {
+def _first_ratio(ratios: pd.DataFrame, probe: GradientProbe) -> float:
+    """The model input's ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ (the first recurrent layer's) from a per-layer table."""
+    return float(ratios.loc[ratios["layer"] == probe.layer_names[0], "ratio"].iloc[0])
+
+
+def _row(name: str, length: int, seed: int, prof: MemoryProfile, history: pd.DataFrame, test_mse: float):
+    """One run's summary: its budget and what it used of it, the test score (the test set is read here,
+    once), the gradient ratio at the start and the end, and its cost."""
+    seconds = history["seconds"].to_numpy()
+    steady = seconds[1:] if len(seconds) > 1 else seconds  # the first epoch includes compilation
+    per_1000 = 1000 * steady / np.diff(np.r_[0, history["sequences_seen"].to_numpy()])[-len(steady) :]
+    ratios = history["ratio"].to_numpy()
+    solved = bool(np.isfinite(test_mse) and test_mse < tasks.solved_mse())
+    return {
         "model": name,
         "T": length,
         "seed": seed,
-        "epochs": len(hist.epoch),
-        "n_train": len(d.train.x),
-        "test_mse": test_mse if np.isfinite(test_mse) else float("nan"),
-        "solved": bool(np.isfinite(test_mse) and test_mse < tasks.solved_mse()),
-        "epochs_to_solve": epochs_to_solve(history),
-        "ratio_init": float(init),
-        "ratio_final": float(final),
-        "first_epoch_s": float(seconds[0]) if seconds else float("nan"),
-        "sec_per_epoch": float(np.median(seconds[1:] if len(seconds) > 1 else seconds)),
+        "budget": prof.sequences,
+        "chunk": prof.chunk,
+        "batch_size": prof.batch_size,
+        "epochs": len(history),
+        "sequences_seen": int(history["sequences_seen"].iloc[-1]),
+        "sequences_to_solve": sequences_to_solve(history),
+        "test_mse": test_mse,
+        "mse_ratio": test_mse / tasks.MEAN_PREDICTOR_MSE,
+        "solved": solved,
+        "still_improving": (not solved) and still_improving(history),
+        "ratio_init": float(history.attrs.get("ratio_init", np.nan)),
+        "ratio_final": float(ratios[-1]),
+        "sec_per_1000": float(np.median(per_1000)),
+        "first_epoch_s": float(seconds[0]),
         "backend": keras.backend.backend(),
+        "machine": machine_description(),
     }
-    first = before[1].assign(predicted=predicted * before[1]["norm"].iloc[-1])
-    profile = pd.concat([first, after[1]], ignore_index=True)
-    return {"row": row, "history": history, "ratios": ratios, "time_profile": profile}
 
 
 def _run_dir(out: Path, name: str, length: int, prof: MemoryProfile, seed: int) -> Path:
-    return out / "runs" / f"{name}_T{length}_e{prof.epochs_of(name)}_n{prof.n_train}_s{seed}"
+    """A run's folder, named by everything that changes what it learns: model, T, budget, chunk, batch,
+    seed (so runs of another budget never pass for this one's)."""
+    key = f"{name}_T{length}_n{prof.sequences}_c{prof.chunk}_b{prof.batch_size}_s{seed}"
+    return out / "runs" / key
 
 
-#: The grid's order: a cell's weight × T × seeds, smallest first, so that a run cut short by the clock has
-#: the most cells done. The weight is an epoch's cost relative to one LSTM(32) (measured on the CPU), except
-#: for the blog's steps 1-3, moved ahead (one seed, few epochs, and three claims rest on them).
+#: An epoch's cost relative to one LSTM(32) (measured on the CPU): the grid trains cheap cells first, so a
+#: sitting cut short by the clock has the most cells done.
 _WEIGHT = {"blog_residual": 50.0, "lstm_x3": 3.0, "lstm_x3_res": 3.0, "lstm_x6": 6.0, "lstm_x6_res": 6.0}
-_WEIGHT |= {m: 5.0 for m in ("blog_baseline", "blog_clipnorm", "blog_orthogonal")}
+_WEIGHT |= {m: 20.0 for m in ("blog_baseline", "blog_clipnorm", "blog_orthogonal")}
 
 
 def _cells(prof: MemoryProfile, lengths, models) -> list[tuple[str, int]]:
-    """(model, T) pairs to train, each model at the lengths the profile gives it, in the order of
-    :data:`_WEIGHT`."""
-    cells = [(m, t) for t in lengths for m in models if t in prof.lengths_of(m)]
-    return sorted(cells, key=lambda c: (_WEIGHT.get(c[0], 1.0) * c[1] * prof.seeds_of(c[0]), c[1]))
+    """(model, T) pairs to train, each model at the lengths the profile gives it, cheapest first."""
+    cells = [(m, t) for m, t in prof.cells() if m in models and t in lengths]
+    return sorted(cells, key=lambda c: (_WEIGHT.get(c[0], 1.0) * c[1], c[1]))
+
+
+def collect(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> pd.DataFrame:
+    """Every saved run of the profile's grid under ``out`` (default :func:`memory_dir`), one row each, in
+    the grid's order; also written to ``out/memory.csv``. Reads only: trains nothing."""
+    prof = get_memory_profile(profile)
+    out = Path(out) if out is not None else memory_dir(prof)
+    rows = []
+    for name, length in prof.cells():
+        for seed in range(prof.seeds):
+            path = _run_dir(out, name, length, prof, seed) / "row.json"
+            if path.exists():
+                rows.append(json.loads(path.read_text()))
+    table = pd.DataFrame(rows)
+    if rows:
+        write_table(table, out / "memory.csv")
+    return table
+
+
+def missing(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> list[str]:
+    """The (model, T) cells of the profile's grid with fewer saved seeds than it asks for, in words."""
+    prof = get_memory_profile(profile)
+    out = Path(out) if out is not None else memory_dir(prof)
+    todo = []
+    for name, length in prof.cells():
+        done = sum(_run_dir(out, name, length, prof, s).is_dir() for s in range(prof.seeds))
+        if done < prof.seeds:
+            todo.append(f"{name} at T = {length} ({done} of {prof.seeds} seeds)")
+    return todo
 
 
 def run_grid(
@@ -353,46 +418,45 @@ def run_grid(
     out: str | Path | None = None,
     lengths: Iterable[int] | None = None,
     models: Iterable[str] | None = None,
-    loop: str = "epoch",
     quiet: bool = False,
 ) -> pd.DataFrame:
     """Train every (model, T, seed) of the profile not yet saved under ``out`` (default :func:`memory_dir`)
-    and return the whole table (``memory.csv``, one row per run). Resumable: saved runs are read back."""
+    and return :func:`collect`'s table. Resumable, and safe to run in several processes on disjoint
+    ``models`` at once: each run is a folder written whole, and ``memory.csv`` is rebuilt from all of them."""
     prof = get_memory_profile(profile)
     out = Path(out) if out is not None else memory_dir(prof)
     lengths = tuple(prof.lengths if lengths is None else lengths)
     models = tuple(prof.models if models is None else models)
     for name in models:
         build_model_check(name)
-    loops.check_loop(loop)
     cells = _cells(prof, lengths, models)
-    rows, trained = [], 0
     for k, (name, length) in enumerate(cells, start=1):
-        folders = {s: _run_dir(out, name, length, prof, s) for s in range(prof.seeds_of(name))}
-        found = {s: json.loads((f / "row.json").read_text()) for s, f in folders.items() if f.is_dir()}
-        todo = [s for s in folders if s not in found]
-        if todo:
+        for seed in range(prof.seeds):
+            folder = _run_dir(out, name, length, prof, seed)
+            if folder.is_dir():
+                continue
             start = time.perf_counter()
-            for run in train_one(name, length, todo, prof, loop):
-                seed = run["row"]["seed"]
-                tables = {f"{key}.csv": run[key] for key in ("history", "ratios", "time_profile")}
-                _write_whole(folders[seed], {"row.json": run["row"], **tables})
-                found[seed] = run["row"]
-            trained += len(todo)
+            run = train_one(name, length, seed, prof)
+            tables = {f"{key}.csv": run[key] for key in ("history", "ratios", "time_profile")}
+            _write_whole(folder, {"row.json": run["row"], **tables})
+            _write_machine(out, prof)
             if not quiet:
-                solved = sum(found[s]["solved"] for s in todo)
+                row = run["row"]
                 print(
-                    f"[{k}/{len(cells)}] {name:<16} T={length:<4} {len(todo)} seed(s), {solved} solved, "
+                    f"[{k}/{len(cells)}] {name:<16} T={length:<4} seed {seed}: test MSE "
+                    f"{row['test_mse']:.4f}, {row['sequences_seen']:,} sequences, "
                     f"{time.perf_counter() - start:.0f} s",
                     file=sys.stderr,
                     flush=True,
                 )
-        rows.extend(found[s] for s in sorted(found))
-    table = pd.DataFrame(rows)
-    write_table(table, out / "memory.csv")
-    if trained:
-        _write_machine(out, prof)
-    return table
+    return collect(prof, out)
+
+
+def grid_table(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> pd.DataFrame:
+    """What the chapter shows: :func:`run_grid` where the profile's page trains (quick), else
+    :func:`collect`, the saved runs only (full: trained beforehand by ``python -m goldlab memory``)."""
+    prof = get_memory_profile(profile)
+    return run_grid(prof, out, quiet=True) if prof.page_trains else collect(prof, out)
 
 
 def build_model_check(name: str) -> None:
@@ -402,12 +466,20 @@ def build_model_check(name: str) -> None:
 
 
 def _write_machine(out: Path, prof: MemoryProfile) -> None:
+    """``MACHINE.md``: the grid's budget and cuts, and one line per machine and backend that trained runs."""
+    runs = sorted((out / "runs").glob("*/row.json"))
+    made = {}
+    for path in runs:
+        row = json.loads(path.read_text())
+        made.setdefault(row.get("machine", f"unknown machine, Keras on {row['backend']}"), []).append(1)
+    machines = "\n".join(f"- {m}: {len(n)} runs" for m, n in made.items())
     left_out = "; ".join(prof.left_out()) or "nothing"
     text = (
-        f"Runs trained on {time.strftime('%Y-%m-%d')} by: {machine_description()}\n\n"
-        f"Grid: T in {list(prof.lengths)}, {prof.seeds} seed(s), at most {prof.epochs} epochs of "
-        f"{prof.n_train} training sequences (batch {prof.batch_size}), stopping once the validation MSE is "
-        f"below half the solved threshold.\n\nLeft out for time: {left_out}.\n\n{prof.note}\n"
+        f"Grid: T in {list(prof.lengths)}, {prof.seeds} seeds, {prof.sequences:,} fresh training sequences "
+        f"per run ({prof.epochs} epochs of {prof.chunk:,}, batch {prof.batch_size}, Adam 1e-3), stopping "
+        f"once the validation MSE is below half the solved threshold.\n\nLeft out by design: {left_out}.\n\n"
+        f"{prof.note}\n\nMachines (updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}):\n"
+        f"{machines}\n"
     )
     _write_text(text, out / "MACHINE.md")
 
@@ -510,16 +582,15 @@ def init_profiles(
     return picked
 
 
-def speed_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Seconds per epoch per (model, T): medians over seeds of each run's median epoch (first excluded) and
-    of its first epoch (compilation included), with the seeds, backend and training-set size behind them."""
+def cost_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Seconds of training per 1,000 sequences per (model, T): the median over seeds of each run's median
+    epoch (the first, which compiles, excluded), with the runs, backend and machine behind it."""
     grouped = table.groupby(["model", "T"], sort=False)
     return grouped.agg(
-        sec_per_epoch=("sec_per_epoch", "median"),
-        first_epoch_s=("first_epoch_s", "median"),
-        seeds=("seed", "count"),
-        n_train=("n_train", "first"),
+        sec_per_1000=("sec_per_1000", "median"),
+        runs=("seed", "count"),
         backend=("backend", "first"),
+        machine=("machine", "first"),
     ).reset_index()
 
 
@@ -563,12 +634,12 @@ def _verdict(key: str, claim: str, blog: str, measured: str, verdict: str, reaso
     return claims.Verdict(key, claim, blog, measured, verdict, reason, _WHERE, dict(values))
 
 
-def _max_epochs(table: pd.DataFrame, models: Iterable[str]) -> str:
-    """'at most N epochs' over the runs of ``models`` (the training budget behind a fraction solved)."""
-    if "max_epochs" not in table:
+def _budget(table: pd.DataFrame, models: Iterable[str]) -> str:
+    """'N sequences per run' over the runs of ``models`` (the training budget behind a fraction solved)."""
+    if "budget" not in table:
         return "budget unknown"
-    epochs = table.loc[table["model"].isin(list(models)), "max_epochs"]
-    return f"at most {int(epochs.max())} epochs" if epochs.notna().any() else "budget unknown"
+    budget = table.loc[table["model"].isin(list(models)), "budget"]
+    return f"{int(budget.max()):,} sequences per run" if budget.notna().any() else "budget unknown"
 
 
 #: "Works" up to 100 steps: the blog's best step solves at least this fraction of seeds at each T <= 100.
@@ -591,9 +662,9 @@ def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
     verdict = claims.decide(worst, UP_TO_100_SOLVED, claims.SUPPORTED, claims.REFUTED)
     reason = (
         f"on the adding problem the best of the blog's steps ({', '.join(steps.columns)}; "
-        f"{_max_epochs(table, found)}) solves {_fmt_fracs(best)} of seeds (works: "
+        f"{_budget(table, found)}) solves {_fmt_fracs(best)} of seeds (works: "
         f"{UP_TO_100_SOLVED:.0%} at every T <= 100); one LSTM(32) with chrono initialisation "
-        f"({_max_epochs(table, ['lstm_chrono'])}): {_fmt_fracs(chrono)}"
+        f"({_budget(table, ['lstm_chrono'])}): {_fmt_fracs(chrono)}"
     )
     measured = f"solved {_fmt_fracs(best)}"
     return _verdict(key, claim, blog, measured, verdict, reason, worst=worst)
