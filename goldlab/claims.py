@@ -73,7 +73,9 @@ REFUTED = "refuted"  # our measurement contradicts it
 NOT_REPRODUCED = "not reproduced"  # the blog's effect does not appear in our measurement
 UNDEFINED = "undefined"  # the claim has no meaning as stated (e.g. "accuracy" of a regression)
 NOT_TESTABLE = "not testable here"  # the book has no measurement that can speak to it (reason given)
-VERDICTS: tuple[str, ...] = (SUPPORTED, REFUTED, NOT_REPRODUCED, UNDEFINED, NOT_TESTABLE)
+MIXED = "mixed"  # the evidence is split: it holds under one condition and not another (both named)
+BUDGET = "not tested at a sufficient budget"  # the runs that fail were still improving when training ended
+VERDICTS: tuple[str, ...] = (SUPPORTED, REFUTED, NOT_REPRODUCED, UNDEFINED, NOT_TESTABLE, MIXED, BUDGET)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ import pandas as pd
 __all__ = [
     "against_threshold",
     "by_step",
+    "cost_to_solve",
     "forecasts_vs_range",
     "gradient_history",
     "gradient_monitor",
     "jacobian_chain",
     "loss_curves",
     "memory_curves",
+    "mse_heatmap",
     "phase_diagram",
     "predictions",
     "ratio_bars",
@@ -319,15 +321,74 @@ def time_decay(profile: pd.DataFrame, ax: plt.Axes | None = None, title: str | N
 
 
 def memory_curves(
-    histories: dict[str, pd.DataFrame], solved: float, ax: plt.Axes | None = None, title: str | None = None
-) -> plt.Axes:
-    """Validation MSE against epoch for each named history, with the solved threshold ``solved`` dashed."""
-    ax = _axis(ax)
+    histories: dict[str, pd.DataFrame],
+    solved: float,
+    axes: Sequence[plt.Axes] | None = None,
+    title: str | None = None,
+) -> Sequence[plt.Axes]:
+    """Two panels against training sequences seen, one line per named history: the validation MSE (the
+    solved threshold dashed) and the first layer's gradient through time ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ (column
+    ``ratio``), both on log scales, so a plateau, its escape and what the gradient did meanwhile line up."""
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)[1]
+    mse_ax, ratio_ax = axes
     for label, history in histories.items():
-        ax.plot(history["epoch"], history["val_loss"], marker=".", label=label)
-    ax.axhline(solved, color="black", ls="--", lw=1, label=f"solved: MSE < {solved:.3g}")
+        mse_ax.plot(history["sequences_seen"], history["val_loss"], label=label)
+        ratio_ax.plot(history["sequences_seen"], history["ratio"], label=label)
+    mse_ax.axhline(solved, color="black", ls="--", lw=1, label=f"solved: MSE < {solved:.3g}")
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+        ax.legend(fontsize="small")
+    mse_ax.set(title=title or "Learning curves", xlabel="training sequences seen", ylabel="validation MSE")
+    ratio_ax.set(
+        title="Gradient through time during training",
+        xlabel="training sequences seen",
+        ylabel="‖∂L/∂x₁‖ / ‖∂L/∂x_T‖ (probe batch)",
+    )
+    return axes
+
+
+def mse_heatmap(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Test MSE over the mean predictor's, model (rows) × T (columns), on a log colour scale from 1e-3 to 1
+    (1: learnt nothing; the solved bar is 0.1); grey: not trained."""
+    from matplotlib.colors import LogNorm
+
+    ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.35 * len(ratios) + 1.5))[1]
+    values = ratios.to_numpy(dtype=float)
+    cmap = plt.get_cmap("RdYlGn_r").copy()
+    cmap.set_bad("lightgrey")
+    norm = LogNorm(vmin=1e-3, vmax=1.0, clip=True)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, "–" if np.isnan(v) else f"{v:.2g}", ha="center", va="center", fontsize="small")
+    ax.set_xticks(range(ratios.shape[1]), [str(c) for c in ratios.columns])
+    ax.set_yticks(range(ratios.shape[0]), [str(r) for r in ratios.index])
+    ax.set(title=title or "Test MSE / mean predictor's", xlabel="sequence length T (steps)", ylabel="model")
+    ax.figure.colorbar(image, ax=ax, label="test MSE ÷ 1/6 (log scale)")
+    return ax
+
+
+def cost_to_solve(
+    cost: pd.DataFrame, budget: float, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Axes:
+    """Median training sequences to solve against T, one line per ``label`` (columns ``label``, ``T``,
+    ``sequences``; NaN: no seed solved, drawn as a cross at the ``budget``), on log axes: a straight
+    rising line is a cost that grows exponentially in T, the mark of vanishing through time."""
+    ax = _axis(ax)
+    for label, part in cost.groupby("label", sort=False):
+        (line,) = ax.plot(part["T"], part["sequences"], marker="o", label=label)
+        failed = part[part["sequences"].isna()]
+        ax.plot(failed["T"], np.full(len(failed), budget), "x", color=line.get_color(), ms=9)
+    ax.axhline(budget, color="black", ls="--", lw=1, label=f"budget ({budget:,.0f}); ×: not solved")
+    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-    ax.set(title=title or "Learning curves", xlabel="epoch", ylabel="validation MSE")
-    ax.legend(fontsize="x-small")
+    ax.set_xticks(sorted(cost["T"].unique()), [str(t) for t in sorted(cost["T"].unique())])
+    ax.xaxis.set_minor_locator(mticker.NullLocator())
+    ax.set(
+        title=title or "Training needed to solve",
+        xlabel="sequence length T (steps, log scale)",
+        ylabel="sequences seen to solve (median)",
+    )
+    ax.legend(fontsize="x-small", ncol=2)
     return ax

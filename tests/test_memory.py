@@ -106,7 +106,7 @@ def test_epochs_to_solve_reads_validation():
     assert np.isnan(memory.epochs_to_solve(history.assign(val_loss=0.2)))
 
 
-def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3, epochs=30):
+def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3, budget=200_000):
     return dict(
         model=model,
         T=T,
@@ -115,7 +115,8 @@ def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3, epochs
         test_mse=mse,
         ratio_init=init,
         ratio_final=final,
-        max_epochs=epochs,
+        budget=budget,
+        still_improving=False,
     )
 
 
@@ -137,9 +138,11 @@ def test_claim_up_to_100():
     works = pd.DataFrame([_row("blog_residual", 50, 0, True), _row("blog_orthogonal", 100, 0, True)])
     fails = works.assign(solved=[True, False])
     assert memory.claim_up_to_100(works).values["worst"] == 1.0
-    assert "at most 30 epochs" in memory.claim_up_to_100(works).reason
+    assert "200,000 sequences per run" in memory.claim_up_to_100(works).reason
     assert memory.claim_up_to_100(works).verdict == claims.SUPPORTED
     assert memory.claim_up_to_100(fails).verdict == claims.REFUTED
+    improving = fails.assign(still_improving=[False, True])
+    assert memory.claim_up_to_100(improving).verdict == claims.BUDGET, "failed, but still learning"
     assert memory.claim_up_to_100(works[works["T"] > 100]).verdict == claims.NOT_TESTABLE
     assert memory.UP_TO_100_SOLVED == 0.5
 
@@ -161,6 +164,9 @@ def test_claim_more_layers():
     assert memory.claim_more_layers(worse).verdict == claims.SUPPORTED
     assert memory.claim_more_layers(fine).verdict == claims.REFUTED
     assert memory.claim_more_layers(worse.assign(solved=False)).verdict == claims.NOT_TESTABLE
+    split = pd.concat([worse, fine.assign(T=100)], ignore_index=True)
+    mixed = memory.claim_more_layers(split)
+    assert mixed.verdict == claims.MIXED and "at T = 50" in mixed.reason and "at T = 100" in mixed.reason
 
 
 def test_claim_residual_depth():
@@ -173,6 +179,9 @@ def test_claim_residual_depth():
         return pd.DataFrame(rows)
 
     assert memory.claim_residual_depth(table(g * 1.01)).verdict == claims.SUPPORTED
+    only_six = table(g * 1.01)
+    only_six.loc[only_six["model"] == "lstm_x3_res", "test_mse"] = 0.1
+    assert memory.claim_residual_depth(only_six).verdict == claims.MIXED
     assert memory.claim_residual_depth(table(g * 0.99)).verdict == claims.NOT_REPRODUCED
     assert memory.claim_residual_depth(table(1.0).assign(solved=False)).verdict == claims.NOT_TESTABLE
 
@@ -192,8 +201,8 @@ def test_claim_orth_doubled():
         clip = _row("blog_clipnorm", 50, 0, init=1e-4)
         return pd.DataFrame([clip, _row("blog_orthogonal", 50, 0, init=1e-4 * gain)])
 
-    assert memory.claim_orth_doubled(table(memory.ORTH_DOUBLED * 1.01)).verdict == claims.SUPPORTED
-    assert memory.claim_orth_doubled(table(memory.ORTH_DOUBLED * 0.99)).verdict == claims.NOT_REPRODUCED
+    assert memory.claim_orth_doubled(table(claims.DOUBLED * 1.01)).verdict == claims.SUPPORTED
+    assert memory.claim_orth_doubled(table(claims.DOUBLED * 0.99)).verdict == claims.NOT_REPRODUCED
 
 
 def test_gold_sentence_both_ways():
@@ -213,25 +222,45 @@ def test_gold_sentence_both_ways():
 # The runner: a tiny grid, saved whole, resumed without training again
 
 
+def _tiny(**changes) -> memory.MemoryProfile:
+    base = dict(lengths=(6,), models=("lstm_chrono",), sequences=64, chunk=32, n_val=16, n_test=16)
+    return replace(memory.MEMORY_PROFILES["quick"], probe_size=8, **(base | changes))
+
+
+def test_training_stream_is_fresh_and_shared():
+    a, b = memory.training_chunk(20, 1, 8), memory.training_chunk(20, 2, 8)
+    np.testing.assert_array_equal(a.x, memory.training_chunk(20, 1, 8).x)  # every model sees the same
+    assert not np.isin(a.x[..., 0], b.x[..., 0]).any(), "each epoch draws new sequences"
+    with pytest.raises(ValueError, match="multiple of chunk"):
+        _tiny(sequences=50)
+
+
+def test_sequences_to_solve_and_still_improving():
+    t = tasks.solved_mse()
+    history = pd.DataFrame({"sequences_seen": [10, 20, 30, 40], "val_loss": [0.2, 0.17, t * 0.9, 0.001]})
+    assert memory.sequences_to_solve(history) == 30
+    assert np.isnan(memory.sequences_to_solve(history.assign(val_loss=0.2)))
+    assert memory.still_improving(history.assign(val_loss=[0.17, 0.17, 0.17, 0.10]))
+    assert not memory.still_improving(history.assign(val_loss=[0.17, 0.16, 0.17, 0.168]))
+
+
 def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
-    prof = replace(
-        memory.MEMORY_PROFILES["quick"],
-        lengths=(6,),
-        models=("lstm_chrono",),
-        epochs=1,
-        n_train=32,
-        n_val=16,
-        n_test=16,
-        probe_size=8,
-    )
+    prof = _tiny()
     table = memory.run_grid(prof, tmp_path, quiet=True)
     assert list(table["model"]) == ["lstm_chrono"] and table["T"].tolist() == [6]
     row = json.loads(next((tmp_path / "runs").glob("lstm_chrono_T6_*/row.json")).read_text())
     assert row["solved"] == (row["test_mse"] < tasks.solved_mse())
-    assert 0 < row["ratio_init"] and np.isfinite(row["ratio_final"])
+    assert row["sequences_seen"] == 64 and row["budget"] == 64 and row["epochs"] == 2
+    assert 0 < row["ratio_init"] and np.isfinite(row["ratio_final"]) and row["sec_per_1000"] > 0
+    history = memory.load_grid(tmp_path, "history", prof)
+    assert history["sequences_seen"].tolist() == [32, 64] and history["ratio"].notna().all()
+    ratios = memory.load_grid(tmp_path, "ratios", prof)
+    assert sorted(set(ratios["epoch"])) == [0, 1, 2], "the gradient through time after every epoch"
     profile = memory.load_grid(tmp_path, "time_profile", prof)
-    assert set(profile["epoch"]) == {0, 1} and profile["predicted"].notna().sum() == 6
-    assert "Left out for time" in (tmp_path / "MACHINE.md").read_text()
+    assert set(profile["epoch"]) == {0, 2} and profile["predicted"].notna().sum() == 6
+    assert "runs" in (tmp_path / "MACHINE.md").read_text()
+    assert memory.missing(prof, tmp_path) == []
+    assert memory.missing(_tiny(seeds=2), tmp_path) == ["lstm_chrono at T = 6 (1 of 2 seeds)"]
 
     def no_training(*args, **kwargs):
         raise AssertionError("a saved run was trained again")
@@ -239,6 +268,7 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(memory, "train_one", no_training)
     again = memory.run_grid(prof, tmp_path, quiet=True)
     pd.testing.assert_frame_equal(again, table)
+    pd.testing.assert_frame_equal(memory.collect(prof, tmp_path), table)
     with pytest.raises(ValueError, match="unknown model"):
         memory.run_grid(prof, tmp_path, models=["lstm_huge"])
 
