@@ -1,0 +1,72 @@
+"""Tests for goldlab.depth: the depth sweep's pairing, its resumable table and the first-to-last ratio."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from goldlab import depth
+from goldlab.models import build_lstm, compile_model
+from goldlab.monitor import gradient_norms
+
+
+def _row(d, skip, seed, init, final, mae):
+    return dict(
+        depth=d,
+        skips=skip,
+        seed=seed,
+        epochs=2,
+        grad_ratio_init=init,
+        grad_ratio_final=final,
+        val_mse=0.1,
+        mae=mae,
+        naive_mae=50.0,
+        seconds=1.0,
+    )
+
+
+def test_skip_gain_pairs_seeds():
+    rows = [_row(1, False, 0, 1, 1, 60)]
+    rows += [_row(4, False, s, 0.1, 0.2, 80 + s) for s in range(3)]
+    rows += [_row(4, True, s, 0.4, 0.2 * 9, 70 + 2 * s) for s in range(2)]  # seed 2 unpaired
+    gain = depth.skip_gain(pd.DataFrame(rows)).set_index("depth")
+    assert list(gain.index) == [4], "one layer has nothing to skip"
+    assert gain.loc[4, "gradient_gain_init"] == pytest.approx(4.0)
+    assert gain.loc[4, "gradient_gain_trained"] == pytest.approx(9.0)
+    assert gain.loc[4, "mae_gain_usd"] == pytest.approx(np.mean([80 - 70, 81 - 72]))
+    assert gain.loc[4, "seeds"] == 2
+
+
+def test_run_depth_resumes(tmp_path, monkeypatch):
+    prof = depth.DepthProfile("quick", depths=(1, 2), seeds=2, epochs=2)
+    calls = []
+
+    def fake(windows, d, skip, seed, p):
+        calls.append((d, skip, seed))
+        return _row(d, skip, seed, 0.5, 0.25, 60.5 + d)
+
+    monkeypatch.setattr(depth, "_train", fake)
+    table = depth.run_depth(prof, tmp_path, quiet=True)
+    assert calls == [(1, False, 0), (1, False, 1), (2, False, 0), (2, False, 1), (2, True, 0), (2, True, 1)]
+    np.testing.assert_allclose(table["mae_ratio"], table["mae"] / 50.0)
+    calls.clear()
+    again = depth.run_depth(prof, tmp_path, quiet=True)
+    assert calls == [], "saved runs are read back, not trained again"
+    pd.testing.assert_frame_equal(again, table)
+    more = depth.run_depth(
+        depth.DepthProfile("quick", depths=(1, 2), seeds=3, epochs=2), tmp_path, quiet=True
+    )
+    assert calls == [(1, False, 2), (2, False, 2), (2, True, 2)] and len(more) == 9
+
+
+def test_first_to_last_reads_the_layers_totals():
+    keras.utils.set_random_seed(0)
+    model = compile_model(build_lstm((8, 3), units=(4, 4, 4), dropout=0.0, residual=True))
+    x = np.random.default_rng(0).normal(size=(16, 8, 3)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(16, 1)).astype("float32")
+    norms = gradient_norms(model, x, y)
+    totals = norms[norms["weight"] == "total"]
+    lstm = totals[totals["layer"].str.startswith("lstm")]["norm"].to_numpy()
+    assert depth.first_to_last(model, x, y) == pytest.approx(lstm[0] / lstm[-1], rel=1e-6)
