@@ -22,8 +22,8 @@ def _row(d, skip, seed, init, final, mae):
         grad_ratio_final=final,
         val_mse=0.1,
         mae=mae,
-        naive_mae=50.0,
-        seconds=1.0,
+        naive_mae=50.5,
+        seconds=1.5,
     )
 
 
@@ -50,7 +50,7 @@ def test_run_depth_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(depth, "_train", fake)
     table = depth.run_depth(prof, tmp_path, quiet=True)
     assert calls == [(1, False, 0), (1, False, 1), (2, False, 0), (2, False, 1), (2, True, 0), (2, True, 1)]
-    np.testing.assert_allclose(table["mae_ratio"], table["mae"] / 50.0)
+    np.testing.assert_allclose(table["mae_ratio"], table["mae"] / 50.5)
     calls.clear()
     again = depth.run_depth(prof, tmp_path, quiet=True)
     assert calls == [], "saved runs are read back, not trained again"
