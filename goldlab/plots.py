@@ -350,7 +350,7 @@ def memory_curves(
 
 
 def mse_heatmap(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
-    """Test MSE over the mean predictor's, model (rows) × T (columns), on a log colour scale from 1e-3 to 1
+    """Test MSE over the mean predictor's, model (rows) × T (columns), on a log colour scale from 0.01 to 1
     (1: learnt nothing; the solved bar is 0.1); grey: not trained."""
     from matplotlib.colors import LogNorm
 
@@ -358,7 +358,7 @@ def mse_heatmap(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | N
     values = ratios.to_numpy(dtype=float)
     cmap = plt.get_cmap("RdYlGn_r").copy()
     cmap.set_bad("lightgrey")
-    norm = LogNorm(vmin=1e-3, vmax=1.0, clip=True)
+    norm = LogNorm(vmin=1e-2, vmax=1.0, clip=True)
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, "–" if np.isnan(v) else f"{v:.2g}", ha="center", va="center", fontsize="small")
