@@ -28,6 +28,9 @@ __all__ = [
     "UNDEFINED",
     "VERDICTS",
     "Verdict",
+    "SAME_CLAIM",
+    "combine",
+    "registered",
     "decide",
     "render",
     "verdict_table",
@@ -364,10 +367,55 @@ def settle_epoch(history: pd.DataFrame) -> int:
 _BY_KEY = {c.key: c for c in BLOG_CLAIMS}
 
 
+def registered(key: str) -> Claim | None:
+    """The registered claim ``key`` of :data:`BLOG_CLAIMS`, or None: its one text, blog figure and page."""
+    return _BY_KEY.get(key)
+
+
 def _verdict(key: str, measured: str, verdict: str, reason: str, **values: float) -> Verdict:
     """A :class:`Verdict` for the registered claim ``key`` (its text, the blog's figure and where)."""
     c = _BY_KEY[key]
     return Verdict(key, c.claim, c.blog, measured, verdict, reason, c.where, dict(values))
+
+
+#: Claims the book tests in more than one setting: the key of a setting's verdict -> the key of the one
+#: registered claim it speaks to. :func:`combine` folds them, so every page shows one verdict per claim.
+SAME_CLAIM: dict[str, str] = {
+    "memory_more_layers": "more_layers",
+    "memory_residual_depth": "residual_depth",
+    "memory_orth_doubled": "orth_doubled",
+    "memory_clip_prevents": "clip_prevents",
+}
+#: How :func:`combine` names the setting of a verdict, from the page that decided it.
+_SETTINGS = {_CH5: "on the adding problem (chapter 5)"}
+
+
+def _setting(v: Verdict) -> str:
+    return _SETTINGS.get(v.where, "on gold prices")
+
+
+def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """One verdict per claim: verdicts of one registered claim decided in several settings (see
+    :data:`SAME_CLAIM`) become one, with the registry's text. It keeps the settings' common verdict when they
+    agree, ignoring settings that could not test it; where they disagree it is :data:`MIXED`, and the reason
+    names each setting's verdict and why. Other verdicts pass through in order."""
+    groups: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        groups.setdefault(SAME_CLAIM.get(v.key, v.key), []).append(v)
+    out = []
+    for key, parts in groups.items():
+        if len(parts) == 1 and parts[0].key == key:
+            out.append(parts[0])
+            continue
+        tested = [v for v in parts if v.verdict not in (NOT_TESTABLE, UNDEFINED)] or parts
+        found = {v.verdict for v in tested}
+        verdict = found.pop() if len(found) == 1 else MIXED
+        reason = "; ".join(f"{_setting(v)}, {v.verdict}: {v.reason}" for v in parts)
+        measured = "; ".join(f"{_setting(v)}: {v.measured}" for v in parts)
+        values = {f"{v.key}.{k}": x for v in parts for k, x in v.values.items()}
+        c = _BY_KEY[key]
+        out.append(Verdict(key, c.claim, c.blog, measured, verdict, reason, c.where, values))
+    return out
 
 
 def _horizon(table: pd.DataFrame, horizon: int | None) -> int:

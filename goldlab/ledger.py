@@ -17,7 +17,7 @@ import pandas as pd
 from goldlab import claims, experiments, forecast, memory, models, monitor, variants
 from goldlab.claims import NOT_TESTABLE, Verdict
 
-__all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "speed_table"]
+__all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "settled", "speed_table"]
 
 
 def benchmark(name: str, root: str | Path | None = None) -> pd.DataFrame | None:
@@ -106,17 +106,36 @@ def every_verdict(
     def walk() -> list[Verdict]:
         return [forecast.beats_naive_walk(pd.read_csv(results / "walk_forward.csv"))]
 
-    return _gather(
-        {
-            "ablation": ablation,
-            "speed": speed_claim,
-            "high learning rate": high_lr,
-            "skip square": skip_square,
-            "variants": lambda: variants.verdicts(results, prof),
-            "long-memory": lambda: memory.verdicts(results),
-            "walk-forward": walk,
-        }
+    return claims.combine(
+        _gather(
+            {
+                "ablation": ablation,
+                "speed": speed_claim,
+                "high learning rate": high_lr,
+                "skip square": skip_square,
+                "variants": lambda: variants.verdicts(results, prof),
+                "long-memory": lambda: memory.verdicts(results),
+                "walk-forward": walk,
+            }
+        )
     )
+
+
+def settled(
+    verdicts: list[Verdict], results: str | Path, profile: str | experiments.Profile | None = None
+) -> list[Verdict]:
+    """The book's one verdict for each claim a page decided: where a claim is also tested elsewhere
+    (:data:`goldlab.claims.SAME_CLAIM`), the page's own verdict is replaced by the combined one that
+    :func:`every_verdict` gives, so every page and the results table say the same."""
+    book = {v.key: v for v in every_verdict(results, profile, speed_table())}
+    out, seen = [], set()
+    for v in verdicts:
+        key = claims.SAME_CLAIM.get(v.key, v.key)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(book.get(key, v) if key != v.key or key in claims.SAME_CLAIM.values() else v)
+    return out
 
 
 def ledger(verdicts: list[Verdict]) -> pd.DataFrame:

@@ -731,6 +731,10 @@ def _fmt_fracs(fracs: pd.Series) -> str:
 
 
 def _verdict(key: str, claim: str, blog: str, measured: str, verdict: str, reason: str, **values):
+    """A verdict of this chapter; a claim the registry holds keeps the registry's text and blog figure."""
+    known = claims.registered(key)
+    if known is not None:
+        claim, blog = known.claim, known.blog
     return claims.Verdict(key, claim, blog, measured, verdict, reason, _WHERE, dict(values))
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "against_threshold",
     "by_step",
     "cost_to_solve",
+    "depth_sweep",
     "forecasts_vs_range",
     "gradient_history",
     "gradient_monitor",
@@ -392,3 +393,30 @@ def cost_to_solve(
     )
     ax.legend(fontsize="x-small", ncol=2)
     return ax
+
+
+def depth_sweep(sweep: pd.DataFrame, axes: Sequence[plt.Axes] | None = None) -> Sequence[plt.Axes]:
+    """Two panels against the number of LSTMs (:mod:`goldlab.depth`), with and without skips, medians over
+    seeds: the gradient reaching the first LSTM over the last at initialisation (dashed) and after training
+    (solid), on a log scale; and the test MAE over the naive forecast's (1, dotted: no better than naive)."""
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)[1]
+    grad_ax, mae_ax = axes
+    med = sweep.groupby(["skips", "depth"])[["grad_ratio_init", "grad_ratio_final", "mae_ratio"]].median()
+    for skips, part in med.groupby(level="skips"):
+        d = part.index.get_level_values("depth")
+        name = "with skips" if skips else "without skips"
+        (line,) = grad_ax.plot(d, part["grad_ratio_final"], marker="o", label=f"{name}, trained")
+        grad_ax.plot(d, part["grad_ratio_init"], ls="--", color=line.get_color(), label=f"{name}, at init")
+        mae_ax.plot(d, part["mae_ratio"], marker="o", color=line.get_color(), label=name)
+    mae_ax.axhline(1.0, color="black", ls=":", lw=1, label="naive forecast")
+    grad_ax.set_yscale("log")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(sweep["depth"].unique()), [str(d) for d in sorted(sweep["depth"].unique())])
+        ax.legend(fontsize="x-small")
+    grad_ax.set(
+        title="Gradient reaching the first LSTM", xlabel="LSTM layers", ylabel="‖∂L/∂W₁‖ / ‖∂L/∂W_last‖"
+    )
+    mae_ax.set(title="Test error on gold (h = 30)", xlabel="LSTM layers", ylabel="test MAE ÷ naive MAE")
+    return axes
