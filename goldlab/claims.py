@@ -385,13 +385,14 @@ SAME_CLAIM: dict[str, str] = {
     "memory_residual_depth": "residual_depth",
     "memory_orth_doubled": "orth_doubled",
     "memory_clip_prevents": "clip_prevents",
+    "depth_residual_depth": "residual_depth",
 }
-#: How :func:`combine` names the setting of a verdict, from the page that decided it.
-_SETTINGS = {_CH5: "on the adding problem (chapter 5)"}
+#: How :func:`combine` names the setting of a verdict, from the prefix of its key.
+_SETTINGS = {"memory_": "on the adding problem (chapter 5)", "depth_": "on gold, by depth (chapter 4)"}
 
 
 def _setting(v: Verdict) -> str:
-    return _SETTINGS.get(v.where, "on gold prices")
+    return next((name for prefix, name in _SETTINGS.items() if v.key.startswith(prefix)), "on gold prices")
 
 
 def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:

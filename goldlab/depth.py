@@ -34,7 +34,18 @@ from goldlab import data as gdata
 from goldlab.models import build_lstm, compile_model, lstm_layers
 from goldlab.monitor import gradient_norms
 
-__all__ = ["DEPTH_PROFILES", "DepthProfile", "depth_table", "first_to_last", "run_depth", "skip_gain"]
+__all__ = [
+    "DEPTH_PROFILES",
+    "FROM_LAYERS",
+    "DepthProfile",
+    "claim_residual_depth",
+    "depth_table",
+    "first_to_last",
+    "run_depth",
+    "skip_gain",
+    "skips_help",
+    "verdicts",
+]
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,58 @@ def skip_gain(table: pd.DataFrame) -> pd.DataFrame:
                 "gradient_gain_init": gain["init"],
                 "gradient_gain_trained": gain["trained"],
                 "mae_gain_usd": float(diff.mean()),
+                "skip_wins": int((diff > 0).sum()),
                 "seeds": len(seeds),
             }
         )
     return pd.DataFrame(rows)
+
+
+def skips_help(gain: pd.DataFrame) -> pd.Series:
+    """Per depth of :func:`skip_gain`: whether the skips lowered the test MAE in every paired seed (a sign
+    test's strongest outcome; with 3 seeds its one-sided p is 1/8, so one depth alone proves little)."""
+    return (gain.set_index("depth")["skip_wins"] == gain.set_index("depth")["seeds"]).rename("skips help")
+
+
+#: The blog's claim: skips help from this many LSTM layers on, and not below.
+FROM_LAYERS = 3
+
+
+def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
+    """ "Residual connections only help with 3+ LSTM layers", on gold over the sweep's depths: supported
+    when the skips lower the error in every seed at each depth of 3 or more and at no depth below; refuted
+    when they do so at no depth of 3 or more; mixed otherwise (the depths on each side named)."""
+    helps = skips_help(gain)
+    deep, shallow = helps[helps.index >= FROM_LAYERS], helps[helps.index < FROM_LAYERS]
+    key, claim, blog = "depth_residual_depth", "residual connections only help with 3+ LSTM layers", "3+"
+    where = "../notebooks/04_residual.ipynb"
+    if deep.empty:
+        reason = f"the sweep has no depth of {FROM_LAYERS} or more layers with skips"
+        return claims.Verdict(key, claim, blog, "not trained", claims.NOT_TESTABLE, reason, where)
+    if deep.all() and not shallow.any():
+        verdict = claims.SUPPORTED
+    elif not deep.any():
+        verdict = claims.REFUTED
+    else:
+        verdict = claims.MIXED
+    g = gain.set_index("depth")
+    parts = ", ".join(f"{d} layers: {g.loc[d, 'skip_wins']} of {g.loc[d, 'seeds']}" for d in g.index)
+    reason = (
+        f"skips lower the test MAE (paired by seed) in {parts} seeds (helping: every seed at each depth of "
+        f"{FROM_LAYERS} or more, none below)"
+    )
+    measured = ", ".join(f"{d} layers: {g.loc[d, 'mae_gain_usd']:+.1f} USD" for d in g.index)
+    return claims.Verdict(key, claim, blog, measured, verdict, reason, where, {"helps": helps.to_dict()})
+
+
+def verdicts(results: str | Path, profile: str | DepthProfile | None = None) -> list[claims.Verdict]:
+    """The sweep's verdict from its saved table under ``results/depth`` (FileNotFoundError without it)."""
+    prof = (
+        profile
+        if isinstance(profile, DepthProfile)
+        else DEPTH_PROFILES[experiments.get_profile(profile).name]
+    )
+    path = Path(results) / "depth" / "depth.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no depth sweep; chapter 4 runs it (goldlab.depth.run_depth)")
+    return [claim_residual_depth(skip_gain(depth_table(pd.read_csv(path), prof)))]

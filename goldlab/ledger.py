@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from goldlab import claims, experiments, forecast, memory, models, monitor, variants
+from goldlab import claims, depth, experiments, forecast, memory, models, monitor, variants
 from goldlab.claims import NOT_TESTABLE, Verdict
 
 __all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "settled", "speed_table"]
@@ -115,6 +115,7 @@ def every_verdict(
                 "skip square": skip_square,
                 "variants": lambda: variants.verdicts(results, prof),
                 "long-memory": lambda: memory.verdicts(results),
+                "depth sweep": lambda: depth.verdicts(results, prof),
                 "walk-forward": walk,
             }
         )

@@ -70,3 +70,29 @@ def test_first_to_last_reads_the_layers_totals():
     totals = norms[norms["weight"] == "total"]
     lstm = totals[totals["layer"].str.startswith("lstm")]["norm"].to_numpy()
     assert depth.first_to_last(model, x, y) == pytest.approx(lstm[0] / lstm[-1], rel=1e-6)
+
+
+def _gain(wins: dict[int, int], seeds: int = 3) -> pd.DataFrame:
+    rows = [
+        dict(
+            depth=d,
+            gradient_gain_init=1.0,
+            gradient_gain_trained=1.0,
+            mae_gain_usd=w - 1.5,
+            skip_wins=w,
+            seeds=seeds,
+        )
+        for d, w in wins.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_claim_residual_depth_both_sides_and_split():
+    from goldlab import claims
+
+    assert depth.claim_residual_depth(_gain({2: 1, 4: 3, 8: 3})).verdict == claims.SUPPORTED
+    assert depth.claim_residual_depth(_gain({2: 3, 4: 1, 8: 2})).verdict == claims.REFUTED
+    split = depth.claim_residual_depth(_gain({2: 0, 4: 2, 8: 3}))
+    assert split.verdict == claims.MIXED and "4 layers: 2 of 3" in split.reason
+    assert depth.claim_residual_depth(_gain({2: 3})).verdict == claims.NOT_TESTABLE
+    assert depth.skips_help(_gain({2: 3, 4: 2})).to_dict() == {2: True, 4: False}
