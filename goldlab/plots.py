@@ -285,18 +285,27 @@ def reference_line(ax: plt.Axes, value: float, label: str) -> plt.Axes:
     return ax
 
 
+def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, **scale):
+    """``table`` (model rows × T columns) as coloured cells, each value written in it with ``fmt`` and
+    NaN (not trained) grey; ``scale`` passes ``vmin``/``vmax`` or ``norm`` to ``imshow``. Returns the axis
+    and the image (for a colour bar)."""
+    ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.35 * len(table) + 1.5))[1]
+    values = table.to_numpy(dtype=float)
+    colours = plt.get_cmap(cmap).copy()
+    colours.set_bad("lightgrey")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto", **scale)
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, "–" if np.isnan(v) else format(v, fmt), ha="center", va="center", fontsize="small")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
+    ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
+    ax.set(xlabel="sequence length T (steps)", ylabel="model")
+    return ax, image
+
+
 def phase_diagram(phase: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """Fraction of seeds solving the task, model (rows) × sequence length T (columns); grey: not trained."""
-    ax = ax if ax is not None else plt.subplots(figsize=(6, 0.35 * len(phase) + 1.5))[1]
-    values = phase.to_numpy(dtype=float)
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("lightgrey")
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, "–" if np.isnan(v) else f"{v:.0%}", ha="center", va="center", fontsize="small")
-    ax.set_xticks(range(phase.shape[1]), [str(c) for c in phase.columns])
-    ax.set_yticks(range(phase.shape[0]), [str(r) for r in phase.index])
-    ax.set(title=title or "Who learns the adding problem", xlabel="sequence length T (steps)", ylabel="model")
+    ax, image = _model_grid(phase, ax, "RdYlGn", ".0%", vmin=0, vmax=1)
+    ax.set_title(title or "Who learns the adding problem")
     ax.figure.colorbar(image, ax=ax, label="fraction of seeds solved")
     return ax
 
@@ -355,17 +364,8 @@ def mse_heatmap(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | N
     (1: learnt nothing; the solved bar is 0.1); grey: not trained."""
     from matplotlib.colors import LogNorm
 
-    ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.35 * len(ratios) + 1.5))[1]
-    values = ratios.to_numpy(dtype=float)
-    cmap = plt.get_cmap("RdYlGn_r").copy()
-    cmap.set_bad("lightgrey")
-    norm = LogNorm(vmin=1e-2, vmax=1.0, clip=True)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, "–" if np.isnan(v) else f"{v:.2g}", ha="center", va="center", fontsize="small")
-    ax.set_xticks(range(ratios.shape[1]), [str(c) for c in ratios.columns])
-    ax.set_yticks(range(ratios.shape[0]), [str(r) for r in ratios.index])
-    ax.set(title=title or "Test MSE / mean predictor's", xlabel="sequence length T (steps)", ylabel="model")
+    ax, image = _model_grid(ratios, ax, "RdYlGn_r", ".2g", norm=LogNorm(vmin=1e-2, vmax=1.0, clip=True))
+    ax.set_title(title or "Test MSE / mean predictor's")
     ax.figure.colorbar(image, ax=ax, label="test MSE ÷ 1/6 (log scale)")
     return ax
 
