@@ -280,13 +280,16 @@ def diebold_mariano(
 class MZResult(NamedTuple):
     """Result of :func:`mincer_zarnowitz`: ``actual = intercept + slope * forecast + u``.
 
-    f_stat and p_value: the joint Wald test of intercept 0 and slope 1 (HAC covariance), as F(2, n - 2).
+    f_stat and p_value: the joint Wald test of intercept 0 and slope 1 (HAC covariance), as F(2, n - 2);
+    slope_p: the HAC t-test of slope 1 alone (t with n - 2 degrees of freedom): a forecast that moves less
+    than the price has a slope above 1, a biased one only an intercept.
     """
 
     intercept: float
     slope: float
     f_stat: float
     p_value: float
+    slope_p: float
     n: int
     lags: int
 
@@ -299,7 +302,8 @@ def mincer_zarnowitz(actual: ArrayLike, forecast: ArrayLike, h: int = 1, lags: i
     (X'X)^{-1} n / (n - 2)`` (:func:`hac_covariance` of ``x_t u_t`` with ``lags`` Bartlett lags, by default
     :func:`newey_west_lags`; the ``n / (n - 2)`` small-sample factor), and ``F = W / 2`` is compared with
     F(2, n - 2). This is statsmodels' ``OLS(actual, [1, forecast]).fit(cov_type="HAC", cov_kwds={"maxlags":
-    lags, "use_correction": True}).f_test("const = 0, x1 = 1")``, which a test checks.
+    lags, "use_correction": True}).f_test("const = 0, x1 = 1")`` (and ``t_test("x1 = 1")`` for
+    ``slope_p``), which a test checks.
 
     Unlike the slope of forecast on actual, which is below 1 for any forecast with errors (the naive one
     too), the slope of actual on forecast is 1 for an efficient forecast.
@@ -317,7 +321,8 @@ def mincer_zarnowitz(actual: ArrayLike, forecast: ArrayLike, h: int = 1, lags: i
     r = b - np.array([0.0, 1.0])
     f_stat = float(r @ np.linalg.solve(cov, r) / 2.0)
     p_value = float(stats.f.sf(f_stat, 2, n - 2))
-    return MZResult(float(b[0]), float(b[1]), f_stat, p_value, n, lags)
+    slope_p = float(2.0 * stats.t.sf(abs(r[1]) / np.sqrt(cov[1, 1]), n - 2))
+    return MZResult(float(b[0]), float(b[1]), f_stat, p_value, slope_p, n, lags)
 
 
 # --------------------------------------------------------------------------------------------------

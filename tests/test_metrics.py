@@ -326,7 +326,7 @@ def test_mincer_zarnowitz_agrees_with_statsmodels(lags):
     f = np.cumsum(rng.normal(size=200)) + 100.0
     y = 3.0 + 0.95 * f + np.convolve(rng.normal(size=203), [1.0, 0.5, 0.3, 0.2], mode="valid")
     fit = sm.OLS(y, sm.add_constant(f)).fit(
-        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}
+        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
     )
     joint = fit.f_test("const = 0, x1 = 1")
     res = mincer_zarnowitz(y, f, lags=lags)
@@ -334,6 +334,8 @@ def test_mincer_zarnowitz_agrees_with_statsmodels(lags):
     assert (res.intercept, res.slope) == pytest.approx(tuple(fit.params), rel=1e-10)
     assert res.f_stat == pytest.approx(float(joint.fvalue), rel=1e-8)
     assert res.p_value == pytest.approx(float(joint.pvalue), rel=1e-8)
+    slope = fit.t_test("x1 = 1")
+    assert res.slope_p == pytest.approx(float(np.squeeze(slope.pvalue)), rel=1e-8)
     assert res.lags == lags and res.n == 200
 
 
