@@ -48,6 +48,7 @@ __all__ = [
     "range_facts",
     "share_above",
     "shortfall",
+    "shortfall_summary",
     "shortfalls",
     "step_pairs",
     "target_decides",
@@ -135,6 +136,15 @@ def shortfalls(predictions: Mapping[int, pd.DataFrame], train_max: float) -> pd.
         g = both.groupby(["step", "seed"], sort=False)[["actual", "pred"]]
         parts[h] = g.apply(shortfall, train_max, h)
     return pd.concat(parts, names=["horizon"])
+
+
+def shortfall_summary(short: pd.DataFrame) -> pd.DataFrame:
+    """:func:`shortfalls` per (horizon, step): means over seeds, and the tests' p-values summarised by
+    :func:`goldlab.metrics.median_p` (a mean of p-values is no p-value)."""
+    pcols = [c for c in short.columns if " p " in f" {c} "]
+    how = {c: (metrics.median_p if c in pcols else "mean") for c in short.columns}
+    out = short.groupby(["horizon", "step"], sort=False).agg(how)
+    return out.rename(columns={c: f"{c}, median" for c in pcols})
 
 
 def _networks(short: pd.DataFrame, horizon: int) -> pd.DataFrame:

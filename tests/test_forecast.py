@@ -46,6 +46,15 @@ def test_shortfalls_put_the_naive_forecast_first():
     assert short.loc[(1, "naive", -1), "MZ slope"] == pytest.approx(1.0, abs=0.01)
 
 
+def test_shortfall_summary_takes_the_median_of_p_values():
+    short = forecast.shortfalls({1: predictions({"baseline": 0.5})}, 150.0)
+    out = forecast.shortfall_summary(short)
+    runs = short.loc[(1, "baseline")]
+    assert out.loc[(1, "baseline"), "MZ p (0, 1), median"] == pytest.approx(runs["MZ p (0, 1)"].median())
+    assert out.loc[(1, "baseline"), "MZ slope"] == pytest.approx(runs["MZ slope"].mean())
+    assert list(out.index.get_level_values("step")) == ["naive", "baseline"]
+
+
 @pytest.mark.parametrize(("best", "verdict"), [(1.0, claims.SUPPORTED), (0.8, claims.REFUTED)])
 def test_follows_price_threshold(best, verdict):
     # slope of forecast on actual 1 (noise only): efficient; 0.8: actual on forecast has slope 1.25
