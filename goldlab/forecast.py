@@ -464,14 +464,17 @@ def step_pairs(table: pd.DataFrame, steps: Sequence[str] = STEPS) -> pd.DataFram
     The steps of an ablation train on the same seeds and data, so seed ``s`` of one step is compared with
     seed ``s`` of the next (:func:`goldlab.metrics.paired_difference` of test MAE, USD): the mean paired
     change, its 95 % t interval, the paired t-test's p, the Wilcoxon signed-rank p and the seeds whose
-    MAE fell.
+    MAE fell. With fewer than two seeds in common the test columns are NaN.
     """
     rows = {}
     for h, part in table[table["seed"] >= 0].groupby("horizon"):
         mae = part.pivot_table(index="seed", columns="step", values="mae")
         for before, after in zip(steps[:-1], steps[1:], strict=True):
             both = mae[[before, after]].dropna()
-            r = metrics.paired_difference(both[before], both[after])
+            if len(both) < 2:  # one seed: nothing to pair, said as NaN rather than guessed
+                r = metrics.PairedResult(*[np.nan] * 5, int((both[after] < both[before]).sum()), len(both))
+            else:
+                r = metrics.paired_difference(both[before], both[after])
             rows[(h, f"{before} → {after}")] = {
                 "mean change (USD)": r.mean,
                 "95% low": r.low,

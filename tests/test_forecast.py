@@ -231,6 +231,8 @@ def test_step_pairs_pairs_by_seed():
     assert row["mean change (USD)"] == pytest.approx(-3.2)  # -3 - 0.1 * mean seed (2)
     assert row["paired t p"] < 1e-4 and row["seeds lower"] == "5 of 5"
     assert row["95% low"] < -3.2 < row["95% high"]
+    one = forecast.step_pairs(pd.DataFrame(rows).query("seed <= 0"))  # one seed: nothing to pair
+    assert one["paired t p"].isna().all() and (one["seeds lower"] == "1 of 1").all()
 
 
 def test_gradient_vs_error_from_runs():
