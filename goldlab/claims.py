@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from goldlab.metrics import PairedResult, median_p, paired_difference
+
 __all__ = [
     "NOT_REPRODUCED",
     "NOT_TESTABLE",
@@ -337,7 +339,7 @@ def against_naive(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         {
             "mae": g["mae"].mean(),
             "dm stat": g["dm_stat"].mean(),
-            "dm p (median)": g["dm_p"].median(),
+            "dm p (median)": g["dm_p"].agg(median_p),
             "runs": g.size(),
             f"share p<{alpha:g}": g["sig"].mean(),
             "share worse": g["worse"].mean(),
@@ -619,31 +621,48 @@ def orth_doubled(gradients: pd.DataFrame) -> Verdict:
     return _verdict("orth_doubled", f"×{lo:.2f} to ×{hi:.2f}", verdict, reason, low=lo, high=hi)
 
 
-#: A change of mean MAE counts as an effect when it exceeds this many standard deviations over seeds.
+#: The 2-sd-over-seeds bar of earlier verdicts; only :func:`skip_effect` (one seed per depth, nothing to pair)
+#: still uses it.
 SEED_SDS = 2.0
+#: Significance level of the paired comparisons of two steps over seeds.
+PAIRED_ALPHA = 0.05
 
 
-def _effect(table: pd.DataFrame, a: str, b: str, h: int) -> tuple[float, float]:
-    """Mean MAE change from step a to b and the larger sd over seeds of the two."""
-    ma, mb = _rows(table, a, h)["mae"], _rows(table, b, h)["mae"]
-    return float(mb.mean() - ma.mean()), float(max(ma.std(ddof=1), mb.std(ddof=1)))
+def _effect(table: pd.DataFrame, a: str, b: str, h: int) -> tuple[PairedResult, float]:
+    """Test MAE of step ``b`` minus step ``a`` paired over seeds (same seed, same data), and the larger sd
+    over seeds of the two steps' MAE (what the paired test removes)."""
+    ma = _rows(table, a, h).set_index("seed")["mae"]
+    mb = _rows(table, b, h).set_index("seed")["mae"]
+    both = pd.concat({a: ma, b: mb}, axis=1).dropna()
+    sd = float(max(ma.std(ddof=1), mb.std(ddof=1)))
+    return paired_difference(both[a], both[b]), sd
+
+
+def _paired_text(r: PairedResult) -> str:
+    return (
+        f"{r.mean:+.2f} USD (95 % interval {r.low:+.2f} to {r.high:+.2f}; lower in {r.lower} of {r.n} seeds; "
+        f"paired t-test p = {r.p_value:.2g})"
+    )
 
 
 def orth_vs_arch(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
-    """Does step 3 (initialisation) move the MAE more than step 4 (architecture), beyond the seed spread?"""
+    """Does step 3 (initialisation) lower the MAE, paired over seeds, and by more than step 4 (architecture)
+    changes it?"""
     h = _horizon(table, horizon)
-    (d3, sd3), (d4, sd4) = (
+    (r3, sd3), (r4, sd4) = (
         _effect(table, "clipnorm", "orthogonal", h),
         _effect(table, "orthogonal", FINAL_STEP, h),
     )
-    real3 = abs(d3) > SEED_SDS * sd3 and d3 < 0
-    verdict = SUPPORTED if real3 and abs(d3) > abs(d4) else NOT_REPRODUCED
+    real3 = r3.p_value < PAIRED_ALPHA and r3.mean < 0
+    verdict = SUPPORTED if real3 and abs(r3.mean) > abs(r4.mean) else NOT_REPRODUCED
     reason = (
-        f"step 3 changes the mean MAE by {d3:+.2f} USD (sd over seeds {sd3:.2f}), step 4 by {d4:+.2f} USD "
-        f"(sd {sd4:.2f}); an effect must exceed {SEED_SDS:g} sd and be a fall"
+        f"paired over seeds (same seed, same data; t-test at {PAIRED_ALPHA:g}), step 3 changes the MAE by "
+        f"{_paired_text(r3)}, step 4 by {_paired_text(r4)}; the claim needs a significant fall at step 3, "
+        "larger than step 4's change"
     )
-    measured = f"MAE {d3:+.2f} (init) vs {d4:+.2f} USD (architecture), h={h}"
-    return _verdict("orth_vs_arch", measured, verdict, reason, init=d3, arch=d4, sd_init=sd3, sd_arch=sd4)
+    measured = f"MAE {r3.mean:+.2f} (init) vs {r4.mean:+.2f} USD (architecture), h={h}"
+    values = {"init": r3.mean, "arch": r4.mean, "p_init": r3.p_value, "p_arch": r4.p_value}
+    return _verdict("orth_vs_arch", measured, verdict, reason, sd_init=sd3, sd_arch=sd4, **values)
 
 
 #: The residual model "converges sooner" when its median settling epoch is earlier by at least this share.
@@ -759,25 +778,26 @@ _STEP_CLAIMS = {
 
 
 def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verdict:
-    """Does ``step`` move the mean test MAE of the step before it by more than ``SEED_SDS`` sd?
+    """Does ``step`` change the test MAE of the step before it, paired over seeds (paired t-test)?
 
-    Supported for a fall beyond the seed spread, refuted for a rise beyond it, else not reproduced.
+    Supported for a significant fall at :data:`PAIRED_ALPHA`, refuted for a significant rise, else not
+    reproduced.
     """
     if step not in _STEP_CLAIMS:
         raise ValueError(f"step must be one of {', '.join(_STEP_CLAIMS)}, got {step!r}")
     h = _horizon(table, horizon)
     before = _STEPS[_STEPS.index(step) - 1]
-    d, sd = _effect(table, before, step, h)
-    beyond = abs(d) > SEED_SDS * sd
-    verdict = (SUPPORTED if d < 0 else REFUTED) if beyond else NOT_REPRODUCED
+    r, sd = _effect(table, before, step, h)
+    beyond = r.p_value < PAIRED_ALPHA
+    verdict = (SUPPORTED if r.mean < 0 else REFUTED) if beyond else NOT_REPRODUCED
     reason = (
-        f"the mean test MAE changes by {d:+.2f} USD from {before} to {step} (h={h}), "
-        f"{'more' if beyond else 'no more'} than {SEED_SDS:g} times the sd over seeds ({sd:.2f} USD)"
+        f"paired over seeds (same seed, same data), the test MAE changes from {before} to {step} (h={h}) by "
+        f"{_paired_text(r)}: {'' if beyond else 'not '}significant at {PAIRED_ALPHA:g}"
     )
     claim, blog = _STEP_CLAIMS[step]
     where = {"clipnorm": _CH2, "orthogonal": _CH3}.get(step, _CH4)
-    values = {"change": d, "sd": sd}
-    return Verdict(f"mae_{step}", claim, blog, f"{d:+.2f} USD (h={h})", verdict, reason, where, values)
+    values = {"change": r.mean, "sd": sd, "p": r.p_value, "low": r.low, "high": r.high}
+    return Verdict(f"mae_{step}", claim, blog, f"{r.mean:+.2f} USD (h={h})", verdict, reason, where, values)
 
 
 #: Clipping "rescues" a high learning rate when it lowers the final training loss by at least this share.

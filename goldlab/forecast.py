@@ -3,10 +3,11 @@
 The four chapters measure the blog's fixes on the gradients; this module measures the *forecast* they give.
 A network trained on a min-max-scaled price level has bounded LSTM states (``tanh`` and sigmoid gates) and a
 ``Dense(1)`` head fitted on targets in [0, 1]: it can output more, but nothing in training asks it to. The
-functions here measure what that does on the test period (:func:`range_facts`, :func:`shortfalls`,
-:func:`slope`), put every model beside the naive forecast (:func:`versus_naive`, :func:`walk_summary`),
-relate the gradient figures of each run to its error (:func:`gradient_vs_error`), and decide the claims the
-two pages "Why the forecast fails" and "What decides the forecast" state, as
+functions here measure what that does on the test period (:func:`range_facts`, :func:`shortfalls` with
+the Mincer–Zarnowitz test), put every model beside the naive forecast (:func:`versus_naive`,
+:func:`walk_summary`), compare each step with the one before it over the same seeds (:func:`step_pairs`),
+relate the gradient figures of each run to its error within each target (:func:`gradient_vs_error`), and
+decide the claims the two pages "Why the forecast fails" and "What decides the forecast" state, as
 :class:`goldlab.claims.Verdict` objects. Each verdict's threshold is a module constant beside its function.
 """
 
@@ -18,14 +19,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from goldlab.claims import BASELINES, REFUTED, SUPPORTED, UNDEFINED, Verdict, decide
+from goldlab import metrics
+from goldlab.claims import (
+    BASELINES,
+    NOT_REPRODUCED,
+    REFUTED,
+    STEPS,
+    SUPPORTED,
+    UNDEFINED,
+    Verdict,
+    decide,
+)
 
 __all__ = [
     "ALPHA",
     "BEATS_SHARE",
     "GRADIENT_RHO",
     "SHORTFALL_REMOVED",
-    "SLOPE_FOLLOWS",
     "TARGET_RATIO",
     "beats_naive",
     "beats_naive_walk",
@@ -38,8 +48,9 @@ __all__ = [
     "range_facts",
     "share_above",
     "shortfall",
+    "shortfall_summary",
     "shortfalls",
-    "slope",
+    "step_pairs",
     "target_decides",
     "versus_naive",
     "walk_models",
@@ -90,61 +101,93 @@ def range_facts(windows) -> pd.Series:
 # how far the forecasts fall short
 
 
-def slope(actual: Sequence[float], forecast: Sequence[float]) -> float:
-    """Least-squares slope of ``forecast`` on ``actual``: 1 follows the price, 0 is a flat forecast."""
-    a, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
-    if a.size < 2 or np.ptp(a) == 0:
-        return float("nan")
-    return float(np.polyfit(a, f, 1)[0])
+def shortfall(pred: pd.DataFrame, train_max: float, horizon: int = 1) -> pd.Series:
+    """One run's forecast (``predictions``: ``actual``, ``pred``) beside the price, in USD and by test.
 
-
-def shortfall(pred: pd.DataFrame, train_max: float) -> pd.Series:
-    """Mean forecast error (forecast − actual, USD) on test days below and above ``train_max``, the slope
-    of forecast on actual and the highest forecast, for one run's ``predictions`` (``actual``, ``pred``)."""
+    The mean forecast error (forecast − actual) on test days below and above ``train_max``, the
+    Mincer–Zarnowitz regression of actual on forecast (:func:`goldlab.metrics.mincer_zarnowitz` at
+    ``horizon``: its slope, 1 for a forecast that moves with the price and above 1 for one that moves
+    less; the joint test's p of intercept 0 and slope 1, and the slope test's p), and the highest forecast.
+    """
     err = pred["pred"] - pred["actual"]
     high = pred["actual"] > train_max
+    mz = metrics.mincer_zarnowitz(pred["actual"], pred["pred"], h=horizon)
     return pd.Series(
         {
             "mean error below max (USD)": float(err[~high].mean()) if (~high).any() else np.nan,
             "mean error above max (USD)": float(err[high].mean()) if high.any() else np.nan,
-            "slope forecast/actual": slope(pred["actual"], pred["pred"]),
+            "MZ slope": mz.slope,
+            "MZ p (0, 1)": mz.p_value,
+            "MZ p (slope 1)": mz.slope_p,
             "highest forecast (USD)": float(pred["pred"].max()),
         }
     )
 
 
 def shortfalls(predictions: Mapping[int, pd.DataFrame], train_max: float) -> pd.DataFrame:
-    """:func:`shortfall` per (horizon, step, seed) of stacked ``predictions`` tables keyed by horizon."""
-    parts = {
-        h: pred.groupby(["step", "seed"], sort=False)[["actual", "pred"]].apply(shortfall, train_max)
-        for h, pred in predictions.items()
-    }
+    """:func:`shortfall` per (horizon, step, seed) of stacked ``predictions`` tables keyed by horizon, with
+    the naive forecast (their ``naive`` column; step ``naive``, seed −1) first at each horizon."""
+    parts = {}
+    for h, pred in predictions.items():
+        first = pred[pred["seed"] == pred["seed"].iloc[0]]
+        first = first[first["step"] == first["step"].iloc[0]]
+        naive = first.assign(pred=first["naive"], step="naive", seed=-1)
+        both = pd.concat([naive, pred], ignore_index=True)
+        g = both.groupby(["step", "seed"], sort=False)[["actual", "pred"]]
+        parts[h] = g.apply(shortfall, train_max, h)
     return pd.concat(parts, names=["horizon"])
 
 
-#: A forecast "follows the price" when the slope of forecast on actual is at least this.
-SLOPE_FOLLOWS = 0.9
+def shortfall_summary(short: pd.DataFrame) -> pd.DataFrame:
+    """:func:`shortfalls` per (horizon, step): means over seeds, and the tests' p-values summarised by
+    :func:`goldlab.metrics.median_p` (a mean of p-values is no p-value)."""
+    pcols = [c for c in short.columns if " p " in f" {c} "]
+    how = {c: (metrics.median_p if c in pcols else "mean") for c in short.columns}
+    out = short.groupby(["horizon", "step"], sort=False).agg(how)
+    return out.rename(columns={c: f"{c}, median" for c in pcols})
 
 
-def follows_price(short: pd.DataFrame, horizon: int) -> Verdict:
-    """Does any step's level-target forecast follow the price at ``horizon``? The best step's mean slope
-    (over seeds) against :data:`SLOPE_FOLLOWS`; the mean errors above and below the training max beside it."""
-    per_step = short.loc[horizon].groupby("step", sort=False).mean()
-    best = per_step["slope forecast/actual"].max()
-    below = per_step["mean error below max (USD)"].mean()
-    above = per_step["mean error above max (USD)"].mean()
-    verdict = decide(best, SLOPE_FOLLOWS, SUPPORTED, REFUTED)
-    cmp = "at least" if verdict == SUPPORTED else "below"
+def _networks(short: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """The rows of :func:`shortfalls` at ``horizon`` without the simple forecasts."""
+    part = short.loc[horizon]
+    return part[~part.index.get_level_values("step").isin(BASELINES)]
+
+
+def follows_price(short: pd.DataFrame, horizon: int, alpha: float = ALPHA) -> Verdict:
+    """Does any step's level-target forecast follow the price at ``horizon``? The Mincer–Zarnowitz test
+    (:func:`shortfall`): the step whose median p over seeds (:func:`goldlab.metrics.median_p`) is the
+    largest, against ``alpha``; the naive forecast's test and the mean errors beside it."""
+    runs = _networks(short, horizon)
+    per_step = runs.groupby("step", sort=False).agg(
+        {"MZ p (0, 1)": metrics.median_p, "MZ slope": "median", "mean error above max (USD)": "mean"}
+    )
+    best = per_step["MZ p (0, 1)"].idxmax()
+    p, slope_ = per_step.loc[best, "MZ p (0, 1)"], per_step.loc[best, "MZ slope"]
+    naive = short.loc[(horizon, "naive")].iloc[0]
+    below = runs["mean error below max (USD)"].mean()
+    above = runs["mean error above max (USD)"].mean()
+    verdict = decide(p, alpha, SUPPORTED, REFUTED)
     return Verdict(
         "follows_price",
         "the network trained on the min-max-scaled price level forecasts the test period's prices",
         "implied by its MAE 47.23 → 12.84 on a test period “spanning 2024 price movements”",
-        f"slope {best:.2f} for the best step at h = {horizon}; mean error {below:+.0f} USD below the "
-        f"training maximum, {above:+.0f} USD above it",
+        f"slope of actual on forecast {slope_:.2f} for the best step ({best}) at h = {horizon}, joint p "
+        f"{p:.1g}; the naive forecast's slope {naive['MZ slope']:.2f}, joint p "
+        f"{naive['MZ p (0, 1)']:.2g}; mean error {below:+.0f} USD below the training maximum, "
+        f"{above:+.0f} USD above it",
         verdict,
-        f"the best step's slope of forecast on actual is {cmp} {SLOPE_FOLLOWS}",
+        f"the Mincer–Zarnowitz test (actual on forecast, intercept 0 and slope 1 jointly, F test with a "
+        f"Newey–West covariance, median p over seeds) {'accepts' if verdict == SUPPORTED else 'rejects'}"
+        f" the best step's forecast at the {alpha:.0%} level",
         WHY_FAILS,
-        {"best_slope": best, "error_below": below, "error_above": above},
+        {
+            "best_p": p,
+            "best_slope": slope_,
+            "naive_slope": naive["MZ slope"],
+            "naive_p": naive["MZ p (0, 1)"],
+            "error_below": below,
+            "error_above": above,
+        },
     )
 
 
@@ -157,7 +200,7 @@ def fixes_shortfall(short: pd.DataFrame, horizon: int, first: str = "baseline") 
     """Do the gradient fixes remove the shortfall above the training maximum? The share of the ``first``
     step's mean error above the maximum that the best other step removes, against
     :data:`SHORTFALL_REMOVED`."""
-    above = short.loc[horizon].groupby("step", sort=False)["mean error above max (USD)"].mean()
+    above = _networks(short, horizon).groupby("step", sort=False)["mean error above max (USD)"].mean()
     base = above.get(first, np.nan)
     others = above.drop(first, errors="ignore")
     best = others.loc[others.abs().idxmin()] if len(others) else np.nan
@@ -186,8 +229,9 @@ def versus_naive(table: pd.DataFrame, formulation: str, alpha: float = ALPHA) ->
     """Each model of an ablation table beside the naive forecast, per (formulation, horizon, step).
 
     Columns: ``MAE`` (mean over seeds), ``naive MAE``, ``MAE/naive``, ``dm stat`` (mean; positive when the
-    model's squared errors are the larger), ``dm p (median)``, ``runs`` and ``share better`` (runs whose
-    Diebold–Mariano test says significantly better than naive at ``alpha``).
+    model's squared errors are the larger), ``dm p (median)`` (:func:`goldlab.metrics.median_p`), ``runs``
+    and ``share better`` (runs whose Diebold–Mariano test says significantly better than naive at
+    ``alpha``).
     """
     naive = table[table["step"] == "naive"].groupby("horizon")["mae"].first()
     t = table[table["step"] != "naive"]
@@ -197,7 +241,7 @@ def versus_naive(table: pd.DataFrame, formulation: str, alpha: float = ALPHA) ->
         {
             "MAE": g["mae"].mean(),
             "dm stat": g["dm_stat"].mean(),
-            "dm p (median)": g["dm_p"].median(),
+            "dm p (median)": g["dm_p"].agg(metrics.median_p),
             "runs": g.size(),
             "share better": g["better"].mean(),
         }
@@ -211,6 +255,13 @@ def versus_naive(table: pd.DataFrame, formulation: str, alpha: float = ALPHA) ->
 #: The fixed networks "beat the naive forecast" when at least this share of their runs is significantly
 #: better than naive (Diebold–Mariano, :data:`ALPHA`).
 BEATS_SHARE = 0.5
+
+
+#: The sentence that says which test the two "beats naive" verdicts use.
+_DM_RULE = (
+    "a run beats naive when the Diebold–Mariano test (Newey–West variance, Harvey–Leybourne–Newbold "
+    "correction) finds its squared errors significantly smaller"
+)
 
 
 def _beats(runs: pd.DataFrame, alpha: float) -> tuple[float, int, int]:
@@ -230,7 +281,7 @@ def beats_naive(tables: Sequence[pd.DataFrame], alpha: float = ALPHA) -> Verdict
         "MAE 47.23 → 12.84; no naive forecast reported",
         f"{n_better} of {n} LSTM runs significantly better than naive (DM, p < {alpha:g})",
         verdict,
-        f"{share:.0%} of the runs beat naive, against the {BEATS_SHARE:.0%} the claim needs",
+        f"{share:.0%} of the runs beat naive, against the {BEATS_SHARE:.0%} the claim needs; {_DM_RULE}",
         WHAT_DECIDES,
         {"share": share, "better": n_better, "runs": n},
     )
@@ -275,7 +326,9 @@ def beats_naive_walk(walk: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
         "one test period, no naive forecast reported",
         f"{n_better} of {n} walk-forward folds significantly better than naive (DM, p < {alpha:g})",
         verdict,
-        f"{share:.0%} of the folds beat naive, against the {BEATS_SHARE:.0%} the claim needs",
+        f"{share:.0%} of the folds beat naive, against the {BEATS_SHARE:.0%} the claim needs; a fold beats "
+        "naive when its Diebold–Mariano test, as scored when the folds were trained, finds its squared "
+        "errors significantly smaller",
         WHAT_DECIDES,
         {"share": share, "better": n_better, "folds": n},
     )
@@ -358,25 +411,76 @@ def gradient_vs_error(runs: Mapping[str, Mapping[str, pd.DataFrame]], naive_mae:
     return pd.concat(parts, ignore_index=True)
 
 
-#: Larger gradients "give a better forecast" when the rank correlation between the first LSTM's gradient
-#: norm and MAE/naive across runs is at most minus this.
+#: Larger gradients "give a better forecast" when, within each target kind, the rank correlation between the
+#: first LSTM's gradient norm and MAE/naive across runs is at most minus this and significant at ALPHA.
 GRADIENT_RHO = 0.5
 
 
-def gradient_decides(table: pd.DataFrame) -> Verdict:
+def _spearman(t: pd.DataFrame) -> tuple[float, float]:
+    if len(t) <= 2:
+        return np.nan, np.nan
+    res = stats.spearmanr(t["‖∂L/∂W‖ lstm_1"], t["MAE/naive"])
+    return float(res.statistic), float(res.pvalue)
+
+
+def gradient_decides(table: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     """Do larger gradients go with lower errors? Spearman's rank correlation of ``‖∂L/∂W‖ lstm_1`` and
-    ``MAE/naive`` over the runs of :func:`gradient_vs_error`; minus it against :data:`GRADIENT_RHO`."""
+    ``MAE/naive`` over the runs of :func:`gradient_vs_error`, within each target kind (``formulation``):
+    pooled, the level runs' larger errors and the return runs' smaller gradients make a correlation
+    neither kind has (Simpson's paradox). Supported where every kind has ρ ≤ −:data:`GRADIENT_RHO` with
+    p < ``alpha``; refuted where no kind comes to −:data:`GRADIENT_RHO`; otherwise not reproduced."""
     t = table.dropna(subset=["‖∂L/∂W‖ lstm_1", "MAE/naive"])
-    rho = float(stats.spearmanr(t["‖∂L/∂W‖ lstm_1"], t["MAE/naive"]).statistic) if len(t) > 2 else np.nan
-    verdict = decide(-rho, GRADIENT_RHO, SUPPORTED, REFUTED)
+    kinds = t["formulation"] if "formulation" in t else pd.Series("all", index=t.index)
+    within = {k: (*_spearman(part), len(part)) for k, part in t.groupby(kinds, sort=False)}
+    pooled, _ = _spearman(t)
+    holds = [rho <= -GRADIENT_RHO and p < alpha for rho, p, _ in within.values()]
+    near = [rho <= -GRADIENT_RHO for rho, _, _ in within.values()]
+    if not within or any(np.isnan(rho) for rho, _, _ in within.values()):
+        verdict = UNDEFINED
+    else:
+        verdict = SUPPORTED if all(holds) else REFUTED if not any(near) else NOT_REPRODUCED
+    parts = "; ".join(f"{k} {rho:+.2f} (p {p:.2g}, {n} runs)" for k, (rho, p, n) in within.items())
     return Verdict(
         "gradient_decides",
         "more gradient reaching the layers gives a better forecast",
         "layer-3 gradient 3e-06 → 2.147e-03 beside MAE 47.23 → 12.84",
-        f"Spearman correlation of lstm_1's gradient norm and MAE/naive over {len(t)} runs: {rho:+.2f}",
+        f"Spearman correlation of lstm_1's gradient norm and MAE/naive within each target: {parts}",
         verdict,
-        f"larger gradients {'do' if verdict == SUPPORTED else 'do not'} go with lower errors "
-        f"(the claim needs a correlation of −{GRADIENT_RHO:g} or below)",
+        f"Spearman's rank test within each target (the claim needs ρ ≤ −{GRADIENT_RHO:g} with p < "
+        f"{alpha:g} in every one); pooled over targets it is {pooled:+.2f}, which mixes the targets",
         WHAT_DECIDES,
-        {"rho": rho, "runs": len(t)},
+        {
+            "within": {k: rho for k, (rho, _, _) in within.items()},
+            "pooled": pooled,
+            "runs": len(t),
+            "p": {k: p for k, (_, p, _) in within.items()},
+        },
     )
+
+
+def step_pairs(table: pd.DataFrame, steps: Sequence[str] = STEPS) -> pd.DataFrame:
+    """Each of the blog's steps against the step before it, paired over seeds, per horizon.
+
+    The steps of an ablation train on the same seeds and data, so seed ``s`` of one step is compared with
+    seed ``s`` of the next (:func:`goldlab.metrics.paired_difference` of test MAE, USD): the mean paired
+    change, its 95 % t interval, the paired t-test's p, the Wilcoxon signed-rank p and the seeds whose
+    MAE fell. With fewer than two seeds in common the test columns are NaN.
+    """
+    rows = {}
+    for h, part in table[table["seed"] >= 0].groupby("horizon"):
+        mae = part.pivot_table(index="seed", columns="step", values="mae")
+        for before, after in zip(steps[:-1], steps[1:], strict=True):
+            both = mae[[before, after]].dropna()
+            if len(both) < 2:  # one seed: nothing to pair, said as NaN rather than guessed
+                r = metrics.PairedResult(*[np.nan] * 5, int((both[after] < both[before]).sum()), len(both))
+            else:
+                r = metrics.paired_difference(both[before], both[after])
+            rows[(h, f"{before} → {after}")] = {
+                "mean change (USD)": r.mean,
+                "95% low": r.low,
+                "95% high": r.high,
+                "paired t p": r.p_value,
+                "Wilcoxon p": r.wilcoxon_p,
+                "seeds lower": f"{r.lower} of {r.n}",
+            }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["horizon", "step"])

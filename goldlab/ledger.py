@@ -88,7 +88,8 @@ def every_verdict(
         runs = experiments.load_runs(results, steps, prof.seeds, claims.HORIZON, prof.epochs)
         watch = claims.blog_monitor(models.build_step("baseline", seed=0))
         fade = claims.time_fade(oldest_share(results, prof))
-        return [*claims.table_verdicts(table, runs), fade, watch, forecast.beats_naive([table])]
+        both = [table, *([pd.read_csv(ret)] if (ret := results / "ablation_return.csv").exists() else [])]
+        return [*claims.table_verdicts(table, runs), fade, watch, forecast.beats_naive(both)]
 
     def speed_claim() -> list[Verdict]:
         if speed is None:

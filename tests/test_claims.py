@@ -174,14 +174,27 @@ def test_orth_doubled_threshold(ratio, verdict):
     assert v.verdict == verdict and v.values["high"] == pytest.approx(ratio)
 
 
+def with_changes(table: pd.DataFrame, step: str, before: str, changes: tuple[float, float]) -> pd.DataFrame:
+    """``table`` with the h=30 MAE of ``step`` set to seed s's MAE of ``before`` plus ``changes[s]``."""
+    t = table.copy()
+    for seed, change in enumerate(changes):
+        base = t.loc[(t["step"] == before) & (t["horizon"] == 30) & (t["seed"] == seed), "mae"].iloc[0]
+        t.loc[(t["step"] == step) & (t["horizon"] == 30) & (t["seed"] == seed), "mae"] = base + change
+    return t
+
+
 @pytest.mark.parametrize(
     ("orth", "verdict"),
-    # clipnorm 40.5 ± 1 (sd 1.41): a real fall exceeds 2 sd = 2.83 USD and beats step 4's change
-    [(37.5, claims.SUPPORTED), (37.8, claims.NOT_REPRODUCED)],
+    # paired over the two seeds (t with 1 df): -3 and -3.2 is a significant fall (p ~ 0.02) larger than
+    # step 4's +0.5; -1 and -5 has the same mean but p ~ 0.37
+    [((-3.0, -3.2), claims.SUPPORTED), ((-1.0, -5.0), claims.NOT_REPRODUCED)],
 )
 def test_orth_vs_arch_threshold(table, orth, verdict):
-    t = with_mae(with_mae(table, "orthogonal", orth), "residual", orth + 0.5)
-    assert claims.orth_vs_arch(t).verdict == verdict
+    t = with_changes(table, "orthogonal", "clipnorm", orth)
+    t = with_changes(t, "residual", "orthogonal", (0.5, 0.6))
+    v = claims.orth_vs_arch(t)
+    assert v.verdict == verdict
+    assert (v.values["p_init"] < claims.PAIRED_ALPHA) == (verdict == claims.SUPPORTED)
 
 
 @pytest.mark.parametrize(("settle", "verdict"), [(5, claims.SUPPORTED), (6, claims.NOT_REPRODUCED)])
@@ -313,20 +326,22 @@ def test_mean_sd():
 
 
 @pytest.mark.parametrize(
-    ("step", "mae", "verdict"),
-    # the step before sits at mean ± 1 (sd 1.41): an effect exceeds 2 sd = 2.83 USD
+    ("step", "changes", "verdict"),
+    # changes from the step before, per seed, paired (t with 1 df; p < 0.05 needs |mean| > 12.7 se)
     [
-        ("orthogonal", 40.5 - 2.9, claims.SUPPORTED),
-        ("orthogonal", 40.5 - 2.8, claims.NOT_REPRODUCED),
-        ("orthogonal", 40.5 + 2.9, claims.REFUTED),
-        ("clipnorm", 40.0 + 2.8, claims.NOT_REPRODUCED),
-        ("clipnorm", 40.0 - 2.9, claims.SUPPORTED),
+        ("orthogonal", (-2.0, -2.1), claims.SUPPORTED),  # p ~ 0.03
+        ("orthogonal", (-0.1, -4.0), claims.NOT_REPRODUCED),  # same size, p ~ 0.5
+        ("orthogonal", (2.0, 2.1), claims.REFUTED),
+        ("clipnorm", (0.5, -0.4), claims.NOT_REPRODUCED),
+        ("clipnorm", (-2.0, -2.1), claims.SUPPORTED),
     ],
 )
-def test_step_mae_threshold(table, step, mae, verdict):
-    v = claims.step_mae(with_mae(table, step, mae), step)
+def test_step_mae_threshold(table, step, changes, verdict):
+    before = STEPS[STEPS.index(step) - 1]
+    v = claims.step_mae(with_changes(table, step, before, changes), step)
     assert v.verdict == verdict and v.key == f"mae_{step}"
-    assert v.values["sd"] == pytest.approx(np.sqrt(2))
+    assert v.values["change"] == pytest.approx(np.mean(changes))
+    assert (v.values["p"] < claims.PAIRED_ALPHA) == (verdict != claims.NOT_REPRODUCED)
     with pytest.raises(ValueError, match="step must be one of"):
         claims.step_mae(table, "baseline")
 

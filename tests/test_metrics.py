@@ -10,13 +10,20 @@ from scipy import stats
 
 from goldlab.metrics import (
     DMResult,
+    MZResult,
+    PairedResult,
     diebold_mariano,
     directional_accuracy,
     drift_forecast,
     forecast_report,
+    hac_covariance,
     mae,
     mase,
+    median_p,
+    mincer_zarnowitz,
     naive_forecast,
+    newey_west_lags,
+    paired_difference,
     rmse,
 )
 
@@ -144,22 +151,17 @@ def test_baseline_forecast_errors():
 # Diebold-Mariano
 
 
-def _dm_loop(e1, e2, h, power=2.0):
-    """Independent reference: the DM/HLN formulas written out with explicit Python loops."""
+def _dm_loop(e1, e2, h, lags, power=2.0):
+    """Independent reference: the DM/HLN formulas with Bartlett weights, written out as Python loops."""
     n = len(e1)
     d = [abs(a) ** power - abs(b) ** power for a, b in zip(e1, e2, strict=True)]
     d_bar = sum(d) / n
-    gammas = []
-    for k in range(h):
+    v = 0.0
+    for k in range(lags + 1):
         s = 0.0
         for t in range(k, n):
             s += (d[t] - d_bar) * (d[t - k] - d_bar)
-        gammas.append(s / n)
-    v = gammas[0]
-    for k in range(1, h):
-        v += 2.0 * gammas[k]
-    if v <= 0:
-        v = gammas[0]
+        v += (1.0 if k == 0 else 2.0 * (1 - k / (lags + 1))) * s / n
     dm = d_bar / math.sqrt(v / n)
     stat = dm * math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     return stat, 2.0 * stats.t.sf(abs(stat), n - 1), d_bar
@@ -186,7 +188,7 @@ def test_dm_h1_hand_computation():
     assert expected == pytest.approx(1.98248, abs=1e-5)
     expected_p = 2 * stats.t.sf(expected, df=n - 1)
 
-    res = diebold_mariano(e1, e2, h=1)
+    res = diebold_mariano(e1, e2, h=1, lags=0)  # no autocovariance: the variance is gamma_0
     assert isinstance(res, DMResult)
     assert res.statistic == pytest.approx(expected)
     assert res.p_value == pytest.approx(expected_p)
@@ -200,24 +202,67 @@ def test_dm_h3_matches_loop_implementation(power):
     e1 = rng.normal(0.0, 1.2, 40)
     # serially correlated errors, as from overlapping 3-step forecasts
     e2 = np.convolve(rng.normal(0.0, 1.0, 42), [1.0, 0.6, 0.3], mode="valid")
-    stat, p, d_bar = _dm_loop(e1.tolist(), e2.tolist(), h=3, power=power)
     res = diebold_mariano(e1, e2, h=3, power=power)
+    # n = 40: floor(4 * 0.4 ** (2/9)) = floor(3.26) = 3 lags, more than h - 1 = 2
+    assert res.lags == 3
+    stat, p, d_bar = _dm_loop(e1.tolist(), e2.tolist(), h=3, lags=3, power=power)
     assert res.statistic == pytest.approx(stat, rel=1e-10)
     assert res.p_value == pytest.approx(p, rel=1e-10)
     assert res.mean_diff == pytest.approx(d_bar, rel=1e-10)
     assert res.n == 40
 
 
-def test_dm_falls_back_to_lag0_variance_when_long_run_variance_not_positive():
-    # d alternates 4, -1 -> gamma_1 ~ -gamma_0, so gamma_0 + 2 gamma_1 < 0 for h = 2
-    n = 10
-    e1 = np.tile([2.0, 0.0], n // 2)
-    e2 = np.tile([0.0, 1.0], n // 2)
-    # mean 1.5, deviations +-2.5 -> gamma_0 = 6.25; HLN with h = 2: sqrt((10 + 1 - 4 + 2/10) / 10)
-    expected = 1.5 / np.sqrt(6.25 / n) * np.sqrt((n + 1 - 4 + 2 / n) / n)
-    res = diebold_mariano(e1, e2, h=2)
-    assert res.statistic == pytest.approx(expected)
-    assert res.statistic == pytest.approx(_dm_loop(e1.tolist(), e2.tolist(), h=2)[0])
+@pytest.mark.parametrize(
+    ("n", "h", "lags"), [(40, 1, 3), (100, 1, 4), (245, 1, 4), (245, 30, 29), (600, 1, 5)]
+)
+def test_newey_west_lags_rule(n, h, lags):
+    # floor(4 (n/100)^(2/9)): 3.26, 4, 4.88, 4.88, 5.96; never below h - 1
+    assert newey_west_lags(n, h) == lags
+
+
+def _differential(seed, n=250, rho=0.6):
+    """Two error series whose squared-loss differential is AR(1) with coefficient ``rho``, mean > 0."""
+    rng = np.random.default_rng(seed)
+    u = np.zeros(n)
+    for t in range(1, n):
+        u[t] = rho * u[t - 1] + rng.normal()
+    e2 = rng.normal(0.0, 1.0, n)
+    e1 = np.sqrt(np.maximum(e2**2 + 0.3 + u, 0.0))
+    return e1, e2
+
+
+@pytest.mark.parametrize(("h", "lags"), [(1, 0), (1, 4), (1, 12), (5, 4), (5, 20)])
+def test_dm_agrees_with_statsmodels_hac_t_test(h, lags):
+    """DM without the HLN factor is the HAC t-value of the differential on a constant (statsmodels)."""
+    sm = pytest.importorskip("statsmodels.api")
+    e1, e2 = _differential(h + lags)
+    d = e1**2 - e2**2
+    n = d.size
+    fit = sm.OLS(d, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False})
+    res = diebold_mariano(e1, e2, h=h, lags=lags)
+    hln = np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    assert res.statistic / hln == pytest.approx(fit.tvalues[0], rel=1e-8)
+    assert res.lags == lags
+    if h == 1:  # at h = 1 the HLN factor is statsmodels' n / (n - 1) correction of the variance
+        fit_c = sm.OLS(d, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True})
+        assert res.statistic == pytest.approx(fit_c.tvalues[0], rel=1e-8)
+
+
+def test_dm_newey_west_is_more_cautious_under_autocorrelation():
+    # a positively autocorrelated differential: the lag-0 variance understates the mean's uncertainty
+    e1, e2 = _differential(0, rho=0.9)
+    assert diebold_mariano(e1, e2, lags=0).p_value < diebold_mariano(e1, e2).p_value
+
+
+def test_hac_covariance_hand_example():
+    # m = [1, -1, 2, -2] (mean 0): G0 = 10/4; G1 = (-1 - 2 - 4)/4 = -7/4; one lag has weight 1/2
+    m = np.array([1.0, -1.0, 2.0, -2.0])
+    assert hac_covariance(m, 0)[0, 0] == pytest.approx(2.5)
+    assert hac_covariance(m, 1)[0, 0] == pytest.approx(2.5 + 2 * 0.5 * -1.75)
+    with pytest.raises(ValueError, match="smaller than"):
+        hac_covariance(m, 4)
+    with pytest.raises(ValueError, match="lags"):
+        hac_covariance(m, -1)
 
 
 def test_dm_identical_errors():
@@ -268,6 +313,95 @@ def test_dm_errors():
         diebold_mariano([1, 2, 3], [3, 2, 1], h=3)
     with pytest.raises(ValueError, match="power"):
         diebold_mariano([1, 2, 3], [3, 2, 1], power=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Mincer-Zarnowitz
+
+
+@pytest.mark.parametrize("lags", [0, 4, 10])
+def test_mincer_zarnowitz_agrees_with_statsmodels(lags):
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(lags)
+    f = np.cumsum(rng.normal(size=200)) + 100.0
+    y = 3.0 + 0.95 * f + np.convolve(rng.normal(size=203), [1.0, 0.5, 0.3, 0.2], mode="valid")
+    fit = sm.OLS(y, sm.add_constant(f)).fit(
+        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
+    )
+    joint = fit.f_test("const = 0, x1 = 1")
+    res = mincer_zarnowitz(y, f, lags=lags)
+    assert isinstance(res, MZResult)
+    assert (res.intercept, res.slope) == pytest.approx(tuple(fit.params), rel=1e-10)
+    assert res.f_stat == pytest.approx(float(joint.fvalue), rel=1e-8)
+    assert res.p_value == pytest.approx(float(joint.pvalue), rel=1e-8)
+    slope = fit.t_test("x1 = 1")
+    assert res.slope_p == pytest.approx(float(np.squeeze(slope.pvalue)), rel=1e-8)
+    assert res.lags == lags and res.n == 200
+
+
+def test_mincer_zarnowitz_accepts_the_naive_forecast_of_a_random_walk():
+    # the naive forecast of a random walk is efficient: slope of actual on forecast ~ 1, not rejected,
+    # although the slope of forecast on actual is below 1 (the rule this test replaces)
+    rng = np.random.default_rng(5)
+    walk = np.cumsum(rng.normal(size=1001)) + 500.0
+    actual, naive = walk[1:], walk[:-1]
+    res = mincer_zarnowitz(actual, naive)
+    assert res.slope == pytest.approx(1.0, abs=0.02)
+    assert res.p_value > 0.05
+    assert np.polyfit(actual, naive, 1)[0] < 1.0
+    # a forecast shrunk towards the mean is rejected
+    shrunk = 500.0 + 0.5 * (naive - 500.0)
+    assert mincer_zarnowitz(actual, shrunk).p_value < 1e-6
+
+
+def test_mincer_zarnowitz_errors():
+    with pytest.raises(ValueError, match="varies"):
+        mincer_zarnowitz([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match="length mismatch"):
+        mincer_zarnowitz([1.0, 2.0, 3.0, 4.0], [1.0, 2.0])
+
+
+# ------------------------------------------------------------------------------------------------
+# paired comparisons over seeds, the aggregation of p-values
+
+
+def test_paired_difference_against_scipy_and_hand_arithmetic():
+    a = np.array([30.0, 29.0, 43.0, 61.0, 43.0])  # one step's MAE per seed
+    b = a - np.array([4.0, 10.0, 5.0, 7.0, 12.0])  # the next step lowers every seed's MAE
+    res = paired_difference(a, b)
+    assert isinstance(res, PairedResult)
+    d = b - a  # -4, -10, -5, -7, -12: mean -7.6
+    assert res.mean == pytest.approx(-7.6)
+    half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+    assert (res.low, res.high) == pytest.approx((-7.6 - half, -7.6 + half))
+    assert res.p_value == pytest.approx(stats.ttest_rel(b, a).pvalue)
+    assert res.wilcoxon_p == pytest.approx(1 / 16)  # all 5 signs alike: 2 / 2**5 exactly
+    assert res.lower == 5 and res.n == 5
+
+
+def test_paired_difference_sees_what_two_sd_over_seeds_misses():
+    # seeds spread widely (sd ~ 12) but each seed falls by about 3: a paired effect the 2-sd rule misses
+    a = np.array([30.0, 29.0, 43.0, 61.0, 43.0])
+    b = a - np.array([3.0, 2.5, 3.5, 3.0, 2.8])
+    assert abs(b.mean() - a.mean()) < 2 * a.std(ddof=1)
+    assert paired_difference(a, b).p_value < 0.001
+
+
+def test_paired_difference_degenerate_and_errors():
+    assert paired_difference([1.0, 2.0], [1.0, 2.0]).p_value == 1.0
+    res = paired_difference([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
+    assert res.p_value == 0.0 and res.low == res.high == 1.0
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        paired_difference([1.0], [2.0])
+    with pytest.raises(ValueError, match="length mismatch"):
+        paired_difference([1.0, 2.0], [2.0])
+
+
+def test_median_p():
+    assert median_p([0.04, 0.9, 0.01]) == 0.04
+    assert median_p([0.01, 0.03, 0.2, 0.5]) == pytest.approx(0.115)
+    with pytest.raises(ValueError, match="NaN"):
+        median_p([0.1, np.nan])
 
 
 # ------------------------------------------------------------------------------------------------
