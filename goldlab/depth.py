@@ -166,7 +166,13 @@ def skip_gain(table: pd.DataFrame) -> pd.DataFrame:
 def skips_help(gain: pd.DataFrame) -> pd.Series:
     """Per depth of :func:`skip_gain`: whether the skips lowered the test MAE in every paired seed (a sign
     test's strongest outcome; with 3 seeds its one-sided p is 1/8, so one depth alone proves little)."""
-    return (gain.set_index("depth")["skip_wins"] == gain.set_index("depth")["seeds"]).rename("skips help")
+    g = _by_depth(gain)
+    return (g["skip_wins"] == g["seeds"]).rename("skips help")
+
+
+def _by_depth(gain: pd.DataFrame) -> pd.DataFrame:
+    """:func:`skip_gain`'s table indexed by depth (as it comes, or already indexed)."""
+    return gain.set_index("depth") if "depth" in gain.columns else gain
 
 
 #: The blog's claim: skips help from this many LSTM layers on, and not below.
@@ -190,7 +196,7 @@ def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
         verdict = claims.REFUTED
     else:
         verdict = claims.MIXED
-    g = gain.set_index("depth")
+    g = _by_depth(gain)
     parts = ", ".join(f"{d} layers: {g.loc[d, 'skip_wins']} of {g.loc[d, 'seeds']}" for d in g.index)
     reason = (
         f"skips lower the test MAE (paired by seed) in {parts} seeds (helping: every seed at each depth of "
