@@ -53,8 +53,8 @@ def test_linear_model_matches_the_closed_form(TapeMonitor, capsys):
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
     mon = TapeMonitor(x, y)
     model.fit(x, y, epochs=2, batch_size=len(x), verbose=0, callbacks=[mon])
-    assert [r["epoch"] for r in mon.log] == [1, 2]
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2  # one printed line per epoch
+    assert [r["epoch"] for r in mon.log] == [1, 2]  # epochs numbered from 1, as in goldlab
+    assert capsys.readouterr().out == ""  # quiet: everything is in .log
     # L = mean(r^2), r = x.w + b - y: dL/dw = 2/n x^T r, dL/db = 2/n sum r, dL/dx_i = 2/n r_i w
     w, b = (np.asarray(v, dtype=np.float64) for v in model.get_weights())
     flat = x.reshape(len(x), -1).astype(np.float64)
@@ -63,7 +63,27 @@ def test_linear_model_matches_the_closed_form(TapeMonitor, capsys):
     per_day = 2 / len(x) * np.linalg.norm(r) * np.linalg.norm(w.reshape(x.shape[1], -1), axis=1)
     got = list(mon.log[-1]["weights"].values())
     assert got == pytest.approx([np.linalg.norm(expect_w), abs(expect_b)], rel=1e-4)
-    assert mon.log[-1]["per_day"] == pytest.approx(per_day, rel=1e-4)
+    assert list(mon.log[-1]["per_day"]) == list(range(1, x.shape[1] + 1))  # day 1: the oldest
+    assert list(mon.log[-1]["per_day"].values()) == pytest.approx(per_day, rel=1e-4)
+
+
+def test_float64_data_and_flat_targets_measure_what_fit_trains(TapeMonitor):
+    """NumPy's float64 and y of shape (n,): the loss fit trains, not a 64 x 64 broadcast of it."""
+    x, y = batch(n=24)
+    x64, y_flat = x.astype("float64"), y[:, 0].astype("float64")
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    mon = TapeMonitor(x64, y_flat)
+    model.fit(x64, y_flat, epochs=1, verbose=0, callbacks=[mon])
+    # reference: float32 probe, y as the (n, 1) column the model predicts, the loss fit reports
+    probe = monitor.GradientProbe(model)(x, y)
+    expect = [float(np.linalg.norm(g)) for g in probe.weights.values()]
+    assert list(mon.log[-1]["weights"].values()) == pytest.approx(expect, rel=1e-4)
+    first = probe.time_profile().query("layer == @model.layers[0].name")["norm"].to_numpy()
+    assert list(mon.log[-1]["per_day"].values()) == pytest.approx(first, rel=1e-4)
+    fitted = model.evaluate(x64, y_flat, batch_size=len(x), verbose=0)
+    assert float(probe.loss) == pytest.approx(fitted, rel=1e-4)
 
 
 def test_recurrent_model_matches_goldlab_probe(TapeMonitor):
@@ -80,5 +100,5 @@ def test_recurrent_model_matches_goldlab_probe(TapeMonitor):
     assert list(mon.log[-1]["weights"].values()) == pytest.approx(expect, rel=1e-4)
     profile = probe.time_profile()
     first = profile[profile["layer"] == model.layers[1].name]["norm"].to_numpy()
-    assert mon.log[-1]["per_day"] == pytest.approx(first, rel=1e-4)
+    assert list(mon.log[-1]["per_day"].values()) == pytest.approx(first, rel=1e-4)
     assert list(mon.log[-1]["weights"])[0].startswith(model.layers[1].name)  # names say the layer
