@@ -1,4 +1,4 @@
-"""The practice page's pasted ``TapeMonitor``, run on the blog's own stack: TensorFlow 2.15 and tf.keras (Keras 2).
+"""The practice page's pasted ``TapeMonitor`` on the blog's own stack: TensorFlow 2.15, tf.keras (Keras 2).
 
 ``make test-tf215`` runs this file in a separate virtual environment holding only ``tensorflow-cpu==2.15.*``
 (no goldlab, no Keras 3), so the page's promise that the snippet works on the blog's TensorFlow is tested,
