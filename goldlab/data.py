@@ -190,7 +190,8 @@ def last_days(prices: pd.DataFrame, n_days: int = BLOG_DAYS) -> pd.DataFrame:
         note = f"{source}: {_span(prices)}, the whole file"
         if len(prices) < n_days:
             note += f" (fewer than the {n_days:,} days of the blog's sample)"
-            warnings.warn(f"{note}: used whole", ShortSeriesWarning, stacklevel=2)
+            short = f"{source}: {_span(prices)}, fewer than the {n_days:,} days of the blog's sample"
+            warnings.warn(f"{short}: used whole", ShortSeriesWarning, stacklevel=2)
         note += " is used."
     cut.attrs = {**prices.attrs, "note": note}
     return cut

@@ -102,3 +102,65 @@ def test_recurrent_model_matches_goldlab_probe(TapeMonitor):
     first = profile[profile["layer"] == model.layers[1].name]["norm"].to_numpy()
     assert list(mon.log[-1]["per_day"].values()) == pytest.approx(first, rel=1e-4)
     assert list(mon.log[-1]["weights"])[0].startswith(model.layers[1].name)  # names say the layer
+
+
+# ------------------------------------------------------------------------------------------- your data
+
+
+def your_data_cells() -> list[str]:
+    cells = json.loads(PAGE.read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if "your-data" in c.get("metadata", {}).get("tags", [])]
+
+
+def run_your_data_cells() -> dict:
+    """The page's cells on the reader's series, in order, as the page runs them."""
+    import pandas as pd
+    from IPython.display import Markdown
+
+    from goldlab import data, forecast
+
+    namespace = {"data": data, "forecast": forecast, "pd": pd, "Markdown": Markdown}
+    for source in your_data_cells():
+        exec(source, namespace)
+    return namespace
+
+
+def short_file(path: Path, n_days: int = 300) -> None:
+    """A 300-day file with German headers and decimal commas, as a reader might have it."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    close = 1300.0 + np.cumsum(rng.normal(0.5, 8.0, n_days))  # drifting up: a test period above training
+    days = pd.bdate_range("2021-01-04", periods=n_days)
+    rows = [f"{d:%d.%m.%Y};" + f"{c:.2f}".replace(".", ",") for d, c in zip(days, close, strict=True)]
+    path.write_text("Datum;Schlusskurs\n" + "\n".join(rows) + "\n")
+
+
+def test_the_page_speaks_of_a_short_file_of_ones_own(tmp_path, monkeypatch):
+    from goldlab import data
+
+    path = tmp_path / "meine_preise.csv"
+    short_file(path)
+    monkeypatch.setenv("GOLDLAB_PRICES", str(path))
+    monkeypatch.setenv("GOLDLAB_PRICES_OPTIONS", '{"date_col": "Datum", "price_col": "Schlusskurs"}')
+    with pytest.warns(data.ShortSeriesWarning, match="meine_preise.csv: 300 days"):
+        page = run_your_data_cells()
+    text = page["text"]
+    assert "Your file: " in text and "meine_preise.csv: 300 days" in text
+    assert "fewer than the 1,247 days of the blog's sample" in text and "the whole file" in text
+    # independent: the share of the file's test targets above its training maximum, from make_windows
+    w = data.make_windows(
+        data.make_features(data.read_prices(path, date_col="Datum", price_col="Schlusskurs"))
+    )
+    above = round(float(np.mean(w.y_test_usd > w.train_close.max())), 2)  # the page rounds to 0.01
+    assert above > 0
+    assert f"There {above:.0%} of the test targets" in text
+    assert list(page["changes"].columns) == ["bundled, cut a year earlier", "bundled", "your file"]
+
+
+def test_the_page_without_a_file_of_ones_own(monkeypatch):
+    monkeypatch.delenv("GOLDLAB_PRICES", raising=False)
+    monkeypatch.delenv("GOLDLAB_PRICES_OPTIONS", raising=False)
+    page = run_your_data_cells()
+    assert page["yours"] is None and "Measure it on your data" in page["text"]
+    assert "your file" not in page["changes"].columns
