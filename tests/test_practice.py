@@ -164,3 +164,41 @@ def test_the_page_without_a_file_of_ones_own(monkeypatch):
     page = run_your_data_cells()
     assert page["yours"] is None and "Measure it on your data" in page["text"]
     assert "your file" not in page["changes"].columns
+
+
+# ------------------------------------------------------------------------------------------- the TF 2.15 job
+
+
+def ci_check():
+    """``.ci/tf215_snippet.py``, the check ``make test-tf215`` runs on TensorFlow 2.15, as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "tf215_snippet", PAGE.parents[1] / ".ci" / "tf215_snippet.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_lstm(seed: int):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="mse")
+    return model
+
+
+def test_the_tf215_check_reads_the_page_and_catches_a_monitor_that_broadcasts():
+    check = ci_check()
+    assert check.snippet(PAGE) == tape_cell()  # the job reads the page's own cell
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(64, 6, 3))  # float64
+    y = x[:, -1, 0] + 0.1 * rng.normal(size=64)  # shape (n,)
+    page = {"tf": tf}
+    exec(tape_cell(), page)
+    assert check.case(page["TapeMonitor"], tiny_lstm, x, y, epochs=1) == []
+    # the page's cell with y left unshaped: (64,) - (64, 1) broadcasts to 64 x 64, and the check says so
+    broken = {"tf": tf}
+    exec(tape_cell().replace("tf.reshape(self.y, tf.shape(pred))", "self.y"), broken)
+    problems = check.case(broken["TapeMonitor"], tiny_lstm, x, y, epochs=1)
+    assert any("||dL/dW|| differs from the reference" in p for p in problems)
