@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export GOLDLAB_PROFILE ?= quick
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: all setup book test lint test-jax test-main execute full clean
+.PHONY: all setup book test lint test-jax test-tf215 test-main execute full clean
 
 all: book
 
@@ -30,11 +30,25 @@ test-jax: setup
 	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py tests/test_monitor_zoo.py tests/test_loops.py \
 	    tests/test_memory.py
 
+# The practice page's pasted TapeMonitor on the blog's own stack, TensorFlow 2.15 with tf.keras (Keras 2), in a
+# venv of its own (tensorflow-cpu only, no goldlab): the page's cell against an independent GradientTape.
+PYTHON311  ?= python3.11
+TF215_VENV ?= build/venv-tf215
+
+test-tf215: $(TF215_VENV)/.installed
+	$(TF215_VENV)/bin/python .ci/tf215_snippet.py book/practice.ipynb
+
+$(TF215_VENV)/.installed:
+	@start=$$(date +%s); $(PYTHON311) -m venv $(TF215_VENV) && \
+	    $(TF215_VENV)/bin/pip install -q "tensorflow-cpu==2.15.*" && \
+	    echo "TensorFlow 2.15 venv installed in $$(( $$(date +%s) - start )) s"
+	touch $@
+
 # Unit tests, then every chapter re-executed under nbval in the quick profile (TensorFlow backend).
 test-main: setup
 	KERAS_BACKEND=tensorflow $(BIN)/pytest -q --nbval-lax -p no:cacheprovider tests notebooks book
 
-test: lint test-jax book test-main
+test: lint test-jax test-tf215 book test-main
 
 NOTEBOOKS := notebooks/01_diagnose.ipynb notebooks/02_clip.ipynb notebooks/03_orthogonal.ipynb \
              notebooks/04_residual.ipynb notebooks/05_long_memory.ipynb \

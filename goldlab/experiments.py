@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ class Profile:
     epilogue_epochs: int = 10
     walk_years: tuple[int, ...] = (2017, 2018, 2019)  # walk-forward test years
     walk_epochs: int = 3
-    walk_train_days: int = 1247  # training days before each test year (the blog's sample size)
+    walk_train_days: int = gdata.BLOG_DAYS  # training days before each test year (the blog's sample)
 
 
 PROFILES: dict[str, Profile] = {
@@ -447,7 +448,9 @@ def run_ablation(
     have ``seed`` -1. ``seeds``, ``epochs`` and ``horizons`` default to the profile's. With ``out`` every run
     is saved under ``out/runs/`` and the table as ``out/ablation_<target_kind>.csv``; runs already saved are
     read back instead of trained (resume), whichever ``loop`` trained them (the ``loop`` column says).
-    ``prices`` defaults to :func:`goldlab.data.load_gold`. ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
+    ``prices`` defaults to :func:`goldlab.data.load_gold` (the blog's 1,247 days); your own prices are used
+    whole, with a :class:`~goldlab.data.ShortSeriesWarning` when they hold fewer days.
+    ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
     (one compiled call per epoch) or ``"stacked"`` (JAX: a step's seeds in one program); see
     :mod:`goldlab.loops`. ``val_fraction`` is the validation share of :func:`goldlab.data.make_windows`: the
     loss curves read it, the scores read the test split.
@@ -460,13 +463,30 @@ def run_ablation(
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r}; choose from {', '.join(STEPS)}")
     loops.check_loop(loop)
-    prices = gdata.load_gold() if prices is None else prices
+    if prices is None:
+        prices = gdata.load_gold()
+    elif len(prices) < gdata.BLOG_DAYS:
+        source = prices.attrs.get("source", "<prices>")
+        warnings.warn(
+            f"{source}: {len(prices):,} days, fewer than the blog's {gdata.BLOG_DAYS:,}; the ablation trains "
+            "on all of them (70 / 10 / 20 % of the rows for training, validation and test)",
+            gdata.ShortSeriesWarning,
+            stacklevel=2,
+        )
     features = gdata.make_features(prices)
     out = Path(out) if out is not None else None
     rows: list[dict] = []
     total, done, trained = len(steps) * len(seeds) * len(horizons), 0, 0
     for h in horizons:
-        windows = gdata.make_windows(features, horizon=h, target_kind=target_kind, val_fraction=val_fraction)
+        try:
+            windows = gdata.make_windows(
+                features, horizon=h, target_kind=target_kind, val_fraction=val_fraction
+            )
+        except gdata.DataError as err:
+            raise gdata.DataError(
+                f"{err}; run_ablation: pass shorter horizons= (now {tuple(horizons)}), a smaller "
+                "val_fraction= or prices= with more days"
+            ) from None
         for name, pred in baseline_forecasts(windows, features["close"]).items():
             rows.append(
                 {"step": name, "seed": -1, "horizon": h, "target_kind": target_kind, "epochs": 0}
@@ -604,6 +624,56 @@ def load_runs(
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
+def _walk_plan(
+    features: pd.DataFrame, years: Sequence[int] | None, train_days: int | None, prof: Profile, own: bool
+) -> tuple[tuple[int, ...], int]:
+    """The test years and training days of a walk-forward, or an error naming the option that fixes it.
+
+    For the bundled series (``own`` False) the defaults are the profile's. For your own prices they come from
+    the file: ``train_days`` is the profile's (the blog's 1,247) or, where the file holds fewer days before
+    its test years, all it holds (with a :class:`~goldlab.data.ShortSeriesWarning`); ``years`` are the
+    file's latest years with ``train_days`` days before them, as many as the profile's ``walk_years``.
+    """
+    source = features.attrs.get("source", "<prices>")
+    per_year = features.index.year.value_counts().sort_index()
+    before = (per_year.cumsum() - per_year).astype(int)  # days before each year of the file
+    span = f"{source} covers {per_year.index[0]}-{per_year.index[-1]}"
+    if years is not None:
+        missing = [y for y in years if y not in per_year.index]
+        if missing:
+            raise ValueError(f"walk-forward years={tuple(years)}: {span}, no days in {missing}; pass years=")
+    if train_days is None:
+        train_days = prof.walk_train_days
+        if own:
+            room = int(before[list(years)].min()) if years is not None else int(before.iloc[-1])
+            if room < train_days:
+                warnings.warn(
+                    f"walk-forward: {span} with {room:,} days before its test year(s), fewer than the "
+                    f"blog's {train_days:,}; each fold trains on {room:,} (pass train_days= to choose)",
+                    gdata.ShortSeriesWarning,
+                    stacklevel=3,
+                )
+                train_days = room
+    if years is None:
+        years = prof.walk_years
+        if own:
+            fits = [int(y) for y in per_year.index[1:] if before[y] >= train_days]
+            years = tuple(fits[-len(prof.walk_years) :])
+            if not years:
+                raise ValueError(
+                    f"walk-forward: {span}; no year of it has train_days={train_days:,} days before it "
+                    f"(at most {int(before.iloc[-1]):,}); pass a smaller train_days="
+                )
+    short = {y: int(before.get(y, 0)) for y in years if before.get(y, 0) < train_days}
+    if short:
+        raise ValueError(
+            f"walk-forward years={tuple(years)}, train_days={train_days:,}: {span} and has only "
+            + ", ".join(f"{d:,} days before {y}" for y, d in short.items())
+            + "; pass later years= or a smaller train_days="
+        )
+    return tuple(int(y) for y in years), int(train_days)
+
+
 def walk_forward(
     years: Sequence[int] | None = None,
     steps: Sequence[str] = ("baseline",),
@@ -621,39 +691,47 @@ def walk_forward(
     """Rolling-origin evaluation: for each test year, train on the ``train_days`` trading days before it.
 
     One row per (year, model, target_kind): mae, rmse, mase (scaled by the training part's naive error),
-    directional accuracy, DM statistic and p-value against the naive forecast. Models are the naive, drift
-    and linear baselines and each step in ``steps``. Defaults come from the profile (``walk_years``,
-    ``walk_epochs``, ``walk_train_days``); ``prices`` defaults to the whole daily series. With ``out`` the
-    table is saved as ``out/walk_forward.csv`` and reused when it already holds every requested row.
-    ``loop`` is as in :func:`compile_and_fit`.
+    directional accuracy, DM statistic and p-value against the naive forecast, and the ``train_days`` used.
+    Models are the naive, drift and linear baselines and each step in ``steps``. ``prices`` defaults to the
+    whole bundled daily series, with the profile's ``walk_years`` and ``walk_train_days``; for your own
+    prices the years and training days come from the file (the latest years with the blog's 1,247
+    days before them; all the days the file holds before its last year where it holds fewer, with a
+    :class:`~goldlab.data.ShortSeriesWarning`), and an error names
+    the option (``years=``, ``train_days=``, ``horizon=``) that fixes it. ``epochs`` defaults to the
+    profile's ``walk_epochs``. With ``out`` the table is saved as ``out/walk_forward.csv`` and reused when it
+    already holds every requested row. ``loop`` is as in :func:`compile_and_fit`.
     """
     prof = get_profile(profile)
-    years = tuple(prof.walk_years if years is None else years)
     epochs = prof.walk_epochs if epochs is None else epochs
-    train_days = prof.walk_train_days if train_days is None else train_days
+    own = prices is not None
+    features = gdata.make_features(gdata.load_gold(n_days=None) if prices is None else prices)
+    years, train_days = _walk_plan(features, years, train_days, prof, own)
     path = Path(out) / "walk_forward.csv" if out is not None else None
     if path is not None and path.exists():
         saved = pd.read_csv(path)
         wanted = (
             saved["year"].isin(years) & saved["target_kind"].isin(target_kinds) & (saved["epochs"] == epochs)
         )
+        if "train_days" in saved.columns:  # tables written before the column existed used the profile's
+            wanted &= saved["train_days"] == train_days
         have = saved[wanted]
         if set(years) <= set(have["year"]) and set(steps) <= set(have["model"]):
             return have.reset_index(drop=True)
-    features = gdata.make_features(gdata.load_gold(n_days=None) if prices is None else prices)
     rows = []
     for year in years:
         before = int((features.index.year < year).sum())
         in_year = int((features.index.year == year).sum())
-        if before < train_days or in_year == 0:
-            raise ValueError(
-                f"walk-forward year {year}: {before} training days (< {train_days}) or no test days"
-            )
         fold = features.iloc[before - train_days : before + in_year]
         for kind in target_kinds:
-            windows = gdata.make_windows(
-                fold, horizon=horizon, train_fraction=train_days / len(fold), target_kind=kind
-            )
+            try:
+                windows = gdata.make_windows(
+                    fold, horizon=horizon, train_fraction=train_days / len(fold), target_kind=kind
+                )
+            except gdata.DataError as err:
+                raise gdata.DataError(
+                    f"walk-forward year {year}: {err}; pass a larger train_days= (now {train_days}) or a "
+                    f"shorter horizon= (now {horizon})"
+                ) from None
             preds = baseline_forecasts(windows, features["close"])
             for step in steps:
                 run = run_one(
@@ -675,6 +753,7 @@ def walk_forward(
                         "target_kind": kind,
                         "epochs": epochs,
                         **_score(windows, pred),
+                        "train_days": train_days,
                     }
                 )
             if not quiet:

@@ -267,3 +267,108 @@ def test_min_max_scaler_round_trip() -> None:
     np.testing.assert_allclose(s.inverse_transform(z), x)
     with pytest.raises(ValueError, match="not fitted"):
         MinMaxScaler().transform(x)
+
+
+# --------------------------------------------------------------------------------------------- your own file
+
+
+def _german_csv(path, n: int = 300, seed: int = 1) -> np.ndarray:
+    """A semicolon file with German headers, day-first dates and decimal commas; returns its closes."""
+    rng = np.random.default_rng(seed)
+    close = np.round(1800.0 + np.cumsum(rng.normal(0.0, 9.0, n)), 2)
+    days = pd.bdate_range("2018-01-01", periods=n)
+    de = [f"{c:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") for c in close]  # 1.826,20
+    lines = ["Datum;Eröffnung;Schlusskurs;Volumen"]
+    lines += [f"{d:%d.%m.%Y};{v};{v};{100 + i}" for i, (d, v) in enumerate(zip(days, de, strict=True))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return close
+
+
+def test_own_prices_reads_german_headers_with_the_options_in_the_environment(tmp_path, monkeypatch):
+    from goldlab import data
+
+    path = tmp_path / "gold_de.csv"
+    close = _german_csv(path)
+    monkeypatch.setenv("GOLDLAB_PRICES", str(path))
+    monkeypatch.delenv("GOLDLAB_PRICES_OPTIONS", raising=False)
+    with pytest.raises(DataError, match=r"date_col=.*GOLDLAB_PRICES_OPTIONS"):  # names the option, and where
+        data.own_prices()
+    monkeypatch.setenv("GOLDLAB_PRICES_OPTIONS", '{"date_col": "Datum", "price_col": "Schlusskurs"}')
+    prices = data.own_prices()
+    # independent reference: the numbers written, and the dates parsed day-first by pandas
+    np.testing.assert_allclose(prices["close"].to_numpy(), close, rtol=0, atol=1e-9)
+    raw = pd.read_csv(path, sep=";", dtype=str)
+    assert list(prices.index) == list(pd.to_datetime(raw["Datum"], format="%d.%m.%Y"))
+    assert prices.attrs["columns"]["close"] == "Schlusskurs"
+
+
+def test_own_prices_errors_name_the_variable_and_the_option(tmp_path, monkeypatch):
+    from goldlab import data
+
+    monkeypatch.delenv("GOLDLAB_PRICES", raising=False)
+    monkeypatch.delenv("GOLDLAB_PRICES_OPTIONS", raising=False)
+    assert data.own_prices() is None
+    assert data.own_prices({"GOLDLAB_PRICES": "  "}) is None
+    with pytest.raises(DataError, match="GOLDLAB_PRICES_OPTIONS is set but GOLDLAB_PRICES is not"):
+        data.own_prices({"GOLDLAB_PRICES_OPTIONS": '{"decimal": ","}'})
+    with pytest.raises(DataError, match=r"nope.csv: no such file \(GOLDLAB_PRICES\)"):
+        data.own_prices({"GOLDLAB_PRICES": str(tmp_path / "nope.csv")})
+    path = tmp_path / "gold_de.csv"
+    _german_csv(path)
+    env = {"GOLDLAB_PRICES": str(path)}
+    with pytest.raises(DataError, match="not JSON"):
+        data.own_prices({**env, "GOLDLAB_PRICES_OPTIONS": "date_col=Datum"})
+    with pytest.raises(DataError, match=r"unknown option\(s\) \['datecol'\]; read_prices takes \['date_col'"):
+        data.own_prices({**env, "GOLDLAB_PRICES_OPTIONS": '{"datecol": "Datum"}'})
+    with pytest.raises(DataError, match=r"price column 'Close' not found.*price_col="):
+        data.own_prices({**env, "GOLDLAB_PRICES_OPTIONS": '{"date_col": "Datum", "price_col": "Close"}'})
+
+
+def test_last_days_cuts_or_says_the_file_is_short() -> None:
+    from goldlab import data
+
+    long = _synthetic_prices(n=1300)
+    long.attrs["source"] = "long.csv"
+    cut = data.last_days(long)
+    assert len(cut) == 1247 and cut.index[-1] == long.index[-1] and cut.index[0] == long.index[1300 - 1247]
+    assert "long.csv: 1,300 days" in cut.attrs["note"] and "its last 1,247 days are used" in cut.attrs["note"]
+    short = _synthetic_prices(n=300)
+    short.attrs["source"] = "short.csv"
+    with pytest.warns(data.ShortSeriesWarning, match=r"short.csv: 300 days.*fewer than the 1,247"):
+        whole = data.last_days(short)
+    assert len(whole) == 300 and "the whole file" in whole.attrs["note"]
+
+
+def test_a_german_file_runs_through_walk_forward_from_the_environment(tmp_path, monkeypatch):
+    """GOLDLAB_PRICES + options -> walk_forward with no other option (baselines only: no training)."""
+    from goldlab import data, experiments
+
+    path = tmp_path / "gold_de.csv"
+    close = pd.Series(_german_csv(path), index=pd.bdate_range("2018-01-01", periods=300))
+    env = {
+        "GOLDLAB_PRICES": str(path),
+        "GOLDLAB_PRICES_OPTIONS": '{"date_col": "Datum", "price_col": "Schlusskurs"}',
+    }
+    with pytest.warns(data.ShortSeriesWarning, match="pass train_days="):
+        table = experiments.walk_forward(prices=data.own_prices(env), steps=(), profile="quick", quiet=True)
+    naive = table[(table["model"] == "naive") & (table["target_kind"] == "level")]
+    expect = close.diff().abs()[close.index.year == 2019].mean()
+    assert naive["year"].tolist() == [2019] and naive["mae"].iloc[0] == pytest.approx(expect, rel=1e-6)
+
+
+@pytest.mark.parametrize(("name", "sep"), [("investing_gold_2013_2023.csv", ","), ("xau_1d_ohlcv.csv", ";")])
+def test_real_files_through_the_environment_and_walk_forward(shared_data_dir, name, sep):
+    """The real exports of ../shared/data: read with no option, years and training days from the file."""
+    from goldlab import data, experiments
+
+    prices = data.own_prices({"GOLDLAB_PRICES": str(shared_data_dir / name)})
+    raw = pd.read_csv(shared_data_dir / name, sep=sep, dtype=str, encoding="utf-8-sig")
+    assert len(prices) == len(raw)  # every row read, none dropped
+    features = data.make_features(prices)
+    quick = experiments.get_profile("quick")
+    years, days = experiments._walk_plan(features, None, None, quick, own=True)
+    # independent: the file's last two years, each with at least 1,247 feature rows before it
+    per_year = pd.Series(features.index.year).value_counts().sort_index()
+    assert days == 1247 and years == tuple(per_year.index[-2:])
+    assert (per_year.cumsum() - per_year)[years[0]] >= 1247
+    assert "its last 1,247 days are used" in data.last_days(prices).attrs["note"]

@@ -40,17 +40,19 @@ def use_small_models(mp: pytest.MonkeyPatch, huge_lr_seed: int | None = None) ->
 
 
 def ablation(out: Path | None, seeds=SEEDS, **kwargs) -> pd.DataFrame:
-    return ex.run_ablation(
-        steps=("baseline",),
-        seeds=seeds,
-        epochs=1,
-        horizons=(1,),
-        profile="quick",
-        out=out,
-        prices=random_walk(),
-        quiet=True,
-        **kwargs,
-    )
+    """A one-step ablation on a 400-day random walk (shorter than the blog's 1,247 days: it says so)."""
+    with pytest.warns(gdata.ShortSeriesWarning, match="400 days, fewer than the blog's 1,247"):
+        return ex.run_ablation(
+            steps=("baseline",),
+            seeds=seeds,
+            epochs=1,
+            horizons=(1,),
+            profile="quick",
+            out=out,
+            prices=random_walk(),
+            quiet=True,
+            **kwargs,
+        )
 
 
 def forbid_training(mp: pytest.MonkeyPatch) -> None:
@@ -277,3 +279,65 @@ def test_a_call_for_some_runs_keeps_the_others_in_the_table(tmp_path, monkeypatc
     saved = pd.read_csv(path)
     assert sorted(saved.loc[saved["seed"] >= 0, "seed"]) == [0, 1], "seed 1's row stays"
     assert list(saved["step"][:3]) == ["naive", "drift", "linear"]
+
+
+# ------------------------------------------------------------------------------------------- your own file
+
+
+def test_walk_forward_takes_years_and_training_days_from_a_short_file(monkeypatch):
+    """A 300-day file of one's own, no option: the last year is tested on all the days before it."""
+    use_small_models(monkeypatch)
+    prices = random_walk(n_days=300)  # business days 2018-01-01 to 2019-02-22
+    prices.attrs["source"] = "my_300_days.csv"
+    with pytest.warns(gdata.ShortSeriesWarning, match=r"my_300_days.csv.*pass train_days="):
+        table = ex.walk_forward(prices=prices, quiet=True, profile="quick")
+    # independent: 2018's rows after the 20-day feature warm-up, and 2019's naive errors from the closes
+    train_days = int((prices.index.year == 2018).sum()) - gdata.WARMUP_ROWS
+    assert set(table["year"]) == {2019} and set(table["train_days"]) == {train_days}
+    close = prices["close"]
+    naive_mae = close.diff().abs()[close.index.year == 2019].mean()
+    naive = table[(table["model"] == "naive") & (table["target_kind"] == "level")]
+    assert naive["mae"].iloc[0] == pytest.approx(naive_mae, rel=1e-6)  # targets pass through float32
+    assert set(table["model"]) == {"naive", "drift", "linear", "baseline"}
+
+
+def test_walk_forward_errors_name_the_options_that_fix_them(monkeypatch):
+    use_small_models(monkeypatch)
+    prices = random_walk(n_days=300)
+    with pytest.raises(ValueError, match=r"years=\(2018,\).*pass later years= or a smaller train_days="):
+        ex.walk_forward(prices=prices, years=(2018,), train_days=200, quiet=True)
+    with pytest.raises(ValueError, match=r"no days in \[2021\]; pass years="):
+        ex.walk_forward(prices=prices, years=(2021,), quiet=True)
+    with pytest.raises(ValueError, match=r"train_days=1,247.*pass a smaller train_days="):
+        ex.walk_forward(prices=prices, train_days=1247, quiet=True)
+    # the option the last error names: it runs
+    table = ex.walk_forward(prices=prices, train_days=200, target_kinds=("level",), quiet=True)
+    assert set(table["year"]) == {2019} and set(table["train_days"]) == {200}
+
+
+def test_walk_forward_on_the_bundled_series_keeps_the_profile():
+    """Without prices: the profile's years and the blog's 1,247 training days (what the pages cite)."""
+    features = gdata.make_features(gdata.load_gold(n_days=None))
+    quick = ex.get_profile("quick")
+    assert ex._walk_plan(features, None, None, quick, own=False) == (quick.walk_years, 1247)
+    # the same series passed as one's own: its latest years with 1,247 days before them
+    years, days = ex._walk_plan(features, None, None, quick, own=True)
+    assert days == 1247 and years == (2019, 2020)
+
+
+def test_ablation_says_when_a_file_is_shorter_than_the_blogs(monkeypatch):
+    monkeypatch.setattr(ex, "run_seeds", fake_runs)
+    prices = random_walk(n_days=300)
+    prices.attrs["source"] = "my_300_days.csv"
+    with pytest.warns(
+        gdata.ShortSeriesWarning, match=r"my_300_days.csv: 300 days, fewer than the blog's 1,247"
+    ):
+        table = ex.run_ablation(
+            steps=("baseline",), seeds=[0], epochs=1, horizons=(1,), prices=prices, quiet=True
+        )
+    assert "baseline" in set(table["step"])
+    with (
+        pytest.warns(gdata.ShortSeriesWarning),
+        pytest.raises(gdata.DataError, match=r"run_ablation: pass shorter horizons="),
+    ):
+        ex.run_ablation(steps=("baseline",), seeds=[0], epochs=1, horizons=(200,), prices=prices, quiet=True)
