@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-__all__ = ["DIVERGED_FACTOR", "clip_shares", "counting", "explode_runs"]
+__all__ = ["clip_shares", "counting", "explode_runs"]
 
 
 class _Counting:
@@ -95,10 +95,6 @@ def clip_shares(optimizer: keras.optimizers.Optimizer) -> pd.DataFrame:
     return rows
 
 
-#: A run "diverged" when its loss is not finite or ends above this many times the mean predictor's MSE.
-DIVERGED_FACTOR = 10.0
-
-
 def explode_runs(
     clips: dict[str, dict],
     seeds: Sequence[int],
@@ -117,7 +113,8 @@ def explode_runs(
     ``val_mse``, ``diverged``, ``share_variable`` (mean over variables of the share of steps whose gradient
     exceeded the threshold, what ``clipnorm`` rescales), ``share_global`` (the whole gradient's, what
     ``global_clipnorm`` rescales), ``largest_norm``), and the training loss per epoch (``clip``, ``seed``,
-    ``epoch``, ``loss``). Training stops at a NaN loss. Unclipped runs are counted against ``threshold``:
+    ``epoch``, ``loss``). Training stops at a NaN loss; a run "diverged" when its last training loss or its
+    validation MSE is not finite. Unclipped runs are counted against ``threshold``:
     the share of their updates that clipping at it would have changed.
     """
     from goldlab import bptt, tasks
@@ -140,7 +137,6 @@ def explode_runs(
             )
             loss = np.asarray(hist.history["loss"], dtype=float)
             val_mse = float(model.evaluate(val.x, val.y, verbose=0))
-            bad = not np.isfinite(val_mse) or val_mse > DIVERGED_FACTOR * tasks.MEAN_PREDICTOR_MSE
             shares = clip_shares(opt)
             runs.append(
                 {
@@ -149,7 +145,7 @@ def explode_runs(
                     "epochs": len(loss),
                     "final_loss": loss[-1],
                     "val_mse": val_mse,
-                    "diverged": bool(bad or not np.isfinite(loss[-1])),
+                    "diverged": not np.isfinite([loss[-1], val_mse]).all(),
                     "share_variable": float(shares["share"].iloc[:-1].mean()),
                     "share_global": float(shares["share"].iloc[-1]),
                     "largest_norm": shares.attrs["largest_norm"],
