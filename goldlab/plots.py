@@ -373,7 +373,8 @@ def clip_runs(
     curves: pd.DataFrame, runs: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None
 ) -> plt.Axes:
     """Training loss per epoch of every run (``curves``: clip, seed, epoch, loss), one colour per clipping
-    option; the legend counts the runs that diverged (``runs``: clip, diverged)."""
+    option; the legend counts the runs that diverged (``runs``: clip, diverged). A run's non-finite losses
+    are left out, so a run that diverged in its first epoch shows only in the legend."""
     ax = _axis(ax)
     for i, (clip, part) in enumerate(curves.groupby("clip", sort=False)):
         lost = runs[runs["clip"] == clip]["diverged"]
@@ -383,8 +384,6 @@ def clip_runs(
             ax.plot(
                 finite["epoch"], finite["loss"], color=f"C{i}", marker=".", label=label if j == 0 else None
             )
-        if not len(part[np.isfinite(part["loss"])]):
-            ax.plot([], [], color=f"C{i}", label=label)
     ax.set_yscale("log")
     ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
     ax.set(title=title or "Training loss by clipping option", xlabel="epoch", ylabel="training MSE")

@@ -123,3 +123,28 @@ def test_init_runs_table():
     runs = bptt.init_runs(["orthogonal"], [0], length=6, epochs=2, n_train=64, units=4)
     assert list(runs["epoch"]) == [0, 1, 2] and runs["loss"].isna().tolist() == [True, False, False]
     assert (runs["ratio"] > 0).all() and runs["test_mse"].nunique() == 1
+
+
+def test_the_chapters_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from goldlab import plots
+
+    chains = {
+        "unit": {1.1: bptt.jacobian_chain(1.1, 5)},
+        "small": {1.1: bptt.jacobian_chain(1.1, 5, input_scale=0.01)},
+    }
+    axes = plots.chain_regimes(chains)
+    assert [ax.get_title() for ax in axes] == ["Chain of Jacobians, unit", "Chain of Jacobians, small"]
+    kept = pd.DataFrame({"layer": ["lstm_1"] * 2, "k": [1, 5], "share": [0.2, 1.0]})
+    assert plots.kept_share(kept).get_ylabel().startswith("‖∂L/∂W‖")
+    sv = bptt.gate_singular_values(np.hstack([np.eye(3)] * 4))
+    assert len(plots.gate_spectra({"identity": sv}).get_lines()) == 4
+    runs = pd.DataFrame(
+        {"init": "glorot", "seed": 0, "epoch": [0, 1], "ratio": [0.1, 0.2], "val_loss": [np.nan, 0.1]}
+    )
+    left, right = plots.init_learning(runs, solved=0.0167)
+    assert left.get_yscale() == "log" and right.get_xlabel().startswith("epoch")

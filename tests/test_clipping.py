@@ -89,3 +89,19 @@ def test_explode_runs_table():
     runs, curves = clipping.explode_runs({"none": {}, "global": {"global_clipnorm": 1.0}}, [0], 6, 1, 64)
     assert list(runs["clip"]) == ["none", "global"] and set(curves["clip"]) == {"none", "global"}
     assert runs["share_global"].between(0, 1).all() and (runs["largest_norm"] > 0).all()
+
+
+def test_clip_runs_figure_counts_the_diverged():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from goldlab import plots
+
+    curves = pd.DataFrame(
+        {"clip": ["none", "clip", "clip"], "seed": 0, "epoch": [1, 1, 2], "loss": [np.inf, 3, 1]}
+    )
+    runs = pd.DataFrame({"clip": ["none", "clip"], "diverged": [True, False]})
+    labels = [t.get_text() for t in plots.clip_runs(curves, runs).get_legend().get_texts()]
+    assert labels == ["none: 1 of 1 runs diverged", "clip: 0 of 1 runs diverged"]
