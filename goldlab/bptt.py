@@ -194,7 +194,8 @@ def init_runs(
     for init in inits:
         for seed in seeds:
             model = simple_rnn(init, length, units, seed=seed)
-            mon = monitor.GradientMonitor((train.x[:64], train.y[:64]), every=1)
+            probe = (train.x[:64], train.y[:64])  # records only: no warnings on the way
+            mon = monitor.GradientMonitor(probe, vanish=0.0, explode=np.inf)
             hist = model.fit(
                 train.x,
                 train.y,
