@@ -1,4 +1,4 @@
-"""Backpropagation through time on a toy recurrent cell: the chain of Jacobians and why it shrinks.
+"""Backpropagation through time: the chain of Jacobians, the weight gradient as a sum over steps, and inits.
 
 A recurrent layer reads days x_1 … x_T into states h_1 … h_T, and the loss L sees day t only through the
 chain h_t → h_{t+1} → … → h_T. By the chain rule
@@ -10,6 +10,13 @@ For the tanh cell h_k = tanh(W h_{k−1} + U x_k) each factor is J_k = diag(tanh
 distance back in time. An LSTM's cell state has the factor diag(f_k) instead (its forget gate, between 0 and
 1), which is why the forget gate's bias decides how far back its gradient reaches. :func:`jacobian_chain`
 computes ‖J_T ⋯ J_{T−k+1}‖ for a random cell, so the book can draw the decay beside its bound.
+
+The same chain makes a weight's gradient a sum over steps, ∂L/∂W = Σ_t ∂L/∂h_t · ∂⁺h_t/∂W, whose old
+terms are the ones the chain shrinks: :func:`truncated_model` keeps only the last k terms of a Keras model's
+sum, so a chapter can measure how much of a layer's ‖∂L/∂W‖ the recent steps make. Where the recurrent
+matrix W is the whole chain (a SimpleRNN), its start decides how much survives: :func:`gate_singular_values`
+shows what Keras's orthogonal LSTM kernel gives each gate, and :func:`init_runs` trains a SimpleRNN from
+each start of :data:`INITS` on the adding problem.
 """
 
 from __future__ import annotations
