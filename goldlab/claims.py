@@ -841,7 +841,7 @@ def table_verdicts(
 FIX_CLAIMS: tuple[Claim, ...] = (
     Claim(
         "sum_over_time",
-        "a layer's ‖∂L/∂W‖ is a sum over the days of the window, and the recent days make most of it",
+        "a layer's ‖∂L/∂W‖ sums the days of the window, and the recent days alone give nearly all of it",
         "one gradient norm per layer decides the diagnosis",
         _CH1,
     ),
@@ -879,23 +879,25 @@ FIX_CLAIMS: tuple[Claim, ...] = (
 )
 _BY_KEY.update({c.key: c for c in FIX_CLAIMS})
 
-#: "The recent days make most of it": keeping only the last RECENT_DAYS days keeps this share of the norm.
+#: "Nearly all of it": the last RECENT_DAYS days alone give at least this share of the whole window's norm.
 RECENT_DAYS, RECENT_SHARE = 30, 0.9
 
 
 def sum_over_time(kept: pd.DataFrame, window: int) -> Verdict:
-    """Share of each LSTM's ‖∂L/∂W‖ kept when the gradient flows back only ``RECENT_DAYS`` days.
+    """Each LSTM's ‖∂L/∂W‖ when the gradient flows back only ``RECENT_DAYS`` days, over the whole window's.
 
     ``kept``: columns ``layer``, ``k``, ``share`` (‖∂L/∂W‖ of the last k days over the whole window's,
-    :func:`goldlab.bptt.truncated_model`), for LSTM layers and k including ``RECENT_DAYS``.
+    :func:`goldlab.bptt.truncated_model`), for LSTM layers and k including ``RECENT_DAYS``. A ratio above 1
+    is possible: the older days' terms can point against the recent ones.
     """
     at = kept[kept["k"] == RECENT_DAYS].set_index("layer")["share"]
     lo = float(at.min())
     verdict = decide(lo, RECENT_SHARE, SUPPORTED, REFUTED)
     parts = ", ".join(f"{layer} {v:.0%}" for layer, v in at.items())
     reason = (
-        f"keeping the last {RECENT_DAYS} of {window} days keeps at least {lo:.0%} of every LSTM's gradient "
-        f"norm (most: {RECENT_SHARE:.0%} or more), so a healthy norm says little about the oldest days"
+        f"the last {RECENT_DAYS} of {window} days alone give every LSTM a gradient norm of at least {lo:.0%} "
+        f"of the whole window's (nearly all: {RECENT_SHARE:.0%} or more), so the older days change the "
+        "norm little and a healthy norm says little about them"
     )
     return _verdict("sum_over_time", f"last {RECENT_DAYS} days: {parts}", verdict, reason, lowest=lo)
 

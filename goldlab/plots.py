@@ -363,8 +363,8 @@ def kept_share(kept: pd.DataFrame, ax: plt.Axes | None = None, title: str | None
         title=title or "How much of ‖∂L/∂W‖ the last k days make",
         xlabel="days kept, counted back from the window's last (k)",
         ylabel="‖∂L/∂W‖ of the last k days / whole",
-        ylim=(0, 1.05),
     )
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize="x-small")
     return ax
 
