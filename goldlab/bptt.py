@@ -30,9 +30,12 @@ __all__ = [
     "CELLS",
     "GATES",
     "INITS",
+    "LSTM_INITS",
     "gate_singular_values",
     "init_runs",
     "jacobian_chain",
+    "lstm",
+    "per_gate_orthogonal",
     "simple_rnn",
     "truncated_model",
 ]
@@ -183,10 +186,57 @@ def simple_rnn(init: str, length: int, units: int = 64, optimizer=None, seed: in
     return model
 
 
+def per_gate_orthogonal(shape, dtype=None):
+    """A recurrent-kernel initializer orthogonal *per gate*: each units × units block of the
+    (units, k·units) kernel its own orthogonal matrix, so every gate's block has all singular values 1
+    (Keras's ``Orthogonal`` makes only the whole kernel orthogonal; :func:`gate_singular_values`)."""
+    import keras
+
+    units, width = int(shape[0]), int(shape[1])
+    if width % units:
+        raise ValueError(f"need a (units, k*units) kernel, got shape {tuple(shape)}")
+    blocks = [keras.initializers.Orthogonal()((units, units), dtype=dtype) for _ in range(width // units)]
+    return keras.ops.concatenate(blocks, axis=1)
+
+
+#: Recurrent initialisations of an LSTM: Glorot-uniform, Keras's ``Orthogonal`` (the default; orthogonal
+#: over the whole kernel) and :func:`per_gate_orthogonal`.
+LSTM_INITS: dict[str, object] = {
+    "glorot": "glorot_uniform",
+    "orthogonal": "orthogonal",
+    "orthogonal per gate": per_gate_orthogonal,
+}
+
+
+def lstm(init: str, length: int, units: int = 64, seed: int | None = None):
+    """LSTM(``units``) → Dense(1) on (``length``, 2) sequences, recurrent kernel from :data:`LSTM_INITS`,
+    compiled as :func:`simple_rnn` is (Adam(1e-3, global_clipnorm=1.0), MSE)."""
+    import keras
+
+    if init not in LSTM_INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(LSTM_INITS)}")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    layer = keras.layers.LSTM(units, recurrent_initializer=LSTM_INITS[init], name="rnn")
+    model = keras.Sequential(
+        [keras.Input((length, 2), name="sequence"), layer, keras.layers.Dense(1, name="dense")],
+        name=f"lstm_{init.replace(' ', '_')}",
+    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3, global_clipnorm=1.0), loss="mse")
+    return model
+
+
 def init_runs(
-    inits: Sequence[str], seeds: Sequence[int], length: int, epochs: int, n_train: int, units: int = 64
+    inits: Sequence[str],
+    seeds: Sequence[int],
+    length: int,
+    epochs: int,
+    n_train: int,
+    units: int = 64,
+    cell: str = "simple_rnn",
 ) -> pd.DataFrame:
-    """Train :func:`simple_rnn` with each init and seed on the adding problem, the same data and budget.
+    """Train :func:`simple_rnn` (or, with ``cell="lstm"``, :func:`lstm`) with each init and seed on the
+    adding problem, the same data and budget.
 
     One row per run and epoch (0 = initialisation): ``init``, ``seed``, ``epoch``, ``loss``, ``val_loss``
     (validation MSE), ``ratio`` (‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ on a fixed probe batch, :func:`goldlab.monitor.
@@ -200,7 +250,8 @@ def init_runs(
     frames = []
     for init in inits:
         for seed in seeds:
-            model = simple_rnn(init, length, units, seed=seed)
+            build = lstm if cell == "lstm" else simple_rnn
+            model = build(init, length, units, seed=seed)
             probe = (train.x[:64], train.y[:64])  # records only: no warnings on the way
             mon = monitor.GradientMonitor(probe, vanish=0.0, explode=np.inf)
             hist = model.fit(

@@ -148,3 +148,23 @@ def test_the_chapters_figures_draw():
     )
     left, right = plots.init_learning(runs, solved=0.0167)
     assert left.get_yscale() == "log" and right.get_xlabel().startswith("epoch")
+
+
+def test_per_gate_orthogonal_makes_every_gate_orthogonal():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    kernel = keras.ops.convert_to_numpy(bptt.per_gate_orthogonal((8, 32)))
+    np.testing.assert_allclose(bptt.gate_singular_values(kernel)["value"], 1.0, atol=1e-5)
+    model = bptt.lstm("orthogonal per gate", 5, units=8, seed=0)
+    rec = keras.ops.convert_to_numpy(model.get_layer("rnn").cell.recurrent_kernel)
+    np.testing.assert_allclose(bptt.gate_singular_values(rec)["value"], 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="k\\*units"):
+        bptt.per_gate_orthogonal((8, 30))
+    with pytest.raises(ValueError, match="unknown init"):
+        bptt.lstm("identity", 5)
+
+
+def test_init_runs_trains_an_lstm_too():
+    runs = bptt.init_runs(["glorot"], [0], length=6, epochs=1, n_train=64, units=4, cell="lstm")
+    assert list(runs["epoch"]) == [0, 1] and runs["test_mse"].notna().all()
