@@ -42,15 +42,21 @@ __all__ = [
     "HORIZON",
     "STEPS",
     "Claim",
+    "FIX_CLAIMS",
     "against_naive",
     "claims_table",
     "mean_sd",
     "accuracy",
     "blog_monitor",
+    "clip_counted",
     "clip_high_lr",
+    "clip_rescue",
     "clip_prevents",
+    "depth_direction",
     "depth_fall",
+    "gate_orthogonal",
     "grad_layer3",
+    "init_memory",
     "loss_flattening",
     "lr_divergence",
     "mae_headline",
@@ -70,6 +76,8 @@ __all__ = [
     "seed_sd",
     "skip_effect",
     "step_mae",
+    "sum_over_time",
+    "toy_explode",
 ]
 
 #: The verdict vocabulary. Every claim gets exactly one of these, decided by a computation.
@@ -894,3 +902,186 @@ def table_verdicts(
         tutorial_time(table),
         tensorboard(),
     ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Each fix where it works: the book's own findings (not the blog's), each declared once here, with its
+# threshold beside the function that decides it. Their "blog" figure is the blog's nearest statement.
+
+#: The book's findings on where each fix works; rendered and asserted in chapters 1 to 3.
+FIX_CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "sum_over_time",
+        "a layer's ‖∂L/∂W‖ sums the days of the window, and the recent days alone give nearly all of it",
+        "one gradient norm per layer decides the diagnosis",
+        _CH1,
+    ),
+    Claim(
+        "toy_explode",
+        "a recurrent gain above 1 explodes the gradient through time where tanh stays near linear",
+        "“prevents gradients from vanishing or exploding”",
+        _CH1,
+    ),
+    Claim(
+        "depth_direction",
+        "the blog's depth figures describe a gradient vanishing across depth",
+        "0.023 (early layers) → 0.000002 (deeper layers)",
+        _CH1,
+    ),
+    Claim("clip_rescue", "clipping rescues a run whose gradient explodes", "“prevents … exploding”", _CH2),
+    Claim(
+        "clip_counted",
+        "clipnorm=1.0 changes few training updates on gold and most of them where the gradient explodes",
+        "“the fastest fix that prevents both”",
+        _CH2,
+    ),
+    Claim(
+        "gate_orthogonal",
+        "Keras's orthogonal recurrent kernel is orthogonal for each gate of an LSTM",
+        "Orthogonal(gain=1.0) as recurrent_initializer",
+        _CH3,
+    ),
+    Claim(
+        "init_memory",
+        "on a task that needs memory, the recurrent initialisation decides whether a SimpleRNN learns",
+        "“orthogonal initialisation matters more than architecture”",
+        _CH3,
+    ),
+)
+_BY_KEY.update({c.key: c for c in FIX_CLAIMS})
+
+#: "Nearly all of it": the last RECENT_DAYS days alone give at least this share of the whole window's norm.
+RECENT_DAYS, RECENT_SHARE = 30, 0.9
+
+
+def sum_over_time(kept: pd.DataFrame, window: int) -> Verdict:
+    """Each LSTM's ‖∂L/∂W‖ when the gradient flows back only ``RECENT_DAYS`` days, over the whole window's.
+
+    ``kept``: columns ``layer``, ``k``, ``share`` (‖∂L/∂W‖ of the last k days over the whole window's,
+    :func:`goldlab.bptt.truncated_model`), for LSTM layers and k including ``RECENT_DAYS``. A ratio above 1
+    is possible: the older days' terms can point against the recent ones.
+    """
+    at = kept[kept["k"] == RECENT_DAYS].set_index("layer")["share"]
+    lo = float(at.min())
+    verdict = decide(lo, RECENT_SHARE, SUPPORTED, REFUTED)
+    parts = ", ".join(f"{layer} {v:.0%}" for layer, v in at.items())
+    reason = (
+        f"the last {RECENT_DAYS} of {window} days alone give every LSTM a gradient norm of at least {lo:.0%} "
+        f"of the whole window's (nearly all: {RECENT_SHARE:.0%} or more), so the older days change the "
+        "norm little and a healthy norm says little about them"
+    )
+    return _verdict("sum_over_time", f"last {RECENT_DAYS} days: {parts}", verdict, reason, lowest=lo)
+
+
+#: The toy chain "explodes" when the norm after EXPLODE_STEPS steps back reaches this factor.
+EXPLODE_FACTOR, EXPLODE_STEPS = 10.0, 60
+
+
+def toy_explode(near_linear: np.ndarray, saturated: np.ndarray, gain: float) -> Verdict:
+    """The toy chain at one gain above 1, with small inputs (``near_linear``) and unit ones (``saturated``):
+    norms ‖∂h_T/∂h_(T−k)‖ for k = 0 … at least ``EXPLODE_STEPS`` (:func:`goldlab.bptt.jacobian_chain`)."""
+    grown, faded = float(near_linear[EXPLODE_STEPS]), float(saturated[EXPLODE_STEPS])
+    verdict = decide(grown, EXPLODE_FACTOR, SUPPORTED, REFUTED) if gain > 1 else NOT_TESTABLE
+    reason = (
+        f"at gain {gain:g} the chain's norm after {EXPLODE_STEPS} steps is {grown:.3g} with small inputs and "
+        f"{faded:.2g} with unit ones (exploding: ×{EXPLODE_FACTOR:g} or more); the bound {gain:g}^k is "
+        f"{gain**EXPLODE_STEPS:.3g}, an upper limit, reached by neither"
+    )
+    measured = f"×{grown:.3g} (near linear) vs ×{faded:.2g} (saturated) after {EXPLODE_STEPS} steps"
+    return _verdict("toy_explode", measured, verdict, reason, grown=grown, faded=faded)
+
+
+#: The blog's depth figures: early layers, deeper layers.
+BLOG_DEPTH = (0.023, 0.000002)
+
+
+def depth_direction(lstm_grads: pd.DataFrame) -> Verdict:
+    """Which way the blog's depth figures run, beside ours: a gradient vanishing across depth shrinks on its
+    way back from the loss, so the layer nearest the loss (the deepest) would get the largest one.
+
+    ``lstm_grads``: columns ``grad_lstm_1`` … ``grad_lstm_n`` (one row per run), ours.
+    """
+    blog = BLOG_DEPTH[0] / BLOG_DEPTH[1]  # early / deep: above 1 means it falls towards the loss
+    cols = sorted(c for c in lstm_grads.columns if c.startswith("grad_lstm_"))
+    ours = lstm_grads[cols[0]] / lstm_grads[cols[-1]]
+    verdict = decide(1 / blog, 1.0, SUPPORTED, REFUTED)
+    reason = (
+        f"the blog's early layers get ×{blog:,.0f} the gradient of its deeper ones: a fall towards the loss, "
+        "the opposite of vanishing across depth, where the deepest layer, nearest the loss, gets the most; "
+        f"ours: lstm_1 gets ×{ours.min():.1f} to ×{ours.max():.1f} the deepest LSTM's"
+    )
+    measured = f"early / deep ×{blog:,.0f} (blog), ×{ours.median():.1f} median (ours)"
+    return _verdict("depth_direction", measured, verdict, reason, blog=blog, ours=float(ours.median()))
+
+
+def clip_rescue(runs: pd.DataFrame) -> Verdict:
+    """``runs`` of :func:`goldlab.clipping.explode_runs` (``clip``, ``seed``, ``diverged``; ``none``: no
+    clipping): rescued when every unclipped seed diverges and no clipped one does."""
+    free = runs[runs["clip"] == "none"]
+    clipped = runs[runs["clip"] != "none"]
+    lost, kept = int(free["diverged"].sum()), int((~clipped["diverged"]).sum())
+    if lost < len(free):
+        verdict = NOT_REPRODUCED  # no explosion to rescue
+    else:
+        verdict = SUPPORTED if kept == len(clipped) else REFUTED
+    reason = (
+        f"without clipping {lost} of {len(free)} runs diverge; with it {kept} of {len(clipped)} train to the "
+        f"end ({', '.join(dict.fromkeys(clipped['clip']))})"
+    )
+    measured = f"diverged: {lost}/{len(free)} unclipped, {len(clipped) - kept}/{len(clipped)} clipped"
+    return _verdict("clip_rescue", measured, verdict, reason, lost=lost, kept=kept, clipped=len(clipped))
+
+
+#: Clipping "acts on most updates" where it changes at least this share of the variables' updates.
+CLIP_BUSY = 0.5
+
+
+def clip_counted(gold: float, exploding: float) -> Verdict:
+    """Share of training updates (per variable, as ``clipnorm`` decides) that clipping changed, counted in
+    the optimizer (:mod:`goldlab.clipping`): on gold, against ``CLIP_IDLE``; in the exploding case,
+    against ``CLIP_BUSY``."""
+    idle, busy = gold < CLIP_IDLE, exploding >= CLIP_BUSY
+    verdict = SUPPORTED if idle and busy else REFUTED if not idle and not busy else NOT_REPRODUCED
+    reason = (
+        f"clipnorm=1.0 rescaled {gold:.1%} of the variables' training updates on gold (idle below "
+        f"{CLIP_IDLE:.0%}) and {exploding:.0%} in the exploding case (most: {CLIP_BUSY:.0%} or more)"
+    )
+    measured = f"{gold:.1%} on gold, {exploding:.0%} exploding"
+    return _verdict("clip_counted", measured, verdict, reason, gold=gold, exploding=exploding)
+
+
+#: A gate's block counts as orthogonal where this share of its singular values lies within 10 % of 1.
+GATE_SHARE = 0.99
+
+
+def gate_orthogonal(values: pd.DataFrame) -> Verdict:
+    """Per-gate singular values of a Keras ``Orthogonal`` recurrent kernel (:func:`goldlab.bptt.
+    gate_singular_values`: columns gate, value): orthogonal per gate only if they all sit near 1."""
+    near = float(((values["value"] - 1).abs() <= 0.1).mean())
+    rms = float(np.sqrt((values["value"] ** 2).mean()))
+    verdict = decide(near, GATE_SHARE, SUPPORTED, REFUTED)
+    lo, hi = float(values["value"].min()), float(values["value"].max())
+    reason = (
+        f"{near:.0%} of the gates' singular values lie within 10 % of 1 ({GATE_SHARE:.0%} would make each "
+        f"gate orthogonal); they run from {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
+    )
+    measured = f"per-gate singular values {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
+    return _verdict("gate_orthogonal", measured, verdict, reason, near=near, rms=rms, low=lo, high=hi)
+
+
+#: The initialisation "decides" learning when the share of seeds solving differs by this much between two.
+INIT_SPREAD = 2 / 3
+
+
+def init_memory(runs: pd.DataFrame, solved: float) -> Verdict:
+    """Share of seeds whose test MSE is below ``solved`` for each init (``runs`` of :func:`goldlab.bptt.
+    init_runs`: init, seed, test_mse), the largest minus the smallest against ``INIT_SPREAD``."""
+    share = runs.groupby(["init", "seed"])["test_mse"].first().lt(solved).groupby("init").mean()
+    spread = float(share.max() - share.min())
+    verdict = decide(spread, INIT_SPREAD, SUPPORTED, NOT_REPRODUCED)
+    parts = ", ".join(f"{init} {v:.0%}" for init, v in share.items())
+    reason = (
+        f"seeds solving the adding problem (test MSE under {solved:.3g}): {parts}; a spread of "
+        f"{spread:.0%} between inits (deciding: {INIT_SPREAD:.0%} or more), same data, budget and seeds"
+    )
+    return _verdict("init_memory", f"solved: {parts}", verdict, reason, spread=spread, **share.to_dict())

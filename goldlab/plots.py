@@ -16,12 +16,17 @@ import pandas as pd
 __all__ = [
     "against_threshold",
     "by_step",
+    "chain_regimes",
+    "clip_runs",
     "cost_to_solve",
     "depth_sweep",
     "forecasts_vs_range",
+    "gate_spectra",
     "gradient_history",
     "gradient_monitor",
+    "init_learning",
     "jacobian_chain",
+    "kept_share",
     "loss_curves",
     "memory_curves",
     "mse_heatmap",
@@ -419,4 +424,98 @@ def depth_sweep(sweep: pd.DataFrame, axes: Sequence[plt.Axes] | None = None) -> 
         title="Gradient reaching the first LSTM", xlabel="LSTM layers", ylabel="‖∂L/∂W₁‖ / ‖∂L/∂W_last‖"
     )
     mae_ax.set(title="Test error on gold (h = 30)", xlabel="LSTM layers", ylabel="test MAE ÷ naive MAE")
+    return axes
+
+
+# --------------------------------------------------------------------------------------------------
+# Each fix where it works (chapters 1 to 3)
+
+
+def chain_regimes(regimes: dict[str, dict[float, np.ndarray]], axes: Sequence[plt.Axes] | None = None):
+    """One :func:`jacobian_chain` panel per input regime (say, unit inputs and small ones), sharing y."""
+    if axes is None:
+        axes = plt.subplots(1, len(regimes), figsize=(6 * len(regimes), 3.8), sharey=True)[1]
+    for ax, (regime, chains) in zip(np.atleast_1d(axes), regimes.items(), strict=True):
+        jacobian_chain(chains, ax)
+        ax.set_title(f"Chain of Jacobians, {regime}")
+    return axes
+
+
+def kept_share(kept: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Share of each layer's ‖∂L/∂W‖ kept when the gradient flows back only the last k days, against k
+    (``kept``: layer, k, share)."""
+    ax = _axis(ax)
+    for layer, part in kept.groupby("layer", sort=False):
+        ax.plot(part["k"], part["share"], marker="o", label=layer)
+    ax.axhline(1.0, color="black", lw=0.8, ls=":")
+    ax.set(
+        title=title or "How much of ‖∂L/∂W‖ the last k days make",
+        xlabel="days kept, counted back from the window's last (k)",
+        ylabel="‖∂L/∂W‖ of the last k days / whole",
+    )
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def clip_runs(
+    curves: pd.DataFrame, runs: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Axes:
+    """Training loss per epoch of every run (``curves``: clip, seed, epoch, loss), one colour per clipping
+    option; the legend counts the runs that diverged (``runs``: clip, diverged). A run's non-finite losses
+    are left out, so a run that diverged in its first epoch shows only in the legend."""
+    ax = _axis(ax)
+    for i, (clip, part) in enumerate(curves.groupby("clip", sort=False)):
+        lost = runs[runs["clip"] == clip]["diverged"]
+        label = f"{clip}: {int(lost.sum())} of {len(lost)} runs diverged"
+        for j, (_, run) in enumerate(part.groupby("seed")):
+            finite = run[np.isfinite(run["loss"])]
+            ax.plot(
+                finite["epoch"], finite["loss"], color=f"C{i}", marker=".", label=label if j == 0 else None
+            )
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    ax.set(title=title or "Training loss by clipping option", xlabel="epoch", ylabel="training MSE")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def gate_spectra(values: dict[str, pd.DataFrame], ax: plt.Axes | None = None, title: str | None = None):
+    """Singular values of each gate's recurrent block, largest first, per kernel (``values``: name ->
+    a table of :func:`goldlab.bptt.gate_singular_values`); one line style per kernel."""
+    ax = _axis(ax)
+    for style, (name, table) in zip(("-", "--", ":"), values.items(), strict=False):
+        for i, (gate, part) in enumerate(table.groupby("gate", sort=False)):
+            ax.plot(part["rank"], part["value"], ls=style, color=f"C{i}", label=f"{name}, {gate} gate")
+    ax.set_yscale("log")
+    ax.set(
+        title=title or "Singular values of each gate's recurrent block",
+        xlabel="rank (0 = largest)",
+        ylabel="singular value",
+    )
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
+def init_learning(runs: pd.DataFrame, solved: float, axes: Sequence[plt.Axes] | None = None):
+    """Left: validation MSE per epoch, right: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ per epoch (0 = initialisation), one
+    colour per ``init``, one thin line per seed (``runs`` of :func:`goldlab.bptt.init_runs`)."""
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(12, 3.8))[1]
+    for i, (init, part) in enumerate(runs.groupby("init", sort=False)):
+        for j, (_, run) in enumerate(part.groupby("seed")):
+            label = init if j == 0 else None
+            axes[0].plot(run["epoch"], run["val_loss"], color=f"C{i}", lw=1, label=label)
+            axes[1].plot(run["epoch"], run["ratio"], color=f"C{i}", lw=1, label=label)
+    axes[0].axhline(solved, color="black", ls="--", lw=1, label="solved")
+    axes[0].set(title="Learning the adding problem", xlabel="epoch", ylabel="validation MSE")
+    axes[1].set(
+        title="Gradient reaching the first step",
+        xlabel="epoch (0 = initialisation)",
+        ylabel="‖∂L/∂x_1‖ / ‖∂L/∂x_T‖",
+    )
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+        ax.legend(fontsize="x-small")
     return axes

@@ -406,3 +406,89 @@ def test_time_per_epoch_prefers_the_gpu_rows():
     assert cpu.verdict == claims.NOT_REPRODUCED and cpu.values["ratio"] == pytest.approx(3.0)
     with pytest.raises(ValueError, match="no Keras-torch fit rows"):
         claims.time_per_epoch(speed, backend="torch")
+
+
+# --- the fixes where they work (chapters 1 to 3) -----------------------------------------------
+
+
+def test_fix_claims_are_declared_once_beside_the_blogs():
+    keys = [c.key for c in claims.FIX_CLAIMS]
+    assert len(set(keys)) == len(keys) and not set(keys) & {c.key for c in claims.BLOG_CLAIMS}
+    for c in claims.FIX_CLAIMS:
+        assert (ROOT / "book" / c.where).resolve().exists(), c.key
+
+
+@pytest.mark.parametrize(("share", "verdict"), [(0.9, claims.SUPPORTED), (0.89, claims.REFUTED)])
+def test_sum_over_time_threshold(share, verdict):
+    kept = pd.DataFrame(
+        {
+            "layer": ["lstm_1", "lstm_2", "lstm_1"],
+            "k": [claims.RECENT_DAYS] * 2 + [5],
+            "share": [share, 1, 0.1],
+        }
+    )
+    v = claims.sum_over_time(kept, 60)
+    assert v.verdict == verdict and v.values["lowest"] == pytest.approx(share)
+
+
+@pytest.mark.parametrize(("grown", "verdict"), [(10.0, claims.SUPPORTED), (9.9, claims.REFUTED)])
+def test_toy_explode_threshold(grown, verdict):
+    near, far = np.full(61, grown), np.full(61, 1e-9)
+    assert claims.toy_explode(near, far, 1.1).verdict == verdict
+    assert claims.toy_explode(near, far, 0.9).verdict == claims.NOT_TESTABLE
+
+
+def test_depth_direction_reads_the_blogs_figures():
+    ours = pd.DataFrame({"grad_lstm_1": [0.2, 0.4], "grad_lstm_2": [1, 1], "grad_lstm_3": [0.1, 0.1]})
+    v = claims.depth_direction(ours)
+    assert v.verdict == claims.REFUTED and v.values["blog"] == pytest.approx(0.023 / 2e-6)
+    assert v.values["ours"] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("free", "clipped", "verdict"),
+    [
+        ([True, True], [False, False], claims.SUPPORTED),
+        ([True, True], [False, True], claims.REFUTED),
+        ([True, False], [False, False], claims.NOT_REPRODUCED),
+    ],
+)
+def test_clip_rescue(free, clipped, verdict):
+    runs = pd.DataFrame({"clip": ["none"] * 2 + ["clipnorm"] * 2, "diverged": free + clipped})
+    assert claims.clip_rescue(runs).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("gold", "exploding", "verdict"),
+    [
+        (0.049, 0.5, claims.SUPPORTED),
+        (0.05, 0.5, claims.NOT_REPRODUCED),
+        (0.01, 0.49, claims.NOT_REPRODUCED),
+        (0.2, 0.3, claims.REFUTED),
+    ],
+)
+def test_clip_counted_thresholds(gold, exploding, verdict):
+    assert claims.clip_counted(gold, exploding).verdict == verdict
+
+
+def test_gate_orthogonal():
+    near = pd.DataFrame({"gate": "input", "value": [1.0] * 99 + [0.95]})
+    assert claims.gate_orthogonal(near).verdict == claims.SUPPORTED
+    spread = pd.DataFrame({"gate": "input", "value": [1.0] * 98 + [0.5, 0.001]})
+    v = claims.gate_orthogonal(spread)
+    assert v.verdict == claims.REFUTED and v.values["near"] == pytest.approx(0.98)
+
+
+def test_init_memory_spread():
+    def runs(solved_seeds: dict[str, int]) -> pd.DataFrame:
+        rows = [
+            {"init": init, "seed": s, "epoch": e, "test_mse": 0.001 if s < n else 0.2}
+            for init, n in solved_seeds.items()
+            for s in range(3)
+            for e in (0, 1)
+        ]
+        return pd.DataFrame(rows)
+
+    v = claims.init_memory(runs({"identity": 3, "glorot": 1}), solved=0.0167)
+    assert v.verdict == claims.SUPPORTED and v.values["spread"] == pytest.approx(2 / 3)
+    assert claims.init_memory(runs({"identity": 2, "glorot": 1}), 0.0167).verdict == claims.NOT_REPRODUCED
