@@ -535,23 +535,25 @@ def blog_monitor(model) -> Verdict:
 CLIP_IDLE = 0.05
 
 
-def clip_prevents(gradients: pd.DataFrame, clipnorm: float = 1.0) -> Verdict:
-    """Share of per-weight gradient norms above ``clipnorm`` after the first epoch (monitor records).
+def clip_prevents(counts: pd.DataFrame, clipnorm: float = 1.0) -> Verdict:
+    """Share of the training updates that ``clipnorm`` changed, counted inside the optimizer while it
+    trained (:func:`goldlab.clipping.clip_shares` of :func:`goldlab.clipping.counting`: columns
+    ``variable``, ``steps``, ``clipped``, one row per variable and seed, plus ``global`` rows for the whole
+    gradient, left out here since ``clipnorm`` judges each variable on its own).
 
     Clipping only ever scales a gradient down, so it cannot lift a vanishing one; where it is also idle
-    after the first updates, it prevents nothing. ``gradients`` is a monitor history (epoch, weight, norm).
+    during training, it prevents nothing.
     """
-    per_weight = gradients[gradients["weight"] != "total"]
-    after = per_weight[per_weight["epoch"] > 0]
-    share = float((after["norm"] > clipnorm).mean())
-    first = float((per_weight[per_weight["epoch"] == 0]["norm"] > clipnorm).mean())
+    per_variable = counts[counts["variable"] != "global"]
+    steps = int(per_variable["steps"].sum())
+    share = float(per_variable["clipped"].sum() / steps) if steps else float("nan")
     verdict = decide(share, CLIP_IDLE, NOT_REPRODUCED, REFUTED)
     reason = (
-        f"clipping can only shrink a gradient, and after the first epoch {share:.1%} of weight gradients "
-        f"exceed clipnorm={clipnorm:g} ({first:.0%} before training; idle below {CLIP_IDLE:.0%})"
+        f"clipping can only shrink a gradient, and during training it changed {share:.1%} of the variables' "
+        f"updates (counted in the optimizer over {steps:,} variable-steps; idle below {CLIP_IDLE:.0%})"
     )
-    measured = f"{share:.1%} of weight gradients above {clipnorm:g} after epoch 0"
-    return _verdict("clip_prevents", measured, verdict, reason, share_after=share, share_before=first)
+    measured = f"{share:.1%} of training updates clipped at clipnorm={clipnorm:g}"
+    return _verdict("clip_prevents", measured, verdict, reason, share=share)
 
 
 #: The loss "flattens" after epoch 3 when it falls by less than this share from epoch 3 to the end.
@@ -891,7 +893,6 @@ def table_verdicts(
         accuracy(table, horizon),
         grad_layer3(table, horizon),
         depth_fall(table, horizon),
-        clip_prevents(grads[grads["step"] == "baseline"]),
         loss_flattening(runs["history"]),
         orth_floor(table),
         orth_doubled(grads),

@@ -100,6 +100,9 @@ def every_verdict(
         runs = experiments.load_side(results, "lr_0.01", prof.extra_epochs)
         return [claims.lr_divergence(dict(zip(runs["run"], runs["nan"].astype(bool), strict=True)))]
 
+    def clip_counts() -> list[Verdict]:  # chapter 2's clipping counted in the optimizer, on gold
+        return [claims.clip_prevents(experiments.load_side(results, "clip_counts_gold", prof.extra_epochs))]
+
     def skip_square() -> list[Verdict]:  # chapter 4's depth-by-skips square
         square = experiments.load_side(results, "skip_square", prof.epochs)
         return [claims.skip_effect(square, claims.seed_sd(table, claims.FINAL_STEP))]
@@ -113,6 +116,7 @@ def every_verdict(
                 "ablation": ablation,
                 "speed": speed_claim,
                 "high learning rate": high_lr,
+                "clip counts": clip_counts,
                 "skip square": skip_square,
                 "variants": lambda: variants.verdicts(results, prof),
                 "long-memory": lambda: memory.verdicts(results),

@@ -122,14 +122,17 @@ def test_depth_fall_threshold(table, g1, verdict):
 
 @pytest.mark.parametrize(("share", "verdict"), [(0.05, claims.NOT_REPRODUCED), (0.04, claims.REFUTED)])
 def test_clip_prevents_threshold(share, verdict):
-    n = 100
-    above = int(round(share * n))
-    norms = [2.0] * above + [0.5] * (n - above)
-    g = pd.DataFrame({"epoch": 1, "weight": "kernel", "layer": "lstm_1", "norm": norms})
-    g = pd.concat([g, g.assign(epoch=0, norm=2.0)])
-    v = claims.clip_prevents(g)
+    n = 1000
+    counts = pd.DataFrame(
+        {
+            "variable": ["lstm_1/kernel", "lstm_1/bias", "global"],
+            "steps": [n, n, n],
+            "clipped": [int(round(2 * share * n)), 0, n],  # the whole gradient's row is not clipnorm's
+        }
+    )
+    v = claims.clip_prevents(counts)
     assert v.verdict == verdict
-    assert v.values["share_after"] == pytest.approx(share) and v.values["share_before"] == 1.0
+    assert v.values["share"] == pytest.approx(share)
 
 
 def history(losses: dict[str, list[float]], val: dict[str, list[float]] | None = None) -> pd.DataFrame:
