@@ -44,7 +44,6 @@ __all__ = [
     "Claim",
     "FIX_CLAIMS",
     "against_naive",
-    "claims_table",
     "mean_sd",
     "accuracy",
     "blog_monitor",
@@ -287,11 +286,6 @@ BLOG_CLAIMS: tuple[Claim, ...] = (
 
 #: Keys of the blog's headline results (its before/after table).
 HEADLINE: tuple[str, ...] = ("mae", "accuracy", "grad_layer3", "time_per_epoch", "tutorial_time")
-
-
-def claims_table() -> pd.DataFrame:
-    """:data:`BLOG_CLAIMS` as a table indexed by ``key`` (columns claim, blog, where)."""
-    return pd.DataFrame([c.__dict__ for c in BLOG_CLAIMS]).set_index("key")
 
 
 # --------------------------------------------------------------------------------------------------

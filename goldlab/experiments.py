@@ -18,7 +18,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -762,8 +762,3 @@ def walk_forward(
     if path is not None:
         write_table(table, path)
     return table
-
-
-def profile_summary(profile: str | Profile | None = None) -> dict:
-    """The profile's settings as a plain dict (for notebooks to print)."""
-    return asdict(get_profile(profile))

@@ -36,7 +36,6 @@ __all__ = [
     "reference_line",
     "time_decay",
     "time_profile",
-    "training_curves",
     "training_range",
     "walk_forward",
 ]
@@ -115,18 +114,6 @@ def gradient_monitor(
             )
     right.legend(fontsize="x-small")
     return [left, right]
-
-
-def training_curves(history: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
-    """Training and validation loss (MSE on the scaled target) against epoch."""
-    ax = _axis(ax)
-    ax.plot(history["epoch"], history["loss"], label="training")
-    if "val_loss" in history:
-        ax.plot(history["epoch"], history["val_loss"], label="validation")
-    ax.set_yscale("log")
-    ax.set(title=title or "Training curves", xlabel="epoch", ylabel="MSE (scaled target)")
-    ax.legend(fontsize="small")
-    return ax
 
 
 def predictions(pred: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
