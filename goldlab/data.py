@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from goldlab.prices import DataError, _fmt_date, read_prices, validate_prices
+from goldlab.prices import DataError, fmt_date, read_prices, validate_prices
 
 __all__ = [
     "BLOG_DAYS",
@@ -111,7 +111,7 @@ def load_gold(n_days: int | None = BLOG_DAYS, end: Any = None) -> pd.DataFrame:
         prices = prices[prices.index <= pd.Timestamp(end)]
     if n_days is not None:
         if len(prices) < n_days:
-            cut = f" up to {_fmt_date(end)}" if end is not None else ""
+            cut = f" up to {fmt_date(end)}" if end is not None else ""
             raise DataError(
                 f"{source}: column 'Value': need n_days={n_days} daily rows{cut}, "
                 f"only {len(prices)} available"

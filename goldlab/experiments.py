@@ -32,24 +32,27 @@ from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor, GradientProbe
 
 __all__ = [
-    "EpochClock",
-    "PROFILES",
-    "Profile",
     "baseline_forecasts",
     "compile_and_fit",
+    "EpochClock",
     "get_profile",
     "load_run",
     "load_runs",
     "load_side",
     "machine_description",
+    "Profile",
+    "PROFILES",
     "repo_root",
     "results_dir",
     "run_ablation",
     "run_one",
     "run_seeds",
     "save_side",
-    "write_table",
+    "score_forecast",
     "walk_forward",
+    "write_table",
+    "write_text",
+    "write_whole",
 ]
 
 
@@ -200,7 +203,7 @@ def _fit(
     return histories
 
 
-def _score(windows: gdata.Windows, pred_usd: np.ndarray) -> dict[str, float]:
+def score_forecast(windows: gdata.Windows, pred_usd: np.ndarray) -> dict[str, float]:
     """MAE/RMSE (USD), MASE (scaled by the in-sample h-step naive error), direction, DM vs naive."""
     y, base, h = windows.y_test_usd, windows.base_test, windows.horizon
     if not np.all(np.isfinite(pred_usd)):
@@ -247,7 +250,7 @@ def _run_dir(
     return out / "runs" / f"{step}_h{horizon}_{target_kind}_e{epochs}{val}_s{seed}"
 
 
-def _write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
+def write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
     """Write ``files`` into ``folder`` atomically: into a temporary sibling, then renamed into place."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -298,7 +301,7 @@ def machine_description() -> str:
     )
 
 
-def _write_text(text: str, path: Path) -> None:
+def write_text(text: str, path: Path) -> None:
     """Write a text file atomically: into a temporary sibling, then renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -313,7 +316,7 @@ def _write_text(text: str, path: Path) -> None:
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write a CSV atomically (temporary file, then rename)."""
-    _write_text(df.to_csv(index=False, float_format="%.6g"), path)
+    write_text(df.to_csv(index=False, float_format="%.6g"), path)
 
 
 def run_one(
@@ -407,7 +410,7 @@ def _record(
         "trained_together": together,
         "validation_windows": len(windows.x_val) if windows.x_val is not None else 0,
         "final_val_loss": float(hist.history["val_loss"][-1]) if "val_loss" in hist.history else np.nan,
-        **_score(windows, pred),
+        **score_forecast(windows, pred),
         **{f"grad_{layer}": float(v) for layer, v in totals.items()},
     }
     predictions = pd.DataFrame(
@@ -490,7 +493,7 @@ def run_ablation(
         for name, pred in baseline_forecasts(windows, features["close"]).items():
             rows.append(
                 {"step": name, "seed": -1, "horizon": h, "target_kind": target_kind, "epochs": 0}
-                | _score(windows, pred)
+                | score_forecast(windows, pred)
             )
         for step in steps:
             folders = {
@@ -514,7 +517,7 @@ def run_ablation(
                             f"{k}.csv": run[k]
                             for k in ("history", "gradients", "time_profile", "predictions")
                         }
-                        _write_whole(folders[seed], {"row.json": run["row"], **tables})
+                        write_whole(folders[seed], {"row.json": run["row"], **tables})
                     found[seed] = run["row"]
                     if not quiet:
                         print(
@@ -531,7 +534,7 @@ def run_ablation(
         _merge_table(table, out / f"ablation_{target_kind}.csv")
         if trained:
             stamp = time.strftime("%Y-%m-%d")
-            _write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")
+            write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")
     return table
 
 
@@ -752,7 +755,7 @@ def walk_forward(
                         "model": model,
                         "target_kind": kind,
                         "epochs": epochs,
-                        **_score(windows, pred),
+                        **score_forecast(windows, pred),
                         "train_days": train_days,
                     }
                 )

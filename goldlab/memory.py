@@ -32,14 +32,14 @@ import pandas as pd
 from goldlab import claims, metrics, tasks
 from goldlab import data as gdata
 from goldlab.experiments import (
-    _score,
-    _write_text,
-    _write_whole,
     compile_and_fit,
     get_profile,
     machine_description,
     results_dir,
+    score_forecast,
     write_table,
+    write_text,
+    write_whole,
 )
 from goldlab.models import build_lstm, build_step, compile_model, lstm_layers
 from goldlab.monitor import GradientProbe, time_ratio
@@ -445,7 +445,7 @@ def run_grid(
             start = time.perf_counter()
             run = train_one(name, length, seed, prof)
             tables = {f"{key}.csv": run[key] for key in ("history", "ratios", "time_profile")}
-            _write_whole(folder, {"row.json": run["row"], **tables})
+            write_whole(folder, {"row.json": run["row"], **tables})
             _write_machine(out, prof)
             if not quiet:
                 row = run["row"]
@@ -488,7 +488,7 @@ def _write_machine(out: Path, prof: MemoryProfile) -> None:
         f"{prof.note}\n\nMachines (updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}):\n"
         f"{machines}\n"
     )
-    _write_text(text, out / "MACHINE.md")
+    write_text(text, out / "MACHINE.md")
 
 
 def load_grid(out: str | Path, table: str = "history", profile: str | MemoryProfile | None = None):
@@ -545,9 +545,9 @@ def run_gold(profile: str | MemoryProfile | None = None, out: str | Path | None 
         hist = compile_and_fit(model, windows, prof.gold_epochs, prof.batch_size, loop="epoch", seed=seed)
         pred = windows.to_usd(model.predict(windows.x_test, verbose=0), "test")
         common = {"window": window, "horizon": horizon, "epochs": prof.gold_epochs}
-        naive = _score(windows, windows.base_test)
+        naive = score_forecast(windows, windows.base_test)
         rows.append(common | {"model": "naive", "seed": seed} | naive)
-        rows.append(common | {"model": "lstm_chrono", "seed": seed} | _score(windows, pred))
+        rows.append(common | {"model": "lstm_chrono", "seed": seed} | score_forecast(windows, pred))
         rows[-1]["sec_per_epoch"] = float(np.median(hist.epoch_seconds))
     table = pd.DataFrame(rows)
     write_table(table, path)

@@ -43,16 +43,17 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "check_prices",
     "DataError",
+    "fmt_date",
+    "infer_decimal",
+    "normalise_prices",
+    "parse_dates",
+    "parse_numbers",
+    "plausibility_warnings",
     "PriceWarning",
     "read_prices",
     "validate_prices",
-    "parse_dates",
-    "infer_decimal",
-    "parse_numbers",
-    "normalise_prices",
-    "check_prices",
-    "plausibility_warnings",
 ]
 
 PRICE_COLUMNS: tuple[str, ...] = ("close", "open", "high", "low")
@@ -110,7 +111,7 @@ class PriceWarning(UserWarning):
 # --------------------------------------------------------------------------------------------- messages
 
 
-def _fmt_date(value: Any) -> str:
+def fmt_date(value: Any) -> str:
     """Short text for a timestamp: the date alone when the time is midnight."""
     ts = pd.Timestamp(value)
     return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
@@ -122,7 +123,7 @@ def _where(source: str, column: Any = None, row: int | None = None, date: Any = 
     if column is not None:
         parts.append(f"column '{column}'")
     if row is not None:
-        parts.append(f"row {row}" + (f" ({_fmt_date(date)})" if date is not None and pd.notna(date) else ""))
+        parts.append(f"row {row}" + (f" ({fmt_date(date)})" if date is not None and pd.notna(date) else ""))
     return f"{source}: " + ", ".join(parts) if parts else f"{source}"
 
 
@@ -130,7 +131,7 @@ def _row_list(rows: np.ndarray, dates: Any = None, limit: int = 5) -> str:
     """``rows 3 (2020-01-02), 9 (2020-01-10) and 4 more`` for messages."""
     shown = []
     for k, r in enumerate(rows[:limit]):
-        date = f" ({_fmt_date(dates[k])})" if dates is not None and pd.notna(dates[k]) else ""
+        date = f" ({fmt_date(dates[k])})" if dates is not None and pd.notna(dates[k]) else ""
         shown.append(f"{int(r)}{date}")
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return ("row " if len(rows) == 1 else "rows ") + ", ".join(shown) + more
@@ -204,7 +205,7 @@ def _ambiguous_dates(
     i = int(np.flatnonzero(a != b)[0])
     return DataError(
         f"{_where(source, label, int(rows[i]))}: every date in the column reads two ways: {raw[i]!r} is "
-        f"{_fmt_date(a[i])} as {fmt_a!r} and {_fmt_date(b[i])} as {fmt_b!r} (day-first or month-first cannot "
+        f"{fmt_date(a[i])} as {fmt_a!r} and {fmt_date(b[i])} as {fmt_b!r} (day-first or month-first cannot "
         f"be told from the data); pass dayfirst=True or dayfirst=False, or date_format={fmt_a!r}"
     )
 
@@ -453,7 +454,7 @@ def _refuse_duplicates(dates: pd.DatetimeIndex, row_no: np.ndarray, source: str,
         i = int(np.flatnonzero(dup)[0])
         j = int(np.flatnonzero(dates == dates[i])[1])
         raise DataError(
-            f"{source}: column '{label}', rows {row_no[i]} and {row_no[j]} ({_fmt_date(dates[i])}): "
+            f"{source}: column '{label}', rows {row_no[i]} and {row_no[j]} ({fmt_date(dates[i])}): "
             "duplicated date; remove one of the rows"
         )
 
@@ -481,8 +482,8 @@ def _daily(
         i = int(np.flatnonzero(days.duplicated(keep=False))[0])
         j = i + 1
         raise DataError(
-            f"{source}: column '{label}', rows {row_no[i]} and {row_no[j]} ({_fmt_date(dates[i])} and "
-            f"{_fmt_date(dates[j])}): several rows on one day (intraday data); goldlab models daily closes: "
+            f"{source}: column '{label}', rows {row_no[i]} and {row_no[j]} ({fmt_date(dates[i])} and "
+            f"{fmt_date(dates[j])}): several rows on one day (intraday data); goldlab models daily closes: "
             "pass resample='1D' for daily bars (last close, first open, max high, min low, summed volume)"
         )
     frame = pd.DataFrame(data, index=days)
@@ -641,7 +642,7 @@ def plausibility_warnings(
     bad = np.flatnonzero(dates > today)
     if len(bad):
         found.append(
-            f"column '{labels.get('date', 'date')}': date after today ({_fmt_date(today)}) in "
+            f"column '{labels.get('date', 'date')}': date after today ({fmt_date(today)}) in "
             f"{_row_list(row_no[bad], dates[bad])}"
         )
     for text in found:

@@ -116,7 +116,7 @@ def test_an_ablation_read_back_whole_writes_nothing(tmp_path, monkeypatch):
         raise AssertionError("nothing was trained, yet results were written")
 
     monkeypatch.setattr(ex, "write_table", no_writes)
-    monkeypatch.setattr(ex, "_write_text", no_writes)
+    monkeypatch.setattr(ex, "write_text", no_writes)
     assert ablation(tmp_path).equals(table)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == saved
 

@@ -195,7 +195,7 @@ def test_failed_write_leaves_no_run_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken)  # row.json is written first, then a CSV fails
     folder = tmp_path / "runs" / "baseline_h1_level_e1_val10_s0"
     with pytest.raises(OSError, match="disk full"):
-        ex._write_whole(folder, {"row.json": {"mae": 1.0}, "history.csv": pd.DataFrame({"a": [1]})})
+        ex.write_whole(folder, {"row.json": {"mae": 1.0}, "history.csv": pd.DataFrame({"a": [1]})})
     assert list((tmp_path / "runs").iterdir()) == []
 
     monkeypatch.setattr(ex, "run_seeds", fake_runs)
@@ -261,8 +261,8 @@ def test_baseline_forecasts_on_a_line():
 
 def test_a_run_written_twice_keeps_the_first_whole_folder(tmp_path):
     folder = tmp_path / "runs" / "baseline_h1_level_e1_val10_s0"
-    ex._write_whole(folder, {"row.json": {"mae": 1.0}})
-    ex._write_whole(folder, {"row.json": {"mae": 2.0}})  # e.g. a second process trained it meanwhile
+    ex.write_whole(folder, {"row.json": {"mae": 1.0}})
+    ex.write_whole(folder, {"row.json": {"mae": 2.0}})  # e.g. a second process trained it meanwhile
     assert json.loads((folder / "row.json").read_text()) == {"mae": 1.0}
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [folder.name]
 
