@@ -11,14 +11,17 @@ for the book to show what it prints. This module measures the real thing, on any
 * :class:`GradientMonitor`: a Keras callback recording both during training, with warnings, plots and
   TensorBoard.
 
-**The loss** is the model's own: ``model.compute_loss`` as ``fit`` calls it, so the compiled loss or losses
-(list or dict, with ``loss_weights``) plus the model's regularisation losses (weight regularisers and
-``add_loss``/activity regularisers). An uncompiled model gets the mean squared error of each output. The
-gradients are averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the
-same weights and batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients:
-clipping (``clipnorm`` and friends) acts later, inside the optimizer, on the update. On a GPU, JAX and
-TensorFlow round float32 matrix products to TF32 by default (a 10-bit mantissa), so there the figures agree
-with a CPU's to about three digits; ``jax.default_matmul_precision("highest")`` restores float32 products.
+**The loss** is the one ``fit`` trains: ``model.compute_loss`` as ``fit`` calls it, so the compiled loss or
+losses (list or dict, with ``loss_weights``) plus the model's regularisation losses (weight regularisers and
+``add_loss``/activity regularisers), weighted by the probe's sample weights as ``fit`` weights them
+(Σ w_i·ℓ_i / n, Keras's ``sum_over_batch_size``); ``loss=`` for a loss that lives in a custom
+``train_step``. An uncompiled model gets the mean squared error of each output. A stateful model is measured
+in parts of its fixed batch size, from zero states, and its states are left as they were. The gradients are
+averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the same weights and
+batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients: clipping
+(``clipnorm`` and friends) acts later, inside the optimizer, on the update. On a GPU, JAX and TensorFlow round
+float32 matrix products to TF32 by default (a 10-bit mantissa), so there the figures agree with a CPU's to
+about three digits; ``jax.default_matmul_precision("highest")`` restores float32 products.
 
 **Recurrent layers** are found anywhere in the model (nested models and custom layers included): any
 ``keras.layers.RNN`` (LSTM, GRU, SimpleRNN, ``RNN(cell)`` with stacked cells, ConvLSTM1D/2D/3D) or any layer
@@ -709,11 +712,11 @@ class _PartsJax:
         """(L, ∂L/∂W from the loss's own terms, ∂L/∂ŷ cut into the parts' ``spans``) on the whole batch."""
         import jax
 
-        def loss(w, preds):
+        def loss(values, preds):
             for p, mask in zip(keras.tree.flatten(preds), masks, strict=True):
                 if mask is not None:
                     set_keras_mask(p, mask)
-            with self.probe._scope(w, others):
+            with self.probe._scope(values, others):
                 return self.probe._loss(x, y, w, preds)
 
         value, (gw, gy) = jax.value_and_grad(loss, argnums=(0, 1))(weights, y_pred)

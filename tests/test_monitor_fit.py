@@ -133,6 +133,12 @@ def test_weighted_probe_measures_the_weighted_loss_fit_trains():
     )
     unweighted = _reference(model, x, y)
     assert np.max(np.abs(unweighted["norms"] / ref["norms"] - 1)) > 0.01  # the weights matter here
+    if BACKEND == "jax":  # the probe in parts (JAX on a CPU) weights the whole batch's loss alike
+        split = GradientProbe(model, parts=2)
+        result = split(x, y, sample_weight=w)
+        assert split._split is not None and split.parts_declined is None
+        assert result.loss == pytest.approx(ref["loss"], RTOL)
+        _check(result.norms(), result.time_profile(), ref)
 
     monitor = GradientMonitor((x, y, w), time_vanish=0)
     texts = _fit(model, monitor, x, y, sample_weight=w, batch_size=16)
@@ -319,8 +325,10 @@ def test_stateful_model_probe_split_into_its_batches():
     _check(*_first_record(monitor), ref)
 
     # the probe starts from zero states and leaves training's states as they are
+    rng = np.random.default_rng(8)
+    for state in model.get_layer("lstm").states:  # states a sequence mid-way would have
+        state.assign(rng.normal(size=state.shape).astype("float32"))
     before = _states(model)
-    assert max(np.abs(s).max() for s in before) > 0  # training left states behind
     probe = GradientProbe(model)
     again = probe(x, y)
     for old, new in zip(before, _states(model), strict=True):
@@ -381,6 +389,21 @@ def test_through_time_warning_stays_quiet_on_a_healthy_model():
     # the same records against a bar above them do warn: the quiet above is the model's, not the check's
     strict = GradientMonitor((x, y), time_vanish=float(ratios.max()) * 2)
     assert sum("through time" in t for t in _fit(model, strict, x, y, batch_size=16)) == 1
+
+
+def test_a_padded_oldest_step_is_named_not_called_vanishing():
+    x, y, _ = _data(16, seed=13)
+    x[:, 0, :] = 0.0  # every window padded at its first step, masked
+    keras.utils.set_random_seed(13)
+    masked = [keras.Input((T, F)), keras.layers.Masking(0.0), keras.layers.LSTM(5, name="lstm")]
+    model = keras.Sequential([*masked, keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    monitor = GradientMonitor((x, y))
+    texts = _fit(model, monitor, x, y, batch_size=16)
+    first = monitor.time_profile.query("t == 1")["norm"]
+    assert (first == 0).all() and (monitor.time_profile.query(f"t == {T}")["norm"] > 0).all()
+    assert len(texts) == 1 and "layer lstm" in texts[0] and "no gradient at all" in texts[0]
+    assert set(monitor.events["kind"]) == {"no gradient at t=1"}
 
 
 # ------------------------------------------------------------------------------------------------
