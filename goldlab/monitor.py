@@ -60,16 +60,30 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import pandas as pd
-from keras.src.backend import compute_output_spec, get_keras_mask, set_keras_mask  # no public names
+from keras.src.backend import compute_output_spec  # Keras 3 has no public name for it
 from keras.src.trainers.compile_utils import CompileLoss  # compile's own loss object: its reduction
 from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
 
+from goldlab._probe_engines import (
+    PartsJax,
+    Taps,
+    as_tensor,
+    auto_parts,
+    batch_size,
+    compile_jax,
+    compile_tf,
+    compile_torch,
+    cut,
+    is_float,
+    tap_inputs,
+    tapped,
+    to_numpy,
+)
 from goldlab.claims import VANISH_SHARE
 from goldlab.models import without_cudnn
 
@@ -235,47 +249,8 @@ def _fixed_batch_size(model: keras.Model) -> int | None:
     return sizes.pop() if sizes else None
 
 
-def _is_float(dtype) -> bool:
-    return "float" in keras.backend.standardize_dtype(dtype)
-
-
-def _input_label(path: tuple, n: int) -> str:
-    return "input" if n == 1 else "input " + "/".join(str(p) for p in path)
-
-
 # ------------------------------------------------------------------------------------------------
 # The probe
-
-
-class _Taps:
-    """Adds a zero tensor ("tap") to the input of each monitored part during one forward pass.
-
-    ``make(inputs)`` returns the tap for an input (a backend-specific zero the gradient is taken against).
-    Records, in call order, the label and time axis of every tap and the parts that could not be tapped."""
-
-    def __init__(self, make: Callable):
-        self.make = make
-        self.labels: list[str] = []
-        self.axes: list[int] = []
-        self.taps: list = []
-        self.skipped: dict[str, str] = {}
-        self._calls: dict[str, int] = {}
-
-    def add(self, label: str, axis: int, inputs):
-        if keras.tree.is_nested(inputs) or not hasattr(inputs, "dtype"):
-            self.skipped[label] = "its input is a structure of tensors, not one sequence"
-            return inputs
-        if not _is_float(inputs.dtype) or len(inputs.shape) <= axis:
-            self.skipped[label] = (
-                f"its input ({inputs.dtype}, rank {len(inputs.shape)}) is not a float sequence"
-            )
-            return inputs
-        calls = self._calls[label] = self._calls.get(label, 0) + 1
-        tap = self.make(inputs)
-        self.labels.append(label if calls == 1 else f"{label} (call {calls})")
-        self.axes.append(axis)
-        self.taps.append(tap)
-        return inputs + tap
 
 
 class GradientProbe:
@@ -286,6 +261,12 @@ class GradientProbe:
     time profile is measured at every recurrent layer's input, or at the model's float sequence inputs when
     it has no recurrent layer (see the module notes). ``notes`` maps each model part whose time profile cannot
     be measured to the reason; :class:`GradientMonitor` turns each into one warning.
+
+    ``loss``: the loss of a model whose loss lives in a custom ``train_step`` (a Keras loss, its name or a
+    function ``loss(y_true, y_pred)``), reduced as ``compile(loss=...)`` reduces it, plus the model's
+    regularisation losses; without it such a model has nothing to measure (``no_loss`` says why, and
+    :meth:`prepare` raises :class:`NotMeasurable`). A stateful model (``batch_size``, its fixed batch) is
+    measured in parts of that size, from zero ``states``.
 
     ``parts`` (JAX only): split the batch into this many parts, run at once on as many threads, with the
     gradients of the whole batch to rounding (see the module notes). ``None``: on a CPU, ``min(cores,
@@ -305,7 +286,7 @@ class GradientProbe:
         self.states = _stateful_states(model)  # state variables of stateful layers: zero in every probe
         self.batch_size = _fixed_batch_size(model)  # the batch size a stateful model takes, else None
         self.parts_declined: str | None = None  # why the batch runs whole although it could be split
-        self._split: _PartsJax | None = None
+        self._split: PartsJax | None = None
         self.recurrent = recurrent_layers(model)
         self.layer_names = [layer.name for layer, _ in self.recurrent]
         self.notes: dict[str, str] = {}
@@ -327,7 +308,7 @@ class GradientProbe:
     # -- the loss as a pure function of the variables' values ------------------------------------------
 
     def _variables(self, model: keras.Model) -> tuple[list, list]:
-        trainable = [v for v in model.trainable_variables if _is_float(v.dtype)]
+        trainable = [v for v in model.trainable_variables if is_float(v.dtype)]
         ids = {id(v) for v in trainable}
         return trainable, [v for v in model.variables if id(v) not in ids]
 
@@ -340,14 +321,14 @@ class GradientProbe:
         mapping += [(s, keras.ops.zeros(s.shape, s.dtype)) for s in self.states]
         return keras.StatelessScope(state_mapping=mapping, collect_losses=True)
 
-    def _predict(self, x, taps: _Taps | None):
+    def _predict(self, x, taps: Taps | None):
         """The model's prediction on ``x`` in inference mode, with the taps in place (inside a scope)."""
         if taps is not None and not self.recurrent:
-            x = _tap_inputs(x, taps)
-        with _tapped(self.recurrent, taps):
+            x = tap_inputs(x, taps)
+        with tapped(self.recurrent, taps):
             return self.model(x, training=False)
 
-    def _loss_of(self, weights, others, x, y, w, taps: _Taps | None):
+    def _loss_of(self, weights, others, x, y, w, taps: Taps | None):
         """The model's loss on (x, y) with sample weights ``w`` (or None) at ``weights`` (trainable) and
         ``others`` (every other variable)."""
         with self._scope(weights, others):
@@ -377,15 +358,12 @@ class GradientProbe:
     # -- one compiled step per backend -------------------------------------------------------------------
 
     def _compile(self, taps_on: bool):
-        if self._backend == "tensorflow":
-            return self._compile_tf(taps_on)
-        if self._backend == "jax":
-            return self._compile_jax(taps_on)
-        if self._backend == "torch":
-            return self._compile_torch(taps_on)
+        engines = {"tensorflow": compile_tf, "jax": compile_jax, "torch": compile_torch}
+        if self._backend in engines:
+            return engines[self._backend](self._loss_of, self._record, taps_on)
         raise NotImplementedError(f"backend {self._backend!r} is not supported (tensorflow, jax, torch)")
 
-    def _record(self, taps: _Taps | None) -> None:
+    def _record(self, taps: Taps | None) -> None:
         """Keep what a trace of the forward pass found: the tapped parts, and the notes on the others."""
         if taps is None:
             return
@@ -400,66 +378,6 @@ class GradientProbe:
             why = "no recurrent layer and no float sequence input (rank >= 3): no gradient through time"
             self.notes.setdefault("whole model", why + ", its time profile stays empty")
 
-    def _compile_tf(self, taps_on: bool):
-        import tensorflow as tf
-
-        @tf.function(reduce_retracing=True)
-        def step(weights, others, x, y, w):
-            with tf.GradientTape() as tape:
-                tape.watch(weights)
-                taps = _Taps(lambda a: _watched_zeros(tape, a)) if taps_on else None
-                loss = self._loss_of(weights, others, x, y, w, taps)
-            self._record(taps)
-            tapped = taps.taps if taps is not None else []
-            grads = tape.gradient(loss, [weights, tapped], unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            gw = [tf.convert_to_tensor(g) for g in grads[0]]  # an Embedding's gradient is IndexedSlices
-            return loss, gw, list(grads[1])
-
-        return step
-
-    def _compile_jax(self, taps_on: bool):
-        import jax
-
-        def loss_with(weights, eps, others, x, y, w):
-            return self._loss_of(weights, others, x, y, w, _fed(eps, taps_on))
-
-        @jax.jit
-        def step(weights, others, x, y, w):
-            eps = self._jax_taps(taps_on, lambda taps: self._loss_of(weights, others, x, y, w, taps))
-            loss, (gw, ge) = jax.value_and_grad(loss_with, argnums=(0, 1))(weights, eps, others, x, y, w)
-            return loss, gw, ge
-
-        return step
-
-    def _jax_taps(self, taps_on: bool, forward: Callable[[_Taps], object]) -> list:
-        """Zeros shaped like the taps that ``forward(taps)`` adds, from a trace of it (no computation), whose
-        parts and notes are recorded; empty with the taps off. JAX differentiates with respect to them."""
-        if not taps_on:
-            return []
-        import jax
-
-        shapes = _Taps(lambda a: jax.numpy.zeros(a.shape, a.dtype))
-        jax.eval_shape(lambda: forward(shapes))
-        self._record(shapes)
-        return [jax.numpy.zeros(tap.shape, tap.dtype) for tap in shapes.taps]
-
-    def _compile_torch(self, taps_on: bool):
-        import torch
-
-        def step(weights, others, x, y, w):
-            weights = [v.detach().clone().requires_grad_(True) for v in weights]
-            taps = _Taps(lambda a: torch.zeros_like(a, requires_grad=True)) if taps_on else None
-            loss = self._loss_of(weights, others, x, y, w, taps)
-            self._record(taps)
-            tapped = taps.taps if taps is not None else []
-            grads = torch.autograd.grad(loss, weights + tapped, allow_unused=True)
-            grads = [
-                torch.zeros_like(t) if g is None else g for g, t in zip(grads, weights + tapped, strict=True)
-            ]
-            return loss.detach(), grads[: len(weights)], grads[len(weights) :]
-
-        return step
-
     # -- calling it --------------------------------------------------------------------------------------
 
     def prepare(self, x, y, sample_weight=None) -> tuple:
@@ -473,14 +391,14 @@ class GradientProbe:
         if self.no_loss is not None:
             raise NotMeasurable(self.no_loss)
         x_float = self._float_dtype()
-        x = keras.tree.map_structure(lambda a: _as_tensor(np.asarray(a), x_float), x)
-        y = keras.tree.map_structure(lambda a: _as_tensor(np.asarray(a), x_float), y)
+        x = keras.tree.map_structure(lambda a: as_tensor(np.asarray(a), x_float), x)
+        y = keras.tree.map_structure(lambda a: as_tensor(np.asarray(a), x_float), y)
         if sample_weight is not None:
             floatx = keras.backend.floatx()
             sample_weight = keras.tree.map_structure(
-                lambda a: _as_tensor(np.asarray(a), floatx), sample_weight
+                lambda a: as_tensor(np.asarray(a), floatx), sample_weight
             )
-        self._check_batch(_batch_size(x))
+        self._check_batch(batch_size(x))
         with _probing():
             self._ensure_built(x, y, sample_weight)
         return x, y, sample_weight
@@ -508,7 +426,7 @@ class GradientProbe:
             declared = [t.dtype for t in keras.tree.flatten(self.model.inputs)]
         except (AttributeError, ValueError):  # subclassed or Sequential without Input: nothing declared
             declared = []
-        floats = {keras.backend.standardize_dtype(d) for d in declared if _is_float(d)}
+        floats = {keras.backend.standardize_dtype(d) for d in declared if is_float(d)}
         return floats.pop() if len(floats) == 1 else keras.backend.floatx()
 
     def _ensure_built(self, x, y, w=None) -> None:
@@ -517,7 +435,7 @@ class GradientProbe:
             return
         model = self.model
         if self.batch_size is not None:  # a stateful model is built on a batch of its own size
-            x, y, w = _cut((x, y, w), ((0, self.batch_size),))[0]
+            x, y, w = cut((x, y, w), ((0, self.batch_size),))[0]
         if getattr(model, "compiled", False) and hasattr(model, "_symbolic_build"):
             model._symbolic_build(data_batch=(x, y, w))  # what fit does first: builds the model and its loss
         elif not model.built:
@@ -573,31 +491,31 @@ class GradientProbe:
         """(loss, ∂L/∂W, ∂L/∂taps) as numpy: of the whole batch, or for a stateful model the mean over its
         parts of the model's batch size (the loss of the parts together: each is a mean over as many
         samples)."""
-        n, size = _batch_size(x), self.batch_size
+        n, size = batch_size(x), self.batch_size
         if size is None or n == size:
-            return _to_numpy(self._run(weights, others, x, y, w))
+            return to_numpy(self._run(weights, others, x, y, w))
         self._check_batch(n)
         spans = tuple((lo, lo + size) for lo in range(0, n - size + 1, size))
-        runs = [_to_numpy(self._run(weights, others, *part)) for part in _cut((x, y, w), spans)]
+        runs = [to_numpy(self._run(weights, others, *part)) for part in cut((x, y, w), spans)]
         k = len(runs)
         loss = sum(float(r[0]) for r in runs) / k
         gw = [sum(r[1][i] for r in runs) / k for i in range(len(runs[0][1]))]
         ge = [np.concatenate([r[2][j] for r in runs], axis=0) / k for j in range(len(runs[0][2]))]
         return loss, gw, ge
 
-    def _parts_step(self, x) -> _PartsJax | None:
+    def _parts_step(self, x) -> PartsJax | None:
         """The probe split into parts run at once (JAX only), or None to run the batch whole."""
         if self._backend != "jax" or self.parts_declined is not None:
             return None
         if self.batch_size is not None:
             self.parts_declined = "its stateful layers take batches of one size only"
             return None
-        n = _batch_size(x)
-        k = min(n, self.parts if self.parts is not None else _auto_parts(n))
+        n = batch_size(x)
+        k = min(n, self.parts if self.parts is not None else auto_parts(n))
         if k <= 1:
             return None
         if self._split is None or (self._split.k, self._split.taps_on) != (k, self._taps_on):
-            self._split = _PartsJax(self, self._taps_on, k)
+            self._split = PartsJax(self._scope, self._predict, self._loss, self._record, self._taps_on, k)
         return self._split
 
     def _kernels(self, weights) -> contextlib.AbstractContextManager:
@@ -647,191 +565,6 @@ def _probing():
         yield
     finally:
         _PROBING -= 1
-
-
-_PART_MIN = 32  # the smallest part :func:`_auto_parts` makes: a training batch of the blog's model
-
-
-def _auto_parts(n: int) -> int:
-    """Parts for a probe of ``n`` samples: under JAX on a CPU, one per core this process may use, each of
-    at least ``_PART_MIN`` samples; on an accelerator one (the batch whole): one program fills the device."""
-    import jax
-
-    if jax.default_backend() != "cpu":
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, n // _PART_MIN))
-
-
-def _batch_size(x) -> int:
-    return int(keras.tree.flatten(x)[0].shape[0])
-
-
-class _PartsJax:
-    """The JAX probe over ``k`` parts of its batch at once, one thread each (the module notes say why and
-    why it is exact). Raises :class:`_Unsplittable` while tracing a model it cannot split exactly;
-    :meth:`GradientProbe._run` then runs the batch whole, the reference."""
-
-    def __init__(self, probe: GradientProbe, taps_on: bool, k: int):
-        import jax
-
-        self.probe, self.taps_on, self.k = probe, taps_on, k
-        self._pool = ThreadPoolExecutor(k, thread_name_prefix="goldlab-probe")
-        self._forward = jax.jit(self._forward_part)
-        self._loss = jax.jit(self._loss_whole, static_argnums=7)
-        self._backward = jax.jit(lambda vjp, cotangent: vjp(cotangent))
-        self._join, self._sum = jax.jit(_join_parts), jax.jit(_sum_parts)
-        self._traced: set[tuple[int, tuple[str, ...]]] = set()
-
-    def _forward_part(self, weights, others, x):
-        """(ŷ, masks of ŷ, the backward function) of one part."""
-        import jax
-
-        eps = self.probe._jax_taps(self.taps_on, lambda taps: self._predict(weights, others, x, taps))
-        if 0 in self.probe._axes:
-            raise _Unsplittable("a monitored input has its time on axis 0, the axis the parts split")
-
-        def forward(w, e):
-            y_pred = self._predict(w, others, x, _fed(e, self.taps_on))
-            return y_pred, [get_keras_mask(p) for p in keras.tree.flatten(y_pred)]
-
-        y_pred, backward, masks = jax.vjp(forward, weights, eps, has_aux=True)
-        return y_pred, masks, backward
-
-    def _predict(self, weights, others, x, taps: _Taps | None):
-        probe, n = self.probe, _batch_size(x)
-        with probe._scope(weights, others) as scope:
-            y_pred = probe._predict(x, taps)
-            if scope.losses:
-                raise _Unsplittable("its forward pass adds losses (add_loss, activity regularisers)")
-        if any(len(p.shape) == 0 or p.shape[0] != n for p in keras.tree.flatten(y_pred)):
-            raise _Unsplittable("an output does not have one row per sample")
-        return y_pred
-
-    def _loss_whole(self, weights, others, x, y, w, y_pred, masks, spans):
-        """(L, ∂L/∂W from the loss's own terms, ∂L/∂ŷ cut into the parts' ``spans``) on the whole batch."""
-        import jax
-
-        def loss(values, preds):
-            for p, mask in zip(keras.tree.flatten(preds), masks, strict=True):
-                if mask is not None:
-                    set_keras_mask(p, mask)
-            with self.probe._scope(values, others):
-                return self.probe._loss(x, y, w, preds)
-
-        value, (gw, gy) = jax.value_and_grad(loss, argnums=(0, 1))(weights, y_pred)
-        return value, gw, _cut(gy, spans)
-
-    def __call__(self, weights, others, x, y, w):
-        import jax
-
-        bounds = np.cumsum([0] + [len(c) for c in np.array_split(np.arange(_batch_size(x)), self.k)])
-        spans = tuple((int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
-        dtypes = tuple(str(w.dtype) for w in weights)
-        sizes = {(hi - lo, dtypes) for lo, hi in spans}
-        # the first call at a part size (and dtype) traces, which patches the model's layers: one at a time
-        run = self._pool.map if sizes <= self._traced else map
-        ahead = list(run(lambda p: jax.block_until_ready(self._forward(weights, others, p)), _cut(x, spans)))
-        y_pred, masks = self._join([f[0] for f in ahead], [f[1] for f in ahead])
-        loss, gw, cotangents = self._loss(weights, others, x, y, w, y_pred, masks, spans)
-        back = list(run(lambda f, c: jax.block_until_ready(self._backward(f[2], c)), ahead, cotangents))
-        self._traced |= sizes
-        return loss, *self._sum(gw, back)
-
-
-def _cut(tree, spans: tuple[tuple[int, int], ...]) -> list:
-    """``tree`` cut along the batch axis into one tree per ``(start, stop)`` span (None stays None)."""
-    return [
-        keras.tree.map_structure(lambda a, lo=lo, hi=hi: None if a is None else a[lo:hi], tree)
-        for lo, hi in spans
-    ]
-
-
-def _join_parts(y_preds: list, masks: list) -> tuple:
-    """The parts' predictions and masks, put back together along the batch axis."""
-    import jax.numpy as jnp
-
-    y_pred = keras.tree.map_structure(lambda *p: jnp.concatenate(p, axis=0), *y_preds)
-    joined = [None if m[0] is None else jnp.concatenate(m, axis=0) for m in zip(*masks, strict=True)]
-    return y_pred, joined
-
-
-def _sum_parts(gw: list, back: list) -> tuple[list, list]:
-    """∂L/∂W: the loss's own terms plus every part's; ∂L/∂taps: the parts' joined along the batch axis."""
-    import jax.numpy as jnp
-
-    weights = [g + sum(b[0][i] for b in back) for i, g in enumerate(gw)]
-    taps = [jnp.concatenate([b[1][j] for b in back], axis=0) for j in range(len(back[0][1]))]
-    return weights, taps
-
-
-class _Unsplittable(Exception):
-    """The probe of this model cannot be split into parts exactly (the reason says why)."""
-
-
-def _to_numpy(tree):
-    """Every array of ``tree`` as numpy: under JAX in one transfer (one wait for the device, not one per
-    array, which is what a record costs on a GPU), else array by array."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.device_get(tree)
-    return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
-
-
-def _fed(eps: list, taps_on: bool) -> _Taps | None:
-    """Taps that hand out the arrays ``eps`` in call order (see :meth:`GradientProbe._jax_taps`)."""
-    feed = iter(eps)
-    return _Taps(lambda a: next(feed)) if taps_on else None
-
-
-def _tap_inputs(x, taps: _Taps):
-    """``x`` with a tap on each float sequence (rank >= 3) among its arrays, labelled by position."""
-    paths = [path for path, _ in keras.tree.flatten_with_path(x)]
-    leaves = [
-        taps.add(_input_label(path, len(paths)), 1, a) if len(a.shape) >= 3 else a
-        for path, a in zip(paths, keras.tree.flatten(x), strict=True)
-    ]
-    return keras.tree.pack_sequence_as(x, leaves)
-
-
-def _as_tensor(a: np.ndarray, float_dtype: str):
-    if np.issubdtype(a.dtype, np.floating):
-        return keras.ops.convert_to_tensor(a.astype(float_dtype, copy=False))
-    if np.issubdtype(a.dtype, np.integer):
-        return keras.ops.convert_to_tensor(a.astype("int32", copy=False))
-    return keras.ops.convert_to_tensor(a)
-
-
-def _watched_zeros(tape, a):
-    import tensorflow as tf
-
-    zero = tf.zeros_like(a)
-    tape.watch(zero)
-    return zero
-
-
-class _tapped:  # noqa: N801 - used as a context manager, like a function
-    """Within the block, each recurrent layer's ``call`` adds a tap to its input (restored on exit)."""
-
-    def __init__(self, recurrent: list[tuple[keras.layers.Layer, int]], taps: _Taps | None):
-        self.recurrent = recurrent if taps is not None else []
-        self.taps = taps
-
-    def __enter__(self):
-        for layer, axis in self.recurrent:
-            object.__setattr__(layer, "call", _tapped_call(layer, layer.call, axis, self.taps))
-
-    def __exit__(self, *exc):
-        for layer, _ in self.recurrent:
-            object.__delattr__(layer, "call")
-
-
-def _tapped_call(layer, call, axis: int, taps: _Taps):
-    def wrapped(inputs, *args, **kwargs):
-        return call(taps.add(layer.name, axis, inputs), *args, **kwargs)
-
-    return wrapped
 
 
 # ------------------------------------------------------------------------------------------------
