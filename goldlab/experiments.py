@@ -368,7 +368,9 @@ def run_seeds(
         models = [build_step(step, input_shape=shape, seed=seed, **overrides) for seed in group]
         compiled = GradientProbe(models[0]) if len(models) > 1 else None  # one compilation for the group
         monitors = [
-            GradientMonitor(probe, every=monitor_every, vanish=0.0, explode=np.inf, compiled=compiled)
+            GradientMonitor(
+                probe, every=monitor_every, vanish=0.0, explode=np.inf, time_vanish=0.0, compiled=compiled
+            )
             for _ in group
         ]
         histories = _fit(models, windows, epochs, batch_size, [[m] for m in monitors], loop, group)

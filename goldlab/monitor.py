@@ -11,14 +11,17 @@ for the book to show what it prints. This module measures the real thing, on any
 * :class:`GradientMonitor`: a Keras callback recording both during training, with warnings, plots and
   TensorBoard.
 
-**The loss** is the model's own: ``model.compute_loss`` as ``fit`` calls it, so the compiled loss or losses
-(list or dict, with ``loss_weights``) plus the model's regularisation losses (weight regularisers and
-``add_loss``/activity regularisers). An uncompiled model gets the mean squared error of each output. The
-gradients are averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the
-same weights and batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients:
-clipping (``clipnorm`` and friends) acts later, inside the optimizer, on the update. On a GPU, JAX and
-TensorFlow round float32 matrix products to TF32 by default (a 10-bit mantissa), so there the figures agree
-with a CPU's to about three digits; ``jax.default_matmul_precision("highest")`` restores float32 products.
+**The loss** is the one ``fit`` trains: ``model.compute_loss`` as ``fit`` calls it, so the compiled loss or
+losses (list or dict, with ``loss_weights``) plus the model's regularisation losses (weight regularisers and
+``add_loss``/activity regularisers), weighted by the probe's sample weights as ``fit`` weights them
+(Σ w_i·ℓ_i / n, Keras's ``sum_over_batch_size``); ``loss=`` for a loss that lives in a custom
+``train_step``. An uncompiled model gets the mean squared error of each output. A stateful model is measured
+in parts of its fixed batch size, from zero states, and its states are left as they were. The gradients are
+averaged over the probe batch, in inference mode (dropout off), and nothing is updated: the same weights and
+batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw* gradients: clipping
+(``clipnorm`` and friends) acts later, inside the optimizer, on the update. On a GPU, JAX and TensorFlow round
+float32 matrix products to TF32 by default (a 10-bit mantissa), so there the figures agree with a CPU's to
+about three digits; ``jax.default_matmul_precision("highest")`` restores float32 products.
 
 **Recurrent layers** are found anywhere in the model (nested models and custom layers included): any
 ``keras.layers.RNN`` (LSTM, GRU, SimpleRNN, ``RNN(cell)`` with stacked cells, ConvLSTM1D/2D/3D) or any layer
@@ -52,18 +55,36 @@ losses, so such a model runs whole (``GradientProbe.parts`` and ``parts_declined
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import pandas as pd
-from keras.src.backend import get_keras_mask, set_keras_mask  # Keras 3 has no public name for them
+from keras.src.backend import compute_output_spec  # Keras 3 has no public name for it
+from keras.src.trainers.compile_utils import CompileLoss  # compile's own loss object: its reduction
+from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
 
+from goldlab._probe_engines import (
+    PartsJax,
+    Taps,
+    as_tensor,
+    auto_parts,
+    batch_size,
+    compile_jax,
+    compile_tf,
+    compile_torch,
+    cut,
+    is_float,
+    tap_inputs,
+    tapped,
+    to_numpy,
+)
+from goldlab.claims import VANISH_SHARE
 from goldlab.models import without_cudnn
 
 __all__ = [
@@ -71,7 +92,9 @@ __all__ = [
     "GradientMonitor",
     "GradientProbe",
     "GradientWarning",
+    "NotMeasurable",
     "ProbeResult",
+    "TIME_VANISH",
     "gradient_norms",
     "gradient_through_time",
     "recurrent_layers",
@@ -83,6 +106,11 @@ log = logging.getLogger("goldlab.monitor")
 
 _NORM_COLUMNS = ["layer", "weight", "norm"]
 _TIME_COLUMNS = ["layer", "t", "norm"]
+
+
+class NotMeasurable(ValueError):
+    """The probe cannot measure this model on this batch (the message says why and what fixes it):
+    :class:`GradientMonitor` warns once and lets training go on; the one-call functions raise it."""
 
 
 class GradientWarning(UserWarning):
@@ -181,47 +209,48 @@ def _variable_names(model: keras.Model) -> dict[int, tuple[str, str]]:
     return names
 
 
-def _is_float(dtype) -> bool:
-    return "float" in keras.backend.standardize_dtype(dtype)
+def _no_loss(model: keras.Model) -> str | None:
+    """Why the probe has no loss to measure on ``model`` (compiled without a loss, no ``compute_loss`` of its
+    own: its loss lives in a custom ``train_step``), or None when it has one."""
+    if not getattr(model, "compiled", False) or getattr(model, "_compile_loss", None) is not None:
+        return None
+    if type(model).compute_loss is not keras.Model.compute_loss:
+        return None
+    if type(model).train_step is keras.Model.train_step:  # fit's loss is then compute_loss's: model.losses
+        return None
+    return (
+        "it is compiled without a loss (its loss lives in a custom train_step, which the monitor cannot "
+        "see): no gradient is measured; pass the loss train_step computes as loss=, e.g. "
+        "GradientMonitor(probe, loss=pinball)"
+    )
 
 
-def _input_label(path: tuple, n: int) -> str:
-    return "input" if n == 1 else "input " + "/".join(str(p) for p in path)
+def _stateful_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if getattr(layer, "stateful", False) and getattr(layer, "states", None) is not None
+    ]
+
+
+def _stateful_states(model: keras.Model) -> list:
+    """The state variables of every stateful recurrent layer (Keras keeps them out of model.variables)."""
+    return [s for layer in _stateful_layers(model) for s in keras.tree.flatten(layer.states)]
+
+
+def _fixed_batch_size(model: keras.Model) -> int | None:
+    """The one batch size a model with stateful layers takes (their states' first axis), else None."""
+    sizes = {int(s.shape[0]) for s in _stateful_states(model)}
+    sizes |= {
+        int(b) for layer in _stateful_layers(model) if (b := getattr(layer, "_expected_batch_size", None))
+    }
+    if len(sizes) > 1:
+        raise ValueError(f"model {model.name!r}: stateful layers of different batch sizes {sorted(sizes)}")
+    return sizes.pop() if sizes else None
 
 
 # ------------------------------------------------------------------------------------------------
 # The probe
-
-
-class _Taps:
-    """Adds a zero tensor ("tap") to the input of each monitored part during one forward pass.
-
-    ``make(inputs)`` returns the tap for an input (a backend-specific zero the gradient is taken against).
-    Records, in call order, the label and time axis of every tap and the parts that could not be tapped."""
-
-    def __init__(self, make: Callable):
-        self.make = make
-        self.labels: list[str] = []
-        self.axes: list[int] = []
-        self.taps: list = []
-        self.skipped: dict[str, str] = {}
-        self._calls: dict[str, int] = {}
-
-    def add(self, label: str, axis: int, inputs):
-        if keras.tree.is_nested(inputs) or not hasattr(inputs, "dtype"):
-            self.skipped[label] = "its input is a structure of tensors, not one sequence"
-            return inputs
-        if not _is_float(inputs.dtype) or len(inputs.shape) <= axis:
-            self.skipped[label] = (
-                f"its input ({inputs.dtype}, rank {len(inputs.shape)}) is not a float sequence"
-            )
-            return inputs
-        calls = self._calls[label] = self._calls.get(label, 0) + 1
-        tap = self.make(inputs)
-        self.labels.append(label if calls == 1 else f"{label} (call {calls})")
-        self.axes.append(axis)
-        self.taps.append(tap)
-        return inputs + tap
 
 
 class GradientProbe:
@@ -233,6 +262,12 @@ class GradientProbe:
     it has no recurrent layer (see the module notes). ``notes`` maps each model part whose time profile cannot
     be measured to the reason; :class:`GradientMonitor` turns each into one warning.
 
+    ``loss``: the loss of a model whose loss lives in a custom ``train_step`` (a Keras loss, its name or a
+    function ``loss(y_true, y_pred)``), reduced as ``compile(loss=...)`` reduces it, plus the model's
+    regularisation losses; without it such a model has nothing to measure (``no_loss`` says why, and
+    :meth:`prepare` raises :class:`NotMeasurable`). A stateful model (``batch_size``, its fixed batch) is
+    measured in parts of that size, from zero ``states``.
+
     ``parts`` (JAX only): split the batch into this many parts, run at once on as many threads, with the
     gradients of the whole batch to rounding (see the module notes). ``None``: on a CPU, ``min(cores,
     batch // 32)`` parts; on an accelerator one. ``1`` turns the split off. It saves time, not work: the
@@ -241,12 +276,17 @@ class GradientProbe:
     then on, and ``parts_declined`` says why (``None`` while the split applies or was never tried).
     """
 
-    def __init__(self, model: keras.Model, parts: int | None = None):
+    def __init__(self, model: keras.Model, parts: int | None = None, loss=None):
         self._check_parts(parts)
         self.model = model
         self.parts = parts
+        self.loss = loss
+        self._loss_fn = None if loss is None else CompileLoss(loss)
+        self.no_loss = _no_loss(model) if loss is None else None  # why there is no loss to measure, or None
+        self.states = _stateful_states(model)  # state variables of stateful layers: zero in every probe
+        self.batch_size = _fixed_batch_size(model)  # the batch size a stateful model takes, else None
         self.parts_declined: str | None = None  # why the batch runs whole although it could be split
-        self._split: _PartsJax | None = None
+        self._split: PartsJax | None = None
         self.recurrent = recurrent_layers(model)
         self.layer_names = [layer.name for layer, _ in self.recurrent]
         self.notes: dict[str, str] = {}
@@ -268,53 +308,62 @@ class GradientProbe:
     # -- the loss as a pure function of the variables' values ------------------------------------------
 
     def _variables(self, model: keras.Model) -> tuple[list, list]:
-        trainable = [v for v in model.trainable_variables if _is_float(v.dtype)]
+        trainable = [v for v in model.trainable_variables if is_float(v.dtype)]
         ids = {id(v) for v in trainable}
         return trainable, [v for v in model.variables if id(v) not in ids]
 
     def _scope(self, weights, others) -> keras.StatelessScope:
-        """A scope in which the model's variables take the values ``weights`` (trainable) and ``others``."""
+        """A scope in which the model's variables take the values ``weights`` (trainable) and ``others``,
+        and the states of stateful layers are zero: each probe starts its sequences afresh, and what the
+        layers write to their states stays in the scope (training's states are left as they were)."""
         trainable, rest = self._variables(self.model)
         mapping = list(zip(trainable, weights, strict=True)) + list(zip(rest, others, strict=True))
+        mapping += [(s, keras.ops.zeros(s.shape, s.dtype)) for s in self.states]
         return keras.StatelessScope(state_mapping=mapping, collect_losses=True)
 
-    def _predict(self, x, taps: _Taps | None):
+    def _predict(self, x, taps: Taps | None):
         """The model's prediction on ``x`` in inference mode, with the taps in place (inside a scope)."""
         if taps is not None and not self.recurrent:
-            x = _tap_inputs(x, taps)
-        with _tapped(self.recurrent, taps):
+            x = tap_inputs(x, taps)
+        with tapped(self.recurrent, taps):
             return self.model(x, training=False)
 
-    def _loss_of(self, weights, others, x, y, taps: _Taps | None):
-        """The model's loss on (x, y) at ``weights`` (trainable) and ``others`` (every other variable)."""
+    def _loss_of(self, weights, others, x, y, w, taps: Taps | None):
+        """The model's loss on (x, y) with sample weights ``w`` (or None) at ``weights`` (trainable) and
+        ``others`` (every other variable)."""
         with self._scope(weights, others):
-            return self._loss(x, y, self._predict(x, taps))
+            return self._loss(x, y, w, self._predict(x, taps))
 
-    def _loss(self, x, y, y_pred):
+    def _loss(self, x, y, w, y_pred):
+        """The loss ``fit`` trains on one batch: ``loss=`` or the compiled loss(es), each reduced as Keras
+        reduces it (``sum_over_batch_size``: Σ w_i·ℓ_i / n over the batch's n samples), plus the model's
+        regularisation losses; the mean squared error of each output for an uncompiled model."""
         model = self.model
-        if getattr(model, "compiled", False):
+        if self._loss_fn is not None:
+            parts = [self._loss_fn(y, y_pred, w)] + [keras.ops.sum(loss) for loss in model.losses]
+        elif getattr(model, "compiled", False):
             # Keras's own wrapper: it also serves a compute_loss override without a training argument
             compute = getattr(model, "_compute_loss", model.compute_loss)
-            return compute(x=x, y=y, y_pred=y_pred, sample_weight=None, training=False)
-        parts = [
-            keras.ops.mean(keras.losses.mean_squared_error(t, p))
-            for t, p in zip(keras.tree.flatten(y), keras.tree.flatten(y_pred), strict=True)
-        ]
-        parts += [keras.ops.sum(loss) for loss in model.losses]
+            return compute(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
+        else:
+            weights = keras.tree.flatten(w) if keras.tree.is_nested(w) else [w] * len(keras.tree.flatten(y))
+            mse = keras.losses.MeanSquaredError()
+            parts = [
+                mse(t, p, sample_weight=sw)
+                for t, p, sw in zip(keras.tree.flatten(y), keras.tree.flatten(y_pred), weights, strict=True)
+            ]
+            parts += [keras.ops.sum(loss) for loss in model.losses]
         return parts[0] if len(parts) == 1 else keras.ops.sum(keras.ops.stack(parts))
 
     # -- one compiled step per backend -------------------------------------------------------------------
 
     def _compile(self, taps_on: bool):
-        if self._backend == "tensorflow":
-            return self._compile_tf(taps_on)
-        if self._backend == "jax":
-            return self._compile_jax(taps_on)
-        if self._backend == "torch":
-            return self._compile_torch(taps_on)
+        engines = {"tensorflow": compile_tf, "jax": compile_jax, "torch": compile_torch}
+        if self._backend in engines:
+            return engines[self._backend](self._loss_of, self._record, taps_on)
         raise NotImplementedError(f"backend {self._backend!r} is not supported (tensorflow, jax, torch)")
 
-    def _record(self, taps: _Taps | None) -> None:
+    def _record(self, taps: Taps | None) -> None:
         """Keep what a trace of the forward pass found: the tapped parts, and the notes on the others."""
         if taps is None:
             return
@@ -329,96 +378,71 @@ class GradientProbe:
             why = "no recurrent layer and no float sequence input (rank >= 3): no gradient through time"
             self.notes.setdefault("whole model", why + ", its time profile stays empty")
 
-    def _compile_tf(self, taps_on: bool):
-        import tensorflow as tf
-
-        @tf.function(reduce_retracing=True)
-        def step(weights, others, x, y):
-            with tf.GradientTape() as tape:
-                tape.watch(weights)
-                taps = _Taps(lambda a: _watched_zeros(tape, a)) if taps_on else None
-                loss = self._loss_of(weights, others, x, y, taps)
-            self._record(taps)
-            tapped = taps.taps if taps is not None else []
-            grads = tape.gradient(loss, [weights, tapped], unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            gw = [tf.convert_to_tensor(g) for g in grads[0]]  # an Embedding's gradient is IndexedSlices
-            return loss, gw, list(grads[1])
-
-        return step
-
-    def _compile_jax(self, taps_on: bool):
-        import jax
-
-        def loss_with(weights, eps, others, x, y):
-            return self._loss_of(weights, others, x, y, _fed(eps, taps_on))
-
-        @jax.jit
-        def step(weights, others, x, y):
-            eps = self._jax_taps(taps_on, lambda taps: self._loss_of(weights, others, x, y, taps))
-            loss, (gw, ge) = jax.value_and_grad(loss_with, argnums=(0, 1))(weights, eps, others, x, y)
-            return loss, gw, ge
-
-        return step
-
-    def _jax_taps(self, taps_on: bool, forward: Callable[[_Taps], object]) -> list:
-        """Zeros shaped like the taps that ``forward(taps)`` adds, from a trace of it (no computation), whose
-        parts and notes are recorded; empty with the taps off. JAX differentiates with respect to them."""
-        if not taps_on:
-            return []
-        import jax
-
-        shapes = _Taps(lambda a: jax.numpy.zeros(a.shape, a.dtype))
-        jax.eval_shape(lambda: forward(shapes))
-        self._record(shapes)
-        return [jax.numpy.zeros(tap.shape, tap.dtype) for tap in shapes.taps]
-
-    def _compile_torch(self, taps_on: bool):
-        import torch
-
-        def step(weights, others, x, y):
-            weights = [w.detach().clone().requires_grad_(True) for w in weights]
-            taps = _Taps(lambda a: torch.zeros_like(a, requires_grad=True)) if taps_on else None
-            loss = self._loss_of(weights, others, x, y, taps)
-            self._record(taps)
-            tapped = taps.taps if taps is not None else []
-            grads = torch.autograd.grad(loss, weights + tapped, allow_unused=True)
-            grads = [
-                torch.zeros_like(t) if g is None else g for g, t in zip(grads, weights + tapped, strict=True)
-            ]
-            return loss.detach(), grads[: len(weights)], grads[len(weights) :]
-
-        return step
-
     # -- calling it --------------------------------------------------------------------------------------
 
-    def prepare(self, x, y) -> tuple:
-        """(x, y) as backend tensors of the dtypes the model takes; build the model and its loss if needed.
+    def prepare(self, x, y, sample_weight=None) -> tuple:
+        """(x, y, sample_weight) as backend tensors of the dtypes the model takes; build the model and its
+        loss if needed. Raises :class:`NotMeasurable` when there is nothing to measure (no loss, a probe
+        smaller than a stateful model's batch).
 
         Float arrays take the dtype of the model's input when it declares one (a float64 model stays in
-        float64), else Keras's ``floatx``; integer arrays (token ids, class labels) become int32."""
+        float64), else Keras's ``floatx``; integer arrays (token ids, class labels) become int32; sample
+        weights take ``floatx``."""
+        if self.no_loss is not None:
+            raise NotMeasurable(self.no_loss)
         x_float = self._float_dtype()
-        x = keras.tree.map_structure(lambda a: _as_tensor(np.asarray(a), x_float), x)
-        y = keras.tree.map_structure(lambda a: _as_tensor(np.asarray(a), x_float), y)
-        self._ensure_built(x, y)
-        return x, y
+        x = keras.tree.map_structure(lambda a: as_tensor(np.asarray(a), x_float), x)
+        y = keras.tree.map_structure(lambda a: as_tensor(np.asarray(a), x_float), y)
+        if sample_weight is not None:
+            floatx = keras.backend.floatx()
+            sample_weight = keras.tree.map_structure(
+                lambda a: as_tensor(np.asarray(a), floatx), sample_weight
+            )
+        self._check_batch(batch_size(x))
+        with _probing():
+            self._ensure_built(x, y, sample_weight)
+        return x, y, sample_weight
+
+    def _check_batch(self, n: int) -> None:
+        """A stateful model takes batches of its fixed size only: note how the probe is split, or raise."""
+        size = self.batch_size
+        if size is None or n == size:
+            return
+        if n < size:
+            raise NotMeasurable(
+                f"the probe has {n} samples, fewer than the batch of {size} that its stateful layers take: "
+                f"give a probe of at least {size} samples"
+            )
+        k, left = divmod(n, size)
+        self.notes.setdefault(
+            "probe batch",
+            f"its stateful layers take batches of {size}: the probe of {n} samples is measured as {k} "
+            f"part(s) of {size}, each from zero states (training's states are left as they are)"
+            + (f"; the last {left} sample(s) are left out" if left else ""),
+        )
 
     def _float_dtype(self) -> str:
         try:
             declared = [t.dtype for t in keras.tree.flatten(self.model.inputs)]
         except (AttributeError, ValueError):  # subclassed or Sequential without Input: nothing declared
             declared = []
-        floats = {keras.backend.standardize_dtype(d) for d in declared if _is_float(d)}
+        floats = {keras.backend.standardize_dtype(d) for d in declared if is_float(d)}
         return floats.pop() if len(floats) == 1 else keras.backend.floatx()
 
-    def _ensure_built(self, x, y) -> None:
+    def _ensure_built(self, x, y, w=None) -> None:
         """Build the model and its compiled loss (as ``fit`` does first), then name its variables."""
         if self._prepared:
             return
         model = self.model
+        if self.batch_size is not None:  # a stateful model is built on a batch of its own size
+            x, y, w = cut((x, y, w), ((0, self.batch_size),))[0]
         if getattr(model, "compiled", False) and hasattr(model, "_symbolic_build"):
-            model._symbolic_build(data_batch=(x, y))  # what fit does first: builds the model and its loss
+            model._symbolic_build(data_batch=(x, y, w))  # what fit does first: builds the model and its loss
         elif not model.built:
             model(x, training=False)
+        if self._loss_fn is not None and not self._loss_fn.built:
+            self._loss_fn.build(y, compute_output_spec(model, x, training=False))
+        self.states, self.batch_size = _stateful_states(model), _fixed_batch_size(model)
         self._names = _variable_names(model)
         self._prepared = True
 
@@ -433,18 +457,28 @@ class GradientProbe:
             raise ValueError(f"model {model.name!r} does not have the variables of {self.model.name!r}")
         return theirs, their_rest
 
-    def __call__(self, x, y, model: keras.Model | None = None, prepared: bool = False) -> ProbeResult:
+    def __call__(
+        self,
+        x,
+        y,
+        model: keras.Model | None = None,
+        prepared: bool = False,
+        sample_weight=None,
+    ) -> ProbeResult:
         """Gradients on (x, y) at the weights of ``model``: by default the probe's own model; another copy
-        of the same architecture (say, another seed) reuses this compiled probe. ``prepared``: (x, y) come
-        from :meth:`prepare` already (a monitor converts its fixed batch once)."""
-        if not prepared:
-            x, y = self.prepare(x, y)
-        self._ensure_built(x, y)
-        own = model is None or model is self.model
-        trainable, rest = self._variables(self.model) if own else self._same_variables(model)
-        weights = [v.value for v in trainable]
-        others = [v.value for v in rest]
-        loss, gw, ge = _to_numpy(self._run(weights, others, x, y))
+        of the same architecture (say, another seed) reuses this compiled probe. ``sample_weight``: weights
+        of the probe's samples, as ``fit`` takes them (the loss is then the weighted one ``fit`` trains).
+        ``prepared``: (x, y, sample_weight) come from :meth:`prepare` already (a monitor converts its fixed
+        batch once)."""
+        with _probing():
+            if not prepared:
+                x, y, sample_weight = self.prepare(x, y, sample_weight)
+            self._ensure_built(x, y, sample_weight)
+            own = model is None or model is self.model
+            trainable, rest = self._variables(self.model) if own else self._same_variables(model)
+            weights = [v.value for v in trainable]
+            others = [v.value for v in rest]
+            loss, gw, ge = self._run_batches(weights, others, x, y, sample_weight)
         ours = trainable if own else self._variables(self.model)[0]
         return ProbeResult(
             loss=float(loss),
@@ -453,16 +487,35 @@ class GradientProbe:
             time_axes=dict(zip(self._labels, self._axes, strict=True)),
         )
 
-    def _parts_step(self, x) -> _PartsJax | None:
+    def _run_batches(self, weights, others, x, y, w) -> tuple:
+        """(loss, ∂L/∂W, ∂L/∂taps) as numpy: of the whole batch, or for a stateful model the mean over its
+        parts of the model's batch size (the loss of the parts together: each is a mean over as many
+        samples)."""
+        n, size = batch_size(x), self.batch_size
+        if size is None or n == size:
+            return to_numpy(self._run(weights, others, x, y, w))
+        self._check_batch(n)
+        spans = tuple((lo, lo + size) for lo in range(0, n - size + 1, size))
+        runs = [to_numpy(self._run(weights, others, *part)) for part in cut((x, y, w), spans)]
+        k = len(runs)
+        loss = sum(float(r[0]) for r in runs) / k
+        gw = [sum(r[1][i] for r in runs) / k for i in range(len(runs[0][1]))]
+        ge = [np.concatenate([r[2][j] for r in runs], axis=0) / k for j in range(len(runs[0][2]))]
+        return loss, gw, ge
+
+    def _parts_step(self, x) -> PartsJax | None:
         """The probe split into parts run at once (JAX only), or None to run the batch whole."""
         if self._backend != "jax" or self.parts_declined is not None:
             return None
-        n = _batch_size(x)
-        k = min(n, self.parts if self.parts is not None else _auto_parts(n))
+        if self.batch_size is not None:
+            self.parts_declined = "its stateful layers take batches of one size only"
+            return None
+        n = batch_size(x)
+        k = min(n, self.parts if self.parts is not None else auto_parts(n))
         if k <= 1:
             return None
         if self._split is None or (self._split.k, self._split.taps_on) != (k, self._taps_on):
-            self._split = _PartsJax(self, self._taps_on, k)
+            self._split = PartsJax(self._scope, self._predict, self._loss, self._record, self._taps_on, k)
         return self._split
 
     def _kernels(self, weights) -> contextlib.AbstractContextManager:
@@ -472,12 +525,12 @@ class GradientProbe:
             return without_cudnn(self.model)
         return contextlib.nullcontext()
 
-    def _run(self, weights, others, x, y):
+    def _run(self, weights, others, x, y, w):
         parts = self._parts_step(x)
         if parts is not None:
             try:
                 with self._kernels(weights):
-                    return parts(weights, others, x, y)
+                    return parts(weights, others, x, y, w)
             except Exception as err:  # noqa: BLE001 - the whole batch in one pass is the reference: it decides
                 self.parts_declined = f"{type(err).__name__}: {err}"
                 log.info("probe of %r runs the batch whole: %s", self.model.name, self.parts_declined)
@@ -485,7 +538,7 @@ class GradientProbe:
             self._compiled = self._compile(self._taps_on)
         try:
             with self._kernels(weights):
-                return self._compiled(weights, others, x, y)
+                return self._compiled(weights, others, x, y, w)
         except Exception as err:  # noqa: BLE001 - any failure of the taps: fall back to weight norms
             if not self._taps_on:
                 raise ValueError(
@@ -498,223 +551,57 @@ class GradientProbe:
             )
             self._taps_on, self._labels, self._axes = False, [], []
             self._compiled = self._compile(False)
-            return self._run(weights, others, x, y)
+            return self._run(weights, others, x, y, w)
 
 
-_PART_MIN = 32  # the smallest part :func:`_auto_parts` makes: a training batch of the blog's model
+_PROBING = 0  # > 0 while a probe computes a loss: its calls of compute_loss are not fit's (_LossWatch)
 
 
-def _auto_parts(n: int) -> int:
-    """Parts for a probe of ``n`` samples: under JAX on a CPU, one per core this process may use, each of
-    at least ``_PART_MIN`` samples; on an accelerator one (the batch whole): one program fills the device."""
-    import jax
-
-    if jax.default_backend() != "cpu":
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, n // _PART_MIN))
-
-
-def _batch_size(x) -> int:
-    return int(keras.tree.flatten(x)[0].shape[0])
-
-
-class _PartsJax:
-    """The JAX probe over ``k`` parts of its batch at once, one thread each (the module notes say why and
-    why it is exact). Raises :class:`_Unsplittable` while tracing a model it cannot split exactly;
-    :meth:`GradientProbe._run` then runs the batch whole, the reference."""
-
-    def __init__(self, probe: GradientProbe, taps_on: bool, k: int):
-        import jax
-
-        self.probe, self.taps_on, self.k = probe, taps_on, k
-        self._pool = ThreadPoolExecutor(k, thread_name_prefix="goldlab-probe")
-        self._forward = jax.jit(self._forward_part)
-        self._loss = jax.jit(self._loss_whole, static_argnums=6)
-        self._backward = jax.jit(lambda vjp, cotangent: vjp(cotangent))
-        self._join, self._sum = jax.jit(_join_parts), jax.jit(_sum_parts)
-        self._traced: set[tuple[int, tuple[str, ...]]] = set()
-
-    def _forward_part(self, weights, others, x):
-        """(ŷ, masks of ŷ, the backward function) of one part."""
-        import jax
-
-        eps = self.probe._jax_taps(self.taps_on, lambda taps: self._predict(weights, others, x, taps))
-        if 0 in self.probe._axes:
-            raise _Unsplittable("a monitored input has its time on axis 0, the axis the parts split")
-
-        def forward(w, e):
-            y_pred = self._predict(w, others, x, _fed(e, self.taps_on))
-            return y_pred, [get_keras_mask(p) for p in keras.tree.flatten(y_pred)]
-
-        y_pred, backward, masks = jax.vjp(forward, weights, eps, has_aux=True)
-        return y_pred, masks, backward
-
-    def _predict(self, weights, others, x, taps: _Taps | None):
-        probe, n = self.probe, _batch_size(x)
-        with probe._scope(weights, others) as scope:
-            y_pred = probe._predict(x, taps)
-            if scope.losses:
-                raise _Unsplittable("its forward pass adds losses (add_loss, activity regularisers)")
-        if any(len(p.shape) == 0 or p.shape[0] != n for p in keras.tree.flatten(y_pred)):
-            raise _Unsplittable("an output does not have one row per sample")
-        return y_pred
-
-    def _loss_whole(self, weights, others, x, y, y_pred, masks, spans):
-        """(L, ∂L/∂W from the loss's own terms, ∂L/∂ŷ cut into the parts' ``spans``) on the whole batch."""
-        import jax
-
-        def loss(w, preds):
-            for p, mask in zip(keras.tree.flatten(preds), masks, strict=True):
-                if mask is not None:
-                    set_keras_mask(p, mask)
-            with self.probe._scope(w, others):
-                return self.probe._loss(x, y, preds)
-
-        value, (gw, gy) = jax.value_and_grad(loss, argnums=(0, 1))(weights, y_pred)
-        return value, gw, _cut(gy, spans)
-
-    def __call__(self, weights, others, x, y):
-        import jax
-
-        bounds = np.cumsum([0] + [len(c) for c in np.array_split(np.arange(_batch_size(x)), self.k)])
-        spans = tuple((int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
-        dtypes = tuple(str(w.dtype) for w in weights)
-        sizes = {(hi - lo, dtypes) for lo, hi in spans}
-        # the first call at a part size (and dtype) traces, which patches the model's layers: one at a time
-        run = self._pool.map if sizes <= self._traced else map
-        ahead = list(run(lambda p: jax.block_until_ready(self._forward(weights, others, p)), _cut(x, spans)))
-        y_pred, masks = self._join([f[0] for f in ahead], [f[1] for f in ahead])
-        loss, gw, cotangents = self._loss(weights, others, x, y, y_pred, masks, spans)
-        back = list(run(lambda f, c: jax.block_until_ready(self._backward(f[2], c)), ahead, cotangents))
-        self._traced |= sizes
-        return loss, *self._sum(gw, back)
-
-
-def _cut(tree, spans: tuple[tuple[int, int], ...]) -> list:
-    """``tree`` cut along the batch axis into one tree per ``(start, stop)`` span."""
-    return [keras.tree.map_structure(lambda a, lo=lo, hi=hi: a[lo:hi], tree) for lo, hi in spans]
-
-
-def _join_parts(y_preds: list, masks: list) -> tuple:
-    """The parts' predictions and masks, put back together along the batch axis."""
-    import jax.numpy as jnp
-
-    y_pred = keras.tree.map_structure(lambda *p: jnp.concatenate(p, axis=0), *y_preds)
-    joined = [None if m[0] is None else jnp.concatenate(m, axis=0) for m in zip(*masks, strict=True)]
-    return y_pred, joined
-
-
-def _sum_parts(gw: list, back: list) -> tuple[list, list]:
-    """∂L/∂W: the loss's own terms plus every part's; ∂L/∂taps: the parts' joined along the batch axis."""
-    import jax.numpy as jnp
-
-    weights = [g + sum(b[0][i] for b in back) for i, g in enumerate(gw)]
-    taps = [jnp.concatenate([b[1][j] for b in back], axis=0) for j in range(len(back[0][1]))]
-    return weights, taps
-
-
-class _Unsplittable(Exception):
-    """The probe of this model cannot be split into parts exactly (the reason says why)."""
-
-
-def _to_numpy(tree):
-    """Every array of ``tree`` as numpy: under JAX in one transfer (one wait for the device, not one per
-    array, which is what a record costs on a GPU), else array by array."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.device_get(tree)
-    return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
-
-
-def _fed(eps: list, taps_on: bool) -> _Taps | None:
-    """Taps that hand out the arrays ``eps`` in call order (see :meth:`GradientProbe._jax_taps`)."""
-    feed = iter(eps)
-    return _Taps(lambda a: next(feed)) if taps_on else None
-
-
-def _tap_inputs(x, taps: _Taps):
-    """``x`` with a tap on each float sequence (rank >= 3) among its arrays, labelled by position."""
-    paths = [path for path, _ in keras.tree.flatten_with_path(x)]
-    leaves = [
-        taps.add(_input_label(path, len(paths)), 1, a) if len(a.shape) >= 3 else a
-        for path, a in zip(paths, keras.tree.flatten(x), strict=True)
-    ]
-    return keras.tree.pack_sequence_as(x, leaves)
-
-
-def _as_tensor(a: np.ndarray, float_dtype: str):
-    if np.issubdtype(a.dtype, np.floating):
-        return keras.ops.convert_to_tensor(a.astype(float_dtype, copy=False))
-    if np.issubdtype(a.dtype, np.integer):
-        return keras.ops.convert_to_tensor(a.astype("int32", copy=False))
-    return keras.ops.convert_to_tensor(a)
-
-
-def _watched_zeros(tape, a):
-    import tensorflow as tf
-
-    zero = tf.zeros_like(a)
-    tape.watch(zero)
-    return zero
-
-
-class _tapped:  # noqa: N801 - used as a context manager, like a function
-    """Within the block, each recurrent layer's ``call`` adds a tap to its input (restored on exit)."""
-
-    def __init__(self, recurrent: list[tuple[keras.layers.Layer, int]], taps: _Taps | None):
-        self.recurrent = recurrent if taps is not None else []
-        self.taps = taps
-
-    def __enter__(self):
-        for layer, axis in self.recurrent:
-            object.__setattr__(layer, "call", _tapped_call(layer, layer.call, axis, self.taps))
-
-    def __exit__(self, *exc):
-        for layer, _ in self.recurrent:
-            object.__delattr__(layer, "call")
-
-
-def _tapped_call(layer, call, axis: int, taps: _Taps):
-    def wrapped(inputs, *args, **kwargs):
-        return call(taps.add(layer.name, axis, inputs), *args, **kwargs)
-
-    return wrapped
+@contextlib.contextmanager
+def _probing():
+    global _PROBING
+    _PROBING += 1
+    try:
+        yield
+    finally:
+        _PROBING -= 1
 
 
 # ------------------------------------------------------------------------------------------------
 # One-call functions
 
 
-def _probe_once(model: keras.Model, x, y) -> ProbeResult:
-    probe = GradientProbe(model)
-    result = probe(x, y)
+def _probe_once(model: keras.Model, x, y, sample_weight, loss) -> ProbeResult:
+    probe = GradientProbe(model, loss=loss)
+    result = probe(x, y, sample_weight=sample_weight)
     for part, why in probe.notes.items():
         warnings.warn(f"model {model.name!r}, {part}: {why}", GradientWarning, stacklevel=3)
     return result
 
 
-def gradient_norms(model: keras.Model, x, y) -> pd.DataFrame:
+def gradient_norms(model: keras.Model, x, y, sample_weight=None, loss=None) -> pd.DataFrame:
     """‖∂L/∂W‖₂ for every trainable variable of ``model`` on one batch, without training.
 
     Returns columns ``layer``, ``weight``, ``norm``, one row per variable (``weight`` is ``kernel``,
     ``recurrent_kernel``, ``bias``, ...) and one ``weight == "total"`` row per layer (the norm of all that
     layer's gradients together). Raw gradients of the model's loss in inference mode: see the module notes.
+    ``sample_weight`` and ``loss`` as for :class:`GradientMonitor`; :class:`NotMeasurable` when there is
+    no loss to measure.
     """
-    return _probe_once(model, x, y).norms()
+    return _probe_once(model, x, y, sample_weight, loss).norms()
 
 
-def gradient_through_time(model: keras.Model, x, y) -> pd.DataFrame:
+def gradient_through_time(model: keras.Model, x, y, sample_weight=None, loss=None) -> pd.DataFrame:
     """‖∂L/∂a_t‖₂ for each time step ``t`` of the sequence entering each recurrent layer.
 
     Returns columns ``layer``, ``t``, ``norm``; ``t = 1`` is the first (oldest) step of the sequence and
     ``t = T`` the last. For a first recurrent layer fed by the model's input, ``a`` is the input window
     itself. A ratio ``norm(t=1) / norm(t=T)`` far below 1 means the loss barely depends on the early steps:
     the gradient has vanished on its way back through time. Empty, with a :class:`GradientWarning`, for a
-    model with neither a recurrent layer nor a float sequence input.
+    model with neither a recurrent layer nor a float sequence input. ``sample_weight`` and ``loss`` as for
+    :class:`GradientMonitor`.
     """
-    return _probe_once(model, x, y).time_profile()
+    return _probe_once(model, x, y, sample_weight, loss).time_profile()
 
 
 def time_ratio(profile: pd.DataFrame, by: Sequence[str] | None = None) -> pd.Series:
@@ -746,6 +633,15 @@ def weight_norms(model: keras.Model) -> pd.DataFrame:
 # The callback
 
 
+#: The monitor warns of a gradient vanishing through time where a recurrent layer's input passes under this
+#: share of the gradient that reaches its newest step to its oldest one (``‖∂L/∂a_1‖ / ‖∂L/∂a_T‖``,
+#: :func:`time_ratio`). It is the book's own bar (``goldlab.claims.VANISH_SHARE``, 0.1): chapter 1's
+#: "vanishes through time" verdict and chapter 5's bar for runs that learnt a long-memory task (those end at
+#: ratios of order one). Under a tenth of the gradient at the oldest step, the window's early days barely
+#: move the weights: the model learns from its last days only, whatever the window's length.
+TIME_VANISH = VANISH_SHARE
+
+
 class GradientMonitor(keras.callbacks.Callback):
     """Record gradient norms per weight and through time while any Keras model trains.
 
@@ -760,15 +656,33 @@ class GradientMonitor(keras.callbacks.Callback):
         model.fit(x_train, y_train, epochs=10, callbacks=[monitor])
         monitor.plot()                                            # norms per layer, gradient through time
 
-    ``probe=(x, y)`` is a fixed batch in the form ``fit`` takes (arrays, lists or dicts); its cost per record
-    is one forward and backward pass over it, about ``len(x) / n_training_samples`` of an epoch's work; under
-    JAX on a CPU of several cores ``parts`` of it run at once, which takes less time (see
-    :class:`GradientProbe`). On a GPU a small model's epoch is short and the probe's share larger. Every
-    ``every`` epochs, and once before the first epoch of each ``fit`` (epoch 0, or ``fit``'s
+    **The probe** is a fixed batch in any form ``fit`` takes as one batch: ``(x, y)``, ``(x, y,
+    sample_weight)``, ``(x,)``, arrays, lists or dicts; a ``tf.data.Dataset`` or ``keras.utils.PyDataset``
+    gives its first batch. Its cost per record is one forward and backward pass over it, about
+    ``len(x) / n_training_samples`` of an epoch's work; under JAX on a CPU of several cores ``parts`` of it
+    run at once, which takes less time (see :class:`GradientProbe`). On a GPU a small model's epoch is
+    short and the probe's share larger.
+
+    **The loss** is the one ``fit`` trains: the compiled loss(es) with regularisation (see the module
+    notes), weighted by the probe's sample weights as Keras weights them (Σ w_i·ℓ_i / n). A callback cannot
+    see the ``sample_weight`` or ``class_weight`` given to ``fit``: give the same to the probe (as its third
+    element, or ``class_weight=`` here). The monitor watches the loss computation of ``fit``'s first step
+    and warns when it is weighted and the probe is not (or the other way round), or when a custom
+    ``train_step`` does not compute the compiled loss. A model whose loss lives in its own ``train_step``
+    (compiled with an optimizer only) needs ``loss=``: a Keras loss, its name or a function ``loss(y_true,
+    y_pred)``, reduced as ``compile(loss=...)`` reduces it, plus the model's regularisation losses; without
+    it the monitor warns once and records nothing.
+
+    **Stateful models** (``stateful=True``, a fixed batch size): a probe larger than the model's batch is
+    measured as parts of that size (the last ``n % batch`` samples left out), the loss and gradients being
+    the mean over the parts, i.e. those of the parts' samples together; each part starts from zero states,
+    and training's states are left as they were. It says so once. A probe smaller than the batch cannot be
+    measured (a warning, then nothing recorded).
+
+    Every ``every`` epochs, and once before the first epoch of each ``fit`` (epoch 0, or ``fit``'s
     ``initial_epoch``: a monitor kept for a second ``fit`` numbers on when given ``initial_epoch``, and
-    repeats the numbers from 0 when not), the monitor computes the raw gradients of the
-    model's own loss, regularisation included (see :class:`GradientProbe` and the module notes), and appends
-    them to
+    repeats the numbers from 0 when not), the monitor computes the raw gradients (see :class:`GradientProbe`
+    and the module notes) and appends them to
 
     * ``history``: columns ``epoch, layer, weight, norm`` (``weight == "total"`` rows are per-layer totals);
     * ``time_profile``: columns ``epoch, layer, t, norm`` (gradient through time at each recurrent layer's
@@ -777,13 +691,21 @@ class GradientMonitor(keras.callbacks.Callback):
     * ``events``: columns ``epoch, layer, kind, norm`` for every warning raised.
 
     It warns (:class:`GradientWarning` and a log line), naming layer and epoch, when a layer's total norm is
-    below ``vanish``, above ``explode``, or NaN/inf; and once per model part whose time profile it cannot
-    measure (``kind == "not measured"``), going on with what it can. A probe batch the model cannot take
-    at all is an error, raised before the first epoch. With ``log_dir`` it writes, for TensorBoard, a scalar
-    per layer and a histogram per variable of the gradients (Keras 3 dropped ``write_grads``); that needs
-    TensorFlow and TensorBoard installed, whatever the backend. ``compiled``: a :class:`GradientProbe` of
-    another model of the same architecture to reuse (one compilation for several seeds); ``parts``: passed
-    to the probe it builds (``compiled`` keeps its own), and ``parts_declined`` reports back from it.
+    below ``vanish``, above ``explode``, or NaN/inf (every record); when the gradient through time reaching
+    a layer's oldest input step is under ``time_vanish`` (:data:`TIME_VANISH`) of the newest step's (once
+    per layer; every record below it is in ``events``, kind ``"vanishing through time"``; ``0`` turns it
+    off), or when the oldest step gets no gradient at all (masked or unused); and once per model part it
+    cannot measure (``kind == "not measured"``), going on with what it can. Whatever it cannot measure at all
+    (no loss, a probe too small for a stateful model) is one warning, and training goes on; a probe batch the
+    model cannot take at all is an error, raised before the first epoch.
+
+    With ``log_dir`` it writes, for TensorBoard, a scalar per layer and a histogram per variable of the
+    gradients (Keras 3 dropped ``write_grads``), each layer's :func:`time_ratio`, and the time profile of each
+    record as a run of its own (``log_dir/time_profile/epoch_0007``: one chart per layer, norm against the
+    step ``t``, one line per epoch); that needs TensorBoard (``pip install 'goldlab[tensorboard]'``), whatever
+    the backend. ``compiled``: a :class:`GradientProbe` of another model of the same architecture to reuse
+    (one compilation for several seeds; it keeps its own ``loss``); ``parts``: passed to the probe it builds
+    (``compiled`` keeps its own), and ``parts_declined`` reports back from it.
     """
 
     def __init__(
@@ -795,14 +717,18 @@ class GradientMonitor(keras.callbacks.Callback):
         log_dir=None,
         compiled: GradientProbe | None = None,
         parts: int | None = None,
+        loss=None,
+        class_weight: dict | None = None,
+        time_vanish: float = TIME_VANISH,
     ):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, not {every}")
         if compiled is None:
             GradientProbe._check_parts(parts)
-        self.x, self.y = probe
+        self.x, self.y, self.sample_weight = _unpack_probe(probe, class_weight)
         self.every, self.vanish, self.explode, self.log_dir = every, vanish, explode, log_dir
+        self.time_vanish, self.loss = time_vanish, loss
         self._rows: list[pd.DataFrame] = []
         self._time_rows: list[pd.DataFrame] = []
         self._events: list[tuple[int, str, str, float]] = []
@@ -812,6 +738,8 @@ class GradientMonitor(keras.callbacks.Callback):
         self._probe: GradientProbe | None = None
         self._batch = None
         self._writer = None
+        self._watch = _LossWatch()
+        self._epoch = 0
 
     @property
     def history(self) -> pd.DataFrame:
@@ -841,13 +769,31 @@ class GradientMonitor(keras.callbacks.Callback):
         if self._shared is not None:
             self._probe = self._shared
         elif self._probe is None or self._probe.model is not self.model:
-            self._probe = GradientProbe(self.model, parts=self.parts)
-        self._batch = self._probe.prepare(self.x, self.y)
+            self._probe = GradientProbe(self.model, parts=self.parts, loss=self.loss)
+        try:
+            self._batch = self._probe.prepare(self.x, self.y, self.sample_weight)
+        except NotMeasurable as err:
+            self._batch = None
+            self._once("whole model", f"nothing is measured: {err}", self._initial_epoch())
         if self.log_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.log_dir)
+        self._watch.start(self.model)
         self._starting = True
 
+    def _initial_epoch(self) -> int:
+        return int(getattr(self.model, "_initial_epoch", None) or 0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._watch.active:  # fit's first step has been traced (or run): compare its loss with ours
+            seen = self._watch.stop(self.model)
+            for why in _loss_mismatch(self.model, seen, self._probe, self.sample_weight is not None):
+                self._once("loss", why, self._epoch)
+
+    def on_train_end(self, logs=None):
+        self._watch.stop(self.model)
+
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
         if self._starting:  # the weights this fit starts from, labelled with its first epoch (initial_epoch)
             self._starting = False
             self._record(epoch)
@@ -857,7 +803,10 @@ class GradientMonitor(keras.callbacks.Callback):
             self._record(epoch + 1)
 
     def _record(self, epoch: int) -> None:
-        result = self._probe(*self._batch, self.model, prepared=True)
+        if self._batch is None:
+            return
+        x, y, w = self._batch
+        result = self._probe(x, y, self.model, prepared=True, sample_weight=w)
         self._note(epoch)
         norms = result.norms()
         norms.insert(0, "epoch", epoch)
@@ -868,8 +817,23 @@ class GradientMonitor(keras.callbacks.Callback):
         totals = norms[norms["weight"] == "total"]
         for layer, norm in zip(totals["layer"], totals["norm"], strict=True):
             self._check(epoch, layer, norm)
+        ratios = time_ratio(profile, by=["layer"]) if not profile.empty else pd.Series(dtype=float)
+        for layer, ratio in ratios.items():
+            self._check_time(epoch, str(layer), float(ratio))
         if self._writer is not None:
-            _write_summaries(self._writer, result, norms, epoch)
+            _write_summaries(self._writer, result, norms, epoch, ratios)
+            _write_profile(self.log_dir, profile, epoch)
+
+    def _once(self, part: str, why: str, epoch: int, kind: str = "not measured") -> None:
+        """One warning (and event) about ``part`` of the model, the first time ``why`` is seen."""
+        key = f"{part}: {why}"
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        text = f"GradientMonitor on model {self.model.name!r}, {part}: {why}"
+        self._events.append((epoch, part, kind, float("nan")))
+        log.warning(text)
+        warnings.warn(text, GradientWarning, stacklevel=3)
 
     def _note(self, epoch: int) -> None:
         """One warning per model part whose time profile cannot be measured, the first time it is seen."""
@@ -877,8 +841,9 @@ class GradientMonitor(keras.callbacks.Callback):
             if part in self._warned:
                 continue
             self._warned.add(part)
+            kind = "probe split" if part == "probe batch" else "not measured"
             text = f"GradientMonitor on model {self.model.name!r}, {part}: {why}"
-            self._events.append((epoch, part, "not measured", float("nan")))
+            self._events.append((epoch, part, kind, float("nan")))
             log.warning(text)
             warnings.warn(text, GradientWarning, stacklevel=3)
 
@@ -896,6 +861,133 @@ class GradientMonitor(keras.callbacks.Callback):
         log.warning(text)
         warnings.warn(text, GradientWarning, stacklevel=2)
 
+    def _check_time(self, epoch: int, layer: str, ratio: float) -> None:
+        """The through-time view of :meth:`_check`: the oldest step's share of the newest step's gradient."""
+        if not np.isfinite(ratio):  # no gradient at the newest step: the totals' checks speak for it
+            return
+        if ratio == 0:
+            kind = "no gradient at t=1"
+            detail = "its oldest input step gets no gradient at all (a masked or padded step, or unused)"
+        elif ratio < self.time_vanish:
+            kind = "vanishing through time"
+            detail = (
+                f"the gradient through time at its oldest input step is {ratio:.3g} of the newest step's "
+                f"(‖∂L/∂a_1‖/‖∂L/∂a_T‖), below {self.time_vanish:g}: vanishing through time"
+            )
+        else:
+            return
+        self._events.append((epoch, layer, kind, ratio))
+        if (layer, kind) in self._warned:
+            return
+        self._warned.add((layer, kind))
+        text = f"epoch {epoch}: layer {layer}: {detail} (warned once per layer; every record in events)"
+        log.warning(text)
+        warnings.warn(text, GradientWarning, stacklevel=2)
+
+
+def _unpack_probe(probe, class_weight: dict | None) -> tuple:
+    """(x, y, sample_weight) of a probe given as ``fit`` takes one batch (see :class:`GradientMonitor`)."""
+    if isinstance(probe, keras.utils.PyDataset):
+        probe = probe[0]
+    elif hasattr(probe, "as_numpy_iterator"):  # a tf.data.Dataset
+        probe = next(iter(probe.as_numpy_iterator()))
+    if isinstance(probe, (tuple, list)) and not 1 <= len(probe) <= 3:
+        raise ValueError(
+            f"probe: a tuple (x,), (x, y) or (x, y, sample_weight) as fit takes them, not {len(probe)} items "
+            "(several model inputs go in one list or dict: probe=([x1, x2], y))"
+        )
+    x, y, w = keras.utils.unpack_x_y_sample_weight(tuple(probe) if isinstance(probe, list) else probe)
+    if class_weight is not None:
+        if w is not None:
+            raise ValueError("give the probe's sample weights or class_weight=, not both (as fit)")
+        if y is None or keras.tree.is_nested(y):
+            raise ValueError("class_weight= needs one array of labels y in the probe (as fit)")
+        w = class_weight_to_sample_weights(np.asarray(y), class_weight)
+    return x, y, w
+
+
+class _LossWatch:
+    """Sees whether ``fit``'s train step computes the model's loss, and with sample weights or without.
+
+    From :meth:`start` until :meth:`stop`, ``model.compute_loss`` is wrapped (once per model, whatever the
+    number of monitors watching it), and each call the train step makes while it is traced (or run,
+    eagerly) is recorded; a probe's own calls are not (see :func:`_probing`)."""
+
+    def __init__(self):
+        self.active = False
+        self.seen: list[bool] = []  # one per call: were sample weights given
+        self._first = True
+
+    def start(self, model: keras.Model) -> None:
+        if not self._first or not hasattr(model, "make_train_function"):
+            return  # a second fit reuses its traced step: what the first one saw stands
+        self._first = False
+        wrapper = vars(model).get("compute_loss")
+        if not hasattr(wrapper, "goldlab_watches"):
+            wrapper = _watched_compute_loss(model.compute_loss)
+            object.__setattr__(model, "compute_loss", wrapper)
+        wrapper.goldlab_watches[:] = [w for w in wrapper.goldlab_watches if w.active]  # a fit that failed
+        wrapper.goldlab_watches.append(self)
+        model.make_train_function(force=True)  # traced anew at the first step, so the watch sees it
+        self.active = True
+
+    def stop(self, model: keras.Model) -> list[bool]:
+        if self.active:
+            self.active = False
+            wrapper = vars(model).get("compute_loss")
+            watches = getattr(wrapper, "goldlab_watches", [])
+            if self in watches:
+                watches.remove(self)
+            if wrapper is not None and not watches:
+                object.__delattr__(model, "compute_loss")
+        return self.seen
+
+
+def _watched_compute_loss(original: Callable) -> Callable:
+    """``original`` (a model's ``compute_loss``), telling every watch in ``goldlab_watches`` of each call
+    made outside a probe whether it had sample weights."""
+
+    @functools.wraps(original)
+    def compute_loss(*args, **kwargs):
+        if not _PROBING:
+            weights = kwargs.get("sample_weight", args[3] if len(args) > 3 else None)
+            for watch in compute_loss.goldlab_watches:
+                watch.seen.append(weights is not None)
+        return original(*args, **kwargs)
+
+    compute_loss.goldlab_watches = []
+    return compute_loss
+
+
+def _loss_mismatch(model: keras.Model, seen: list[bool], probe: GradientProbe | None, weighted: bool):
+    """Why the monitor's loss may not be the one ``fit``'s first step computed (``seen``: its calls of
+    ``compute_loss``, with sample weights or not), one sentence each."""
+    if probe is None or probe.no_loss is not None:
+        return
+    custom = type(model).train_step is not keras.Model.train_step
+    if not seen:
+        if custom and probe.loss is None:
+            yield (
+                "its train_step does not call compute_loss: the monitor measures the compiled loss, which "
+                "may not be the loss it trains; pass that loss as loss="
+            )
+        return
+    if probe.loss is not None and not custom:
+        yield (
+            "fit trains the compiled loss, but the monitor measures the loss= given to it instead; leave "
+            "loss= out to measure the compiled loss"
+        )
+    if any(seen) and not weighted:
+        yield (
+            "fit trains a weighted loss (sample_weight or class_weight) but the probe has no sample weights: "
+            "the monitor measures the unweighted loss; give probe=(x, y, sample_weight) or class_weight="
+        )
+    elif weighted and not any(seen):
+        yield (
+            "the probe has sample weights but fit trains an unweighted loss: the monitor measures a weighted "
+            "one; give probe=(x, y) to measure the loss fit trains"
+        )
+
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
@@ -906,15 +998,15 @@ def _summary_writer(log_dir):
     try:
         import tensorboard  # noqa: F401 - tf.summary.scalar/histogram live there, not in tensorflow
         import tensorflow as tf
-    except ImportError as err:  # pragma: no cover - depends on the machine
+    except ImportError as err:
         raise ImportError(
-            "GradientMonitor(log_dir=...) writes TensorBoard files with TensorFlow and TensorBoard; "
-            "install both (pip install tensorflow tensorboard)"
+            "GradientMonitor(log_dir=...) writes TensorBoard files, which needs the tensorboard package "
+            "(and TensorFlow): pip install 'goldlab[tensorboard]'"
         ) from err
     return tf.summary.create_file_writer(str(log_dir))
 
 
-def _write_summaries(writer, result: ProbeResult, norms: pd.DataFrame, epoch: int) -> None:
+def _write_summaries(writer, result: ProbeResult, norms: pd.DataFrame, epoch: int, ratios: pd.Series) -> None:
     import tensorflow as tf
 
     with writer.as_default(step=epoch):
@@ -922,7 +1014,24 @@ def _write_summaries(writer, result: ProbeResult, norms: pd.DataFrame, epoch: in
             tf.summary.scalar(f"gradient_norm/{row.layer}", row.norm)
         for (layer, weight), grad in result.weights.items():
             tf.summary.histogram(f"gradients/{layer}/{weight}", grad)
+        for layer, ratio in ratios.items():
+            tf.summary.scalar(f"time_ratio/{layer}", ratio)
     writer.flush()
+
+
+def _write_profile(log_dir, profile: pd.DataFrame, epoch: int) -> None:
+    """One record's time profile as a TensorBoard run of its own, ``log_dir/time_profile/epoch_NNNN``: a
+    scalar ``gradient_through_time/<layer>`` at step ``t`` (TensorBoard's x axis), so that each layer's
+    chart shows the profile of every recorded epoch, one line each."""
+    if profile.empty:
+        return
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.path.join(str(log_dir), "time_profile", f"epoch_{epoch:04d}"))
+    with writer.as_default():
+        for row in profile.itertuples():
+            tf.summary.scalar(f"gradient_through_time/{row.layer}", row.norm, step=int(row.t))
+    writer.close()
 
 
 class BlogWeightMonitor(keras.callbacks.Callback):

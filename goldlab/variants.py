@@ -213,7 +213,7 @@ def _train(
     lstms = [layer.name for layer in models.lstm_layers(model)]
     probe = GradientProbe(model)
     x, y = windows.x_train[-size.probe_size :], windows.y_train[-size.probe_size :]
-    monitor = GradientMonitor((x, y), every=1, vanish=0.0, explode=np.inf, compiled=probe)
+    monitor = GradientMonitor((x, y), every=1, vanish=0.0, explode=np.inf, time_vanish=0.0, compiled=probe)
     callbacks: list[keras.callbacks.Callback] = [monitor]
     batch = _BatchNorms(probe, _fixed_batches(windows, size.clip_batches)) if clip is not None else None
     if batch is not None:
