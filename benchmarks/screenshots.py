@@ -9,8 +9,10 @@ with a small script appended that measures, after the page has loaded, every ele
 wider than its box (a table or output cut at the page's edge, or spilling past it, outside a scrolling
 box), and ``chromium --headless --dump-dom`` returns what it measured. ``--screenshot`` then takes the
 whole page at that width; the PNG is cut into screen-sized parts (``<page>-<width>-<n>.png``) so that
-each can be read. ``report.md`` in the output folder lists, for each page and width, the page's height
-and each element wider than its box; the command exits with status 1 when there is any (for CI).
+each can be read. ``report.md`` in the output folder lists, for each page and width, the page's height,
+each element wider than its box (the off-screen sidebars of a phone left out), each output that
+scrolls sideways and each figure the page shrinks; the command exits with status 1 when any element is
+wider than its box (for CI).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ window.addEventListener("load", () => setTimeout(() => {
   const found = [];
   for (const el of root.querySelectorAll("*")) {
     const r = el.getBoundingClientRect();
-    if (r.width === 0 || scrolls(el)) continue;
+    if (r.width === 0 || scrolls(el) || el.closest(".bd-sidebar-primary, .bd-sidebar-secondary")) continue;
     const o = getComputedStyle(el).overflowX;
     const cut = el.scrollWidth > el.clientWidth + 2 && o !== "auto" && o !== "scroll";
     const spills = r.right > page + 2;
@@ -66,7 +68,8 @@ window.addEventListener("load", () => setTimeout(() => {
     (g) => g.text && f.text && g.text.includes(f.text) && g.content >= f.content));
   const shrunk = [...root.querySelectorAll("img")].filter((i) => i.naturalWidth > i.width * 1.25)
     .map((i) => ({src: i.src.split("/").pop(), natural: i.naturalWidth, shown: i.width}));
-  const scrolled = [...root.querySelectorAll("*")].filter((el) => {
+  const boxes = root.querySelectorAll(".cell_output *, .pst-scrollable-table-container");
+  const scrolled = [...boxes].filter((el) => {
     const o = getComputedStyle(el).overflowX;
     return (o === "auto" || o === "scroll") && el.scrollWidth > el.clientWidth + 2;
   }).map((el) => ({element: el.tagName.toLowerCase() + "." +
