@@ -770,7 +770,7 @@ def time_per_epoch(
     The rows of one machine (``device`` ``"cuda"`` or ``"cpu"``; by default the GPU the table holds most
     rows for, since the blog timed a GPU, else the CPU) and ``backend``, of ``loop`` or by default of
     every training loop timed there; of several rows for one model and loop, the last (newest) counts.
-    Reproduced when the largest ratio over those loops is within :data:`SPEED_TOLERANCE` of the blog's.
+    Reproduced when the largest ratio over those loops is within ``SPEED_TOLERANCE`` of the blog's.
     """
     rows, where = _speed_device(speed[speed["backend"] == backend], device)
     if loop is not None:
