@@ -495,3 +495,23 @@ def test_init_memory_spread():
     v = claims.init_memory(runs({"identity": 3, "glorot": 1}), solved=0.0167)
     assert v.verdict == claims.SUPPORTED and v.values["spread"] == pytest.approx(2 / 3)
     assert claims.init_memory(runs({"identity": 2, "glorot": 1}), 0.0167).verdict == claims.NOT_REPRODUCED
+
+
+def test_time_per_epoch_reads_the_gpu_with_most_rows():
+    # an H100 with one loop, an H200 with two: the verdict reads the H200's rows, every loop of them
+    speed = pd.DataFrame(
+        {
+            "backend": "jax",
+            "loop": ["fit", "fit", "epoch", "epoch", "stacked", "stacked"],
+            "device": "cuda",
+            "gpu": ["NVIDIA H100"] * 2 + ["NVIDIA H200"] * 4,
+            "model": ["baseline", "residual"] * 3,
+            "s_per_epoch": [1.0, 1.2, 1.0, 1.4, 1.0, 2.5],
+        }
+    )
+    v = claims.time_per_epoch(speed)
+    assert v.values["ratios"] == pytest.approx({"epoch": 1.4, "stacked": 2.5})
+    assert v.values["ratio"] == pytest.approx(2.5) and v.verdict == claims.NOT_REPRODUCED
+    assert "NVIDIA H200, the GPU the benchmark has most rows for" in v.reason
+    h100 = claims.time_per_epoch(speed[speed["gpu"] == "NVIDIA H100"])
+    assert h100.verdict == claims.SUPPORTED and "NVIDIA H100" in h100.measured

@@ -188,3 +188,60 @@ def test_no_page_shows_backend_start_up_logs(page):
         if out.get("name") == "stderr" and START_UP.search("".join(out.get("text", "")))
     ]
     assert not hits, f"{page.relative_to(REPO)}: start-up logs in the outputs of cells {hits}"
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def markdown_output_links(page: Path) -> list[str]:
+    """The link targets in the Markdown outputs of ``page`` (verdicts rendered by ``goldlab.claims``)."""
+    return [
+        target
+        for cell in _cells(page)
+        if cell["cell_type"] == "code"
+        for out in cell.get("outputs", [])
+        for target in LINK.findall("".join(out.get("data", {}).get("text/markdown", "")))
+    ]
+
+
+def test_markdown_outputs_are_parsed_as_myst():
+    """A link in a Markdown output resolves to a page of the built site only when MyST-NB parses the
+    output as MyST (else it stays a literal ``.ipynb`` address, broken in the HTML)."""
+    config = yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"]["config"]
+    assert config.get("nb_render_markdown_format") == "myst"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_links_in_markdown_outputs_point_to_pages(page):
+    """Every relative link a cell prints points to a file of the book, relative to the page."""
+    broken = [
+        t
+        for t in markdown_output_links(page)
+        if not re.match(r"[a-z]+:", t) and not t.startswith("#")
+        and not (page.parent / t.split("#")[0]).exists()
+    ]  # fmt: skip
+    assert not broken, f"{page.relative_to(REPO)}: links to no file: {broken}"
+
+
+def test_the_book_css_is_where_the_config_says():
+    """``_config.yml`` loads goldlab's CSS (the claims table, wide outputs) from its static folder."""
+    config = yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"]["config"]
+    found = [REPO / d / f for d in config["html_static_path"] for f in config["html_css_files"]]
+    assert found and all(p.exists() for p in found), found
+    assert "table.claims" in found[0].read_text()
+
+
+def test_claims_table_names_pages_as_a_reader_does():
+    """The claims table's last column names each page ("chapter 5"), no notebook address a table
+    cannot link; every registered claim's page gets a name."""
+    from goldlab import claims
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    names = [claims.page_name(f) for f in files]
+    assert names[files.index("notebooks/05_long_memory")] == "chapter 5"
+    assert all(names) and len(set(names)) == len(names)
+    table = claims.verdict_table([claims.tensorboard()])
+    assert table["where"].iloc[0] == "API reference"
+    shown = {claims.page_name(c.where) for c in claims.BLOG_CLAIMS}
+    assert not any(".ipynb" in s or "/" in s for s in shown)
