@@ -424,8 +424,8 @@ def _setting(v: Verdict) -> str:
 
 def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
     """One verdict per claim: verdicts of one registered claim decided in several settings (see
-    :data:`SAME_CLAIM`) become one, with the registry's text. It keeps the settings' common verdict when they
-    agree, ignoring settings that could not test it; where they disagree it is :data:`MIXED`, and the reason
+    ``SAME_CLAIM``) become one, with the registry's text. It keeps the settings' common verdict when they
+    agree, ignoring settings that could not test it; where they disagree it is ``MIXED``, and the reason
     names each setting's verdict and why. Other verdicts pass through in order."""
     groups: dict[str, list[Verdict]] = {}
     for v in verdicts:
@@ -842,7 +842,7 @@ _STEP_CLAIMS = {
 def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verdict:
     """Does ``step`` change the test MAE of the step before it, paired over seeds (paired t-test)?
 
-    Supported for a significant fall at :data:`PAIRED_ALPHA`, refuted for a significant rise, else not
+    Supported for a significant fall at ``PAIRED_ALPHA``, refuted for a significant rise, else not
     reproduced.
     """
     if step not in _STEP_CLAIMS:

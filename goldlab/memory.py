@@ -696,7 +696,7 @@ PUBLISHED: tuple[dict, ...] = (
 
 
 def published_figures() -> pd.DataFrame:
-    """:data:`PUBLISHED` as a table, one row per reported result."""
+    """``PUBLISHED`` as a table, one row per reported result."""
     columns = ["paper", "network", "T", "sequences", "reached", "differs from ours"]
     return pd.DataFrame(list(PUBLISHED), columns=columns)
 
@@ -754,7 +754,7 @@ def _budget_limited(table: pd.DataFrame, models: Iterable[str], lengths: Iterabl
 
 def _split(per_t: pd.Series, threshold: float, above: str, below: str) -> str:
     """``above`` if every value is at or over ``threshold``, ``below`` if every one is under it, else
-    :data:`goldlab.claims.MIXED` (the reason names the lengths on each side)."""
+    ``goldlab.claims.MIXED`` (the reason names the lengths on each side)."""
     over = per_t >= threshold
     return above if over.all() else below if not over.any() else claims.MIXED
 
