@@ -153,9 +153,9 @@ def gate_singular_values(kernel: np.ndarray, gates: Sequence[str] = GATES) -> pd
     return pd.DataFrame(rows)
 
 
-#: Recurrent initialisations of a SimpleRNN, with the activation each goes with: Glorot-uniform (Keras's
-#: default input kernel, here as the recurrent one), orthogonal (Keras's default recurrent kernel) and the
-#: identity with ReLU (the IRNN of Le, Jaitly & Hinton 2015).
+#: The recurrent initialisations of a SimpleRNN, each with the activation it goes with, are
+#: Glorot-uniform (Keras's default input kernel, here as the recurrent one), orthogonal (Keras's default
+#: recurrent kernel) and the identity with ReLU (the IRNN of Le, Jaitly & Hinton 2015).
 INITS: dict[str, tuple[str, str]] = {
     "glorot": ("tanh", "glorot_uniform"),
     "orthogonal": ("tanh", "orthogonal"),
@@ -199,8 +199,8 @@ def per_gate_orthogonal(shape, dtype=None):
     return keras.ops.concatenate(blocks, axis=1)
 
 
-#: Recurrent initialisations of an LSTM: Glorot-uniform, Keras's ``Orthogonal`` (the default; orthogonal
-#: over the whole kernel) and :func:`per_gate_orthogonal`.
+#: The recurrent initialisations of an LSTM are Glorot-uniform, Keras's ``Orthogonal`` (the default;
+#: orthogonal over the whole kernel) and :func:`per_gate_orthogonal`.
 LSTM_INITS: dict[str, object] = {
     "glorot": "glorot_uniform",
     "orthogonal": "orthogonal",
@@ -239,8 +239,9 @@ def init_runs(
     adding problem, the same data and budget.
 
     One row per run and epoch (0 = initialisation): ``init``, ``seed``, ``epoch``, ``loss``, ``val_loss``
-    (validation MSE), ``ratio`` (‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ on a fixed probe batch, :func:`goldlab.monitor.
-    time_ratio`) and, on every row of a run, ``test_mse`` after the last epoch (the test set, read once).
+    (validation MSE), ``ratio`` (‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ on a fixed probe batch,
+    :func:`goldlab.monitor.time_ratio`) and, on every row of a run, ``test_mse`` after the last epoch (the
+    test set, read once).
     """
     from goldlab import monitor, tasks
 

@@ -405,8 +405,8 @@ def _verdict(key: str, measured: str, verdict: str, reason: str, **values: float
     return Verdict(key, c.claim, c.blog, measured, verdict, reason, c.where, dict(values))
 
 
-#: Claims the book tests in more than one setting: the key of a setting's verdict -> the key of the one
-#: registered claim it speaks to. :func:`combine` folds them, so every page shows one verdict per claim.
+#: For claims the book tests in more than one setting, the key of a setting's verdict mapped to the key of
+#: the one registered claim it speaks to; :func:`combine` folds them, so every page shows one verdict.
 SAME_CLAIM: dict[str, str] = {
     "memory_more_layers": "more_layers",
     "memory_residual_depth": "residual_depth",
@@ -1108,8 +1108,9 @@ GATE_SHARE = 0.99
 
 
 def gate_orthogonal(values: pd.DataFrame) -> Verdict:
-    """Per-gate singular values of a Keras ``Orthogonal`` recurrent kernel (:func:`goldlab.bptt.
-    gate_singular_values`: columns gate, value): orthogonal per gate only if they all sit near 1."""
+    """Per-gate singular values of a Keras ``Orthogonal`` recurrent kernel (from
+    :func:`goldlab.bptt.gate_singular_values`, columns gate and value): orthogonal per gate only if they
+    all sit near 1."""
     near = float(((values["value"] - 1).abs() <= 0.1).mean())
     rms = float(np.sqrt((values["value"] ** 2).mean()))
     verdict = decide(near, GATE_SHARE, SUPPORTED, REFUTED)
@@ -1127,8 +1128,9 @@ INIT_SPREAD = 2 / 3
 
 
 def init_memory(runs: pd.DataFrame, solved: float) -> Verdict:
-    """Share of seeds whose test MSE is below ``solved`` for each init (``runs`` of :func:`goldlab.bptt.
-    init_runs`: init, seed, test_mse), the largest minus the smallest against ``INIT_SPREAD``."""
+    """Share of seeds whose test MSE is below ``solved`` for each init (``runs`` of
+    :func:`goldlab.bptt.init_runs`: init, seed, test_mse), the largest minus the smallest against
+    ``INIT_SPREAD``."""
     share = runs.groupby(["init", "seed"])["test_mse"].first().lt(solved).groupby("init").mean()
     spread = float(share.max() - share.min())
     verdict = decide(spread, INIT_SPREAD, SUPPORTED, NOT_REPRODUCED)

@@ -3,7 +3,7 @@
 The blog adds residual ``Add()`` connections between its LSTMs and says they help from three layers on. A
 skip connection gives the gradient a path around each layer, so it should matter more the deeper the stack:
 in a plain stack the gradient reaching the first layer passes through every layer above it. Here stacks of
-:data:`DepthProfile.depths` LSTM(32)s, with and without skips (:func:`goldlab.models.build_lstm`), are
+``DepthProfile.depths`` LSTM(32)s, with and without skips (:func:`goldlab.models.build_lstm`), are
 trained on the blog's gold windows at its 30-day horizon with the same epochs, batch and seeds, and for each
 run we keep
 
@@ -175,7 +175,7 @@ def _by_depth(gain: pd.DataFrame) -> pd.DataFrame:
     return gain.set_index("depth") if "depth" in gain.columns else gain
 
 
-#: The blog's claim: skips help from this many LSTM layers on, and not below.
+#: The number of LSTM layers from which on, and not below, the blog says skips help.
 FROM_LAYERS = 3
 
 
