@@ -202,6 +202,10 @@ def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
         f"skips lower the test MAE (paired by seed) in {parts} seeds (helping: every seed at each depth of "
         f"{FROM_LAYERS} or more, none below)"
     )
+    if verdict == claims.MIXED and deep.all():
+        reason += (
+            f"; they help with {FROM_LAYERS}+ layers, as the blog says, and below it too, which “only” denies"
+        )
     measured = ", ".join(f"{d} layers: {g.loc[d, 'mae_gain_usd']:+.1f} USD" for d in g.index)
     return claims.Verdict(key, claim, blog, measured, verdict, reason, where, {"helps": helps.to_dict()})
 
