@@ -4,7 +4,8 @@
 - Removes TensorFlow's C++ start-up lines (absl, CUDA, oneDNN, CPU features) from every stderr output, and
   the output if nothing else is left: they say nothing about the page, and a reader of the book would see
   them. ``goldlab.book.setup`` keeps them off a page that runs it first; this cleans pages run otherwise.
-- From cells marked ``# NBVAL_CHECK_OUTPUT``, removes all stderr output: backend start-up logs land there on
+- From cells nbval checks (tag ``nbval-check-output``, or the comment ``# NBVAL_CHECK_OUTPUT``), removes all
+  stderr output: backend start-up logs land there on
   some backends and not on others, and nbval compares every output stream of such cells.
 
 Usage: ``python .ci/clean_notebooks.py NOTEBOOK...``.
@@ -34,7 +35,9 @@ def clean(path: str) -> int:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
-        checked = cell.source.startswith("# NBVAL_CHECK_OUTPUT")
+        checked = cell.source.startswith("# NBVAL_CHECK_OUTPUT") or "nbval-check-output" in cell.get(
+            "metadata", {}
+        ).get("tags", [])
         kept = []
         for out in cell.outputs:
             if out.output_type == "stream" and out.name == "stderr":

@@ -136,7 +136,11 @@ def _compared(cells: list[dict]) -> list[int]:
         i
         for i, c in enumerate(cells)
         if c["cell_type"] == "code"
-        and ("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) or "RESULTS" in "".join(c["source"]))
+        and (
+            "# NBVAL_CHECK_OUTPUT" in "".join(c["source"])
+            or "nbval-check-output" in c.get("metadata", {}).get("tags", [])
+            or "RESULTS" in "".join(c["source"])
+        )
     ]
 
 
