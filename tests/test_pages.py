@@ -18,6 +18,8 @@ import pytest
 import yaml
 from conftest import REPO
 
+from goldlab import claims
+
 #: Pages that fail a check below while they are being rewritten: the check runs, marked xfail (not strict).
 #: Remove a page from these lists when it is done; the test then holds it to the rule.
 #: Marked on 2026-11-25 from the committed pages and those being edited in the shared tree that day.
@@ -245,3 +247,36 @@ def test_claims_table_names_pages_as_a_reader_does():
     assert table["where"].iloc[0] == "API reference"
     shown = {claims.page_name(c.where) for c in claims.BLOG_CLAIMS}
     assert not any(".ipynb" in s or "/" in s for s in shown)
+
+
+# ------------------------------------------------------------------------------------------------
+# One claim, one verdict: no claim is rendered with two verdicts on two pages (or on one)
+
+VERDICT_SENTENCE = re.compile(r"\*\*(?P<claim>[^*]+)\*\* \(the blog: .*?\): \*\*(?P<verdict>[^*]+)\*\*")
+
+
+def rendered_verdicts(page: Path) -> list[tuple[str, str]]:
+    """(claim, verdict) of every verdict sentence (:meth:`goldlab.claims.Verdict.sentence`) the page shows."""
+    found = []
+    for cell in _cells(page):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/markdown", ""))
+            found += [(m["claim"].strip(), m["verdict"].strip()) for m in VERDICT_SENTENCE.finditer(text)]
+    return found
+
+
+def test_the_verdict_scan_reads_a_rendered_sentence():
+    v = claims.Verdict("k", "a claim (with brackets)", "2× (fig. 3)", "ours", claims.MIXED, "why")
+    text = claims.render([v])
+    assert VERDICT_SENTENCE.search(text)["verdict"] == claims.MIXED
+    assert VERDICT_SENTENCE.search(text)["claim"] == "A claim (with brackets)"
+
+
+def test_no_claim_is_rendered_with_two_verdicts():
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for page in PAGES:
+        for claim, verdict in rendered_verdicts(page):
+            seen.setdefault(claim.lower(), set()).add((verdict, page.name))
+    split = {c: sorted(v) for c, v in seen.items() if len({verdict for verdict, _ in v}) > 1}
+    assert not split, split
+    assert seen, "the scan found no verdict sentence at all"
