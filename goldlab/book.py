@@ -67,6 +67,25 @@ def _quiet_tensorflow() -> None:
         os.close(null)
 
 
+#: Matplotlib settings for the book's pages: the rendered page scales a figure to its width, so a two- or
+#: four-panel figure needs larger type, not only more pixels, to keep its ticks and legends readable.
+FIGURE_STYLE: dict[str, float] = {
+    "figure.dpi": 120,
+    "savefig.dpi": 120,
+    "font.size": 12,
+    "axes.titlesize": 12,
+    "axes.labelsize": 12,
+    "legend.fontsize": 10,
+}
+
+
+def _readable_figures() -> None:
+    """Apply :data:`FIGURE_STYLE` (matplotlib is imported here, after the backend is set)."""
+    import matplotlib
+
+    matplotlib.rcParams.update(FIGURE_STYLE)
+
+
 def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     """Set up a book page: the Keras backend, quiet TensorFlow logs, the profile and pandas' float display.
 
@@ -96,6 +115,7 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     prof = experiments.get_profile(profile)
     results = experiments.results_dir(prof)
     pd.options.display.float_format = float_format.format
+    _readable_figures()
     print(
         f"profile {prof.name!r}: {prof.epochs} epochs x {prof.seeds} seeds; "
         f"Keras {keras.__version__}, backend {backend}"
