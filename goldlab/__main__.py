@@ -6,8 +6,8 @@ import argparse
 import sys
 import time
 
-#: goldlab.models.STEPS, repeated here so that ``--help`` does not import Keras (a test keeps them equal).
-STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
+from goldlab.blog import STEPS  # constants only: ``--help`` does not import Keras
+
 #: goldlab.loops.LOOPS, likewise.
 LOOPS: tuple[str, ...] = ("fit", "epoch", "stacked")
 LOOP_HELP = (

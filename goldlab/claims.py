@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from goldlab import blog
 from goldlab.metrics import PairedResult, median_p, paired_difference
 
 __all__ = [
@@ -169,11 +170,11 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
 
 #: The simple forecasts of :func:`goldlab.experiments.baseline_forecasts` (``seed == -1`` in the table).
 BASELINES: tuple[str, ...] = ("naive", "drift", "linear")
-_STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")  # goldlab.models.STEPS
+
 #: The blog's four cumulative steps (as :data:`goldlab.models.STEPS`, without importing Keras).
-STEPS: tuple[str, ...] = _STEPS
+STEPS: tuple[str, ...] = blog.STEPS
 #: The blog's forecast horizon in trading days ("30-day-forward").
-HORIZON = 30
+HORIZON = blog.HORIZON
 _METRICS: tuple[str, ...] = ("mae", "rmse", "mase", "directional_accuracy")
 
 
@@ -327,8 +328,8 @@ def mean_sd(values: Sequence[float] | pd.Series, fmt: str = ".2f", scale: float 
 
 def _order(table: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(table["step"]))
-    return [s for s in (*BASELINES, *_STEPS) if s in present] + [
-        s for s in present if s not in BASELINES + _STEPS
+    return [s for s in (*BASELINES, *STEPS) if s in present] + [
+        s for s in present if s not in BASELINES + STEPS
     ]
 
 
@@ -498,7 +499,7 @@ def accuracy(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
 
 
 #: The blog's monitor warns below this norm: a gradient above it is not vanishing by the blog's own test.
-BLOG_VANISH = 1e-5
+BLOG_VANISH = blog.VANISH
 #: The blog's layer-3 gradient norm of the baseline.
 BLOG_LAYER3 = 3e-6
 
@@ -848,7 +849,7 @@ def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verd
     if step not in _STEP_CLAIMS:
         raise ValueError(f"step must be one of {', '.join(_STEP_CLAIMS)}, got {step!r}")
     h = _horizon(table, horizon)
-    before = _STEPS[_STEPS.index(step) - 1]
+    before = STEPS[STEPS.index(step) - 1]
     r, sd = _effect(table, before, step, h)
     beyond = r.p_value < PAIRED_ALPHA
     verdict = (SUPPORTED if r.mean < 0 else REFUTED) if beyond else NOT_REPRODUCED

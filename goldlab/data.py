@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from goldlab import blog
 from goldlab.prices import DataError, fmt_date, read_prices, validate_prices
 
 __all__ = [
@@ -58,7 +59,7 @@ WARMUP_ROWS = 20
 TARGET_KINDS: tuple[str, ...] = ("level", "return")
 VAL_FRACTION = 0.1  # share of all rows carved from the end of the training part for validation
 _DAILY_MAX_GAP_DAYS = 7
-BLOG_DAYS = 1247
+BLOG_DAYS = blog.DAYS
 """Days in the blog's sample ("5 years of daily gold prices, 1,247 samples")."""
 PRICES_ENV = "GOLDLAB_PRICES"  # the path of the reader's own daily price file
 OPTIONS_ENV = "GOLDLAB_PRICES_OPTIONS"  # read_prices options for it, as a JSON object

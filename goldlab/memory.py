@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from goldlab import claims, metrics, tasks
+from goldlab import blog, claims, metrics, tasks
 from goldlab import data as gdata
 from goldlab.experiments import (
     compile_and_fit,
@@ -504,14 +504,14 @@ def load_grid(out: str | Path, table: str = "history", profile: str | MemoryProf
     return pd.concat(parts, ignore_index=True)
 
 
-GOLD_TEST_ROWS = 249  # the blog's 20 % of 1,247 days, the test period for every window length
-GOLD_VAL_ROWS = 125  # 10 % of 1,247 days before it, for validation
+GOLD_TEST_ROWS = int(blog.TEST_FRACTION * blog.DAYS)  # the blog's 20 %, the test days for every window
+GOLD_VAL_ROWS = round(gdata.VAL_FRACTION * blog.DAYS)  # 10 % of the blog's days before them, for validation
 
 
 def gold_windows(window: int, horizon: int) -> gdata.Windows:
     """Gold windows of ``window`` days with the same validation and test days for every window length: the
     blog's 1,247 days plus the extra history a longer window needs before them."""
-    n_days = 1247 + max(window - 60, 0)
+    n_days = blog.DAYS + max(window - blog.WINDOW, 0)
     features = gdata.make_features(gdata.load_gold(n_days=n_days))
     n = len(features)
     return gdata.make_windows(

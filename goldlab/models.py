@@ -26,6 +26,8 @@ from collections.abc import Iterator, Sequence
 import keras
 import numpy as np
 
+from goldlab import blog
+
 __all__ = [
     "CELLS",
     "STEPS",
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 #: The blog's four steps, in order; each includes the changes of the steps before it.
-STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
+STEPS: tuple[str, ...] = blog.STEPS
 
 #: Recurrent cells :func:`build_lstm` can stack, by name.
 CELLS: tuple[str, ...] = ("lstm", "gru", "simple_rnn")

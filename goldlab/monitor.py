@@ -69,6 +69,7 @@ from keras.src.backend import compute_output_spec  # Keras 3 has no public name 
 from keras.src.trainers.compile_utils import CompileLoss  # compile's own loss object: its reduction
 from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
 
+from goldlab import blog
 from goldlab._probe_engines import (
     PartsJax,
     Taps,
@@ -712,7 +713,7 @@ class GradientMonitor(keras.callbacks.Callback):
         self,
         probe,
         every: int = 1,
-        vanish: float = 1e-5,
+        vanish: float = blog.VANISH,
         explode: float = 1e3,
         log_dir=None,
         compiled: GradientProbe | None = None,
@@ -1042,7 +1043,7 @@ class BlogWeightMonitor(keras.callbacks.Callback):
     ``layer.cell``, so it reports only the Dense layer. ``records`` keeps (epoch, layer, norm) of each line.
     """
 
-    def __init__(self, every: int = 5, threshold: float = 1e-5, verbose: bool = True):
+    def __init__(self, every: int = 5, threshold: float = blog.VANISH, verbose: bool = True):
         super().__init__()
         self.every, self.threshold, self.verbose = every, threshold, verbose
         self.records: list[tuple[int, str, float]] = []

@@ -45,8 +45,8 @@ import keras
 import numpy as np
 import pandas as pd
 
+from goldlab import blog, experiments, models
 from goldlab import data as gdata
-from goldlab import experiments, models
 from goldlab.claims import NOT_REPRODUCED, NOT_TESTABLE, REFUTED, SUPPORTED, UNDEFINED, Verdict, decide
 from goldlab.monitor import GradientMonitor, GradientProbe, time_ratio
 
@@ -93,7 +93,7 @@ __all__ = [
 ]
 
 #: The forecast horizon of these experiments, in trading days (the blog's 30-day-forward forecast).
-HORIZON = 30
+HORIZON = blog.HORIZON
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,7 @@ def _grad_columns(table: pd.DataFrame, prefix: str) -> list[str]:
 #: The epoch the blog says is enough (its step 1); compared with the end of the run.
 CHECK_EPOCH = 10
 #: A layer is diagnosed as vanishing when its gradient norm is below the blog's own warning threshold ...
-VANISH_NORM = 1e-5
+VANISH_NORM = blog.VANISH
 #: ... or when less than this share of the gradient at the latest day reaches the oldest day of the window.
 VANISH_RATIO = 1e-2
 #: Share of (seed, layer) diagnoses at the check epoch that must equal the end's for the claim to hold.

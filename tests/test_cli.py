@@ -39,10 +39,16 @@ def test_help_does_not_import_keras():
     assert result.stdout.strip().endswith("False"), result.stdout + result.stderr
 
 
-def test_steps_match_models():
+def test_steps_come_from_the_blog_module_without_keras():
+    import subprocess
+    import sys
+
+    from goldlab import blog
     from goldlab.models import STEPS as MODEL_STEPS
 
-    assert STEPS == MODEL_STEPS
+    assert STEPS is blog.STEPS and MODEL_STEPS is blog.STEPS
+    code = "import sys, goldlab.__main__; sys.exit('keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0, "--help stays free of Keras"
 
 
 def test_loops_match_goldlab_loops():

@@ -59,3 +59,15 @@ def test_environment_installs_goldlab_itself():
 
 def test_jupyter_book_stays_on_1x():
     assert _pyproject()["jupyter-book"] == ">=1,<2"
+
+
+def test_the_package_docstring_and_the_api_page_list_every_public_module():
+    import goldlab
+
+    root = REPO / "goldlab"
+    on_disk = {p.stem for p in root.glob("*.py") if not p.stem.startswith("_")}
+    listed = set(re.findall(r"^(\w+)\s{2,}", goldlab.__doc__.split("-------", 1)[1], flags=re.M))
+    api = (REPO / "book" / "api.md").read_text()
+    documented = set(re.findall(r"^## `goldlab\.(\w+)`", api, flags=re.M))
+    bullets = set(re.findall(r"^- `goldlab\.(\w+)`", api, flags=re.M))
+    assert listed == on_disk == documented == bullets, (on_disk - listed, on_disk - documented)
