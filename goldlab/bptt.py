@@ -245,9 +245,7 @@ def init_runs(
     """
     from goldlab import monitor, tasks
 
-    train = tasks.adding_problem(n_train, length, seed=1)
-    val = tasks.adding_problem(max(n_train // 4, 64), length, seed=2)
-    test = tasks.adding_problem(max(n_train // 4, 64), length, seed=3)
+    train, val, test = tasks.adding_splits(n_train, length)
     frames = []
     for init in inits:
         for seed in seeds:

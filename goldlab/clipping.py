@@ -119,8 +119,7 @@ def explode_runs(
     """
     from goldlab import bptt, tasks
 
-    train = tasks.adding_problem(n_train, length, seed=1)
-    val = tasks.adding_problem(max(n_train // 4, 64), length, seed=2)
+    train, val, _ = tasks.adding_splits(n_train, length)
     runs, curves = [], []
     for name, clip in clips.items():
         for seed in seeds:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MEAN_PREDICTOR_MSE", "SOLVED_FRACTION", "AddingProblem", "adding_problem", "solved_mse"]
+__all__ = [
+    "MEAN_PREDICTOR_MSE",
+    "SOLVED_FRACTION",
+    "AddingProblem",
+    "adding_problem",
+    "adding_splits",
+    "solved_mse",
+]
 
 #: The MSE of always predicting the target's mean, Var(U1 + U2) = 2 × 1/12 for independent U(0, 1) values.
 MEAN_PREDICTOR_MSE: float = 2.0 / 12.0
@@ -66,3 +73,15 @@ def adding_problem(n: int, length: int, seed: int | np.random.Generator = 0) -> 
     target = values[rows, first] + values[rows, second]
     x = np.stack([values, markers], axis=-1).astype(np.float32)
     return AddingProblem(x=x, y=target[:, None].astype(np.float32), marks=np.stack([first, second], axis=1))
+
+
+def adding_splits(n_train: int, length: int) -> tuple[AddingProblem, AddingProblem, AddingProblem]:
+    """Training, validation and test sets of the adding problem for the chapters' small experiments:
+    ``n_train`` sequences, and a quarter as many (at least 64) for each of the other two, from fixed seeds
+    (1, 2, 3), so every model of an experiment sees the same data."""
+    held_out = max(n_train // 4, 64)
+    return (
+        adding_problem(n_train, length, seed=1),
+        adding_problem(held_out, length, seed=2),
+        adding_problem(held_out, length, seed=3),
+    )
