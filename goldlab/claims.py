@@ -618,6 +618,8 @@ def orth_floor(table: pd.DataFrame) -> Verdict:
         f"the smallest LSTM gradient is {with_:.2g} with orthogonal initialisation and {without:.2g} "
         f"without it (the blog's floor: {ORTH_FLOOR:g})"
     )
+    if verdict == NOT_REPRODUCED:
+        reason += ": the floor holds with it, but it holds without it too, so it is not orthogonal's doing"
     return _verdict("orth_floor", f"{with_:.2g} with, {without:.2g} without", verdict, reason, **lows)
 
 
