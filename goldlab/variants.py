@@ -47,7 +47,16 @@ import pandas as pd
 
 from goldlab import blog, experiments, models
 from goldlab import data as gdata
-from goldlab.claims import NOT_REPRODUCED, NOT_TESTABLE, REFUTED, SUPPORTED, UNDEFINED, Verdict, decide
+from goldlab.claims import (
+    BUDGET,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REFUTED,
+    SUPPORTED,
+    UNDEFINED,
+    Verdict,
+    decide,
+)
 from goldlab.monitor import GradientMonitor, GradientProbe, time_ratio
 
 __all__ = [
@@ -348,6 +357,9 @@ VANISH_NORM = blog.VANISH
 VANISH_RATIO = 1e-2
 #: Share of (seed, layer) diagnoses at the check epoch that must equal the end's for the claim to hold.
 AGREE_SHARE = 1.0
+#: Fewer seeds than this cannot say whether a diagnosis holds: the verdict is then "not tested at a
+#: sufficient budget" (the book's least number of seeds for a verdict).
+MIN_SEEDS = 3
 
 
 def diagnose(
@@ -388,6 +400,8 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
     factor = float(np.exp(np.abs(np.log(early["norm"] / late["norm"])).max()))
     vanishing = int(late["vanishing"].sum())
     verdict = decide(agree, AGREE_SHARE, SUPPORTED, REFUTED)
+    if table["seed"].nunique() < MIN_SEEDS:
+        verdict = BUDGET
     measured = (
         f"epoch {check} vs epoch {end}: the same diagnosis for {agree:.0%} of (seed, LSTM) pairs; "
         f"vanishing at the end in {vanishing} of {len(late)}; gradient norms within ×{factor:.1f}; "
@@ -396,7 +410,7 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
     reason = (
         f"the diagnosis at epoch {check} {'equals' if agree >= AGREE_SHARE else 'differs from'} the one at "
         f"epoch {end} ({agree:.0%} agree, needed {AGREE_SHARE:.0%}; vanishing = norm < {VANISH_NORM:g} or "
-        f"time ratio < {VANISH_RATIO:g}; {table['seed'].nunique()} seed(s))"
+        f"time ratio < {VANISH_RATIO:g}; {table['seed'].nunique()} seed(s), a verdict needs {MIN_SEEDS})"
     )
     return Verdict(
         "diagnose_epochs",
@@ -653,6 +667,9 @@ def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
 BROKE = 2.0
 #: Keras's default momentum of the moving mean and variance that a BatchNormalization layer predicts with.
 BN_MOMENTUM = 0.99
+#: The moving averages have forgotten their start once they weigh it by less than this; before that the
+#: validation loss reads averages still near their initial values, and the run is too short to judge.
+BN_SETTLED = 0.01
 
 
 def build_batchnorm(
@@ -710,6 +727,8 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     nan = bool(~np.isfinite(trained["loss"]).all())
     ratio = np.inf if nan else float(val["batchnorm"] / val["none"])
     verdict = SUPPORTED if nan else decide(ratio, BROKE, SUPPORTED, NOT_REPRODUCED)
+    if not nan and left > BN_SETTLED:  # NaN (unknown sizes) compares False: judged as it is
+        verdict = BUDGET
     measured = (
         f"final validation loss (MSE, scaled) {val['none']:.3g} without, {val['batchnorm']:.3g} with "
         f"batch normalisation (×{ratio:.2f}); final training loss ×{train:.2f}; NaN loss: "
@@ -726,6 +745,11 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
         f"broken{', and a NaN loss' if nan else ''}; {table['seed'].nunique()} seed(s), "
         f"{int(table['epoch'].max())} epochs), while its training loss ends ×{train:.2f} the baseline's"
     )
+    if verdict == BUDGET:
+        reason += (
+            f"; but the moving averages still weigh their start by {left:.0%} (settled below "
+            f"{BN_SETTLED:.0%}), so the validation loss reads unsettled averages"
+        )
     return Verdict(
         "batchnorm_plain",
         "batch normalisation between LSTM layers breaks training (non-stateful, as the blog's models are)",

@@ -15,7 +15,7 @@ from goldlab import claims, variants
 # verdicts on made tables
 
 
-def diag_table(check: dict, end: dict, epochs: int = 20, seeds: int = 2) -> pd.DataFrame:
+def diag_table(check: dict, end: dict, epochs: int = 20, seeds: int = 3) -> pd.DataFrame:
     """A diagnose table: ``check`` at epoch ``epochs // 2``, ``end`` at every other epoch."""
     rows = []
     for seed in range(seeds):
@@ -46,8 +46,10 @@ def test_diagnose_verdict_agreeing_diagnoses_support_the_claim():
 def test_diagnose_verdict_a_diagnosis_that_changes_refutes_it(end):
     v = variants.diagnose_verdict(diag_table(HEALTHY, end))
     assert v.verdict == claims.REFUTED
-    assert v.values["agree"] == pytest.approx(0.5)  # one of the two layers changed, in both seeds
-    assert v.values["vanishing_end"] == 2
+    assert v.values["agree"] == pytest.approx(0.5)  # one of the two layers changed, in every seed
+    assert v.values["vanishing_end"] == 3
+    few = variants.diagnose_verdict(diag_table(HEALTHY, end, seeds=variants.MIN_SEEDS - 1))
+    assert few.verdict == claims.BUDGET, "too few seeds for a verdict either way"
 
 
 def test_diagnose_verdict_at_the_threshold_is_not_vanishing():
@@ -172,6 +174,9 @@ def test_batchnorm_verdict_each_side_of_the_threshold():
     steps = 2 * 3  # 2 epochs of 65 windows in batches of 32
     with_sizes = variants.batchnorm_verdict(norm_table(1.0).assign(train_windows=65))
     assert with_sizes.values["moving_left"] == pytest.approx(variants.BN_MOMENTUM**steps)
+    assert with_sizes.verdict == claims.BUDGET, "averages still near their start: too short to judge"
+    settled = variants.batchnorm_verdict(norm_table(variants.BROKE).assign(train_windows=32 * 250))
+    assert settled.values["moving_left"] < variants.BN_SETTLED and settled.verdict == claims.SUPPORTED
 
 
 def test_batchnorm_stateful_is_not_testable():
