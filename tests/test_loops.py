@@ -170,5 +170,7 @@ def test_stacked_ablation_equals_the_epoch_loop(tmp_path, monkeypatch):
 
 
 def test_unknown_loop_is_rejected():
-    with pytest.raises(ValueError, match="unknown loop 'scan'"):
-        ablation(None, loop="scan")
+    from goldlab import experiments
+
+    with pytest.raises(ValueError, match="unknown loop 'scan'"):  # before any data is read
+        experiments.run_ablation(steps=("baseline",), profile="quick", loop="scan")
