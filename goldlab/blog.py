@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["DAYS", "HORIZON", "STEPS", "TEST_FRACTION", "VANISH", "WINDOW"]
 
-#: The blog's four cumulative steps: the baseline, + ``clipnorm=1.0``, + orthogonal input kernels, + residual
+#: The blog's four cumulative steps, which are the baseline, then + ``clipnorm=1.0``, + orthogonal kernels, + residual
 #: ``Add()`` between wider LSTMs.
 STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
 #: The blog's forecast horizon in trading days ("30-day-forward").
