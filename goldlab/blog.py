@@ -11,8 +11,8 @@ from __future__ import annotations
 
 __all__ = ["DAYS", "HORIZON", "STEPS", "TEST_FRACTION", "VANISH", "WINDOW"]
 
-#: The blog's four cumulative steps, which are the baseline, then + ``clipnorm=1.0``, + orthogonal kernels, + residual
-#: ``Add()`` between wider LSTMs.
+#: The blog's four cumulative steps, which are the baseline, then + ``clipnorm=1.0``, + orthogonal
+#: kernels, + residual ``Add()`` between wider LSTMs.
 STEPS: tuple[str, ...] = ("baseline", "clipnorm", "orthogonal", "residual")
 #: The blog's forecast horizon in trading days ("30-day-forward").
 HORIZON = 30
