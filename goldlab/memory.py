@@ -892,6 +892,9 @@ def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float
 
 #: Clipping "prevents vanishing" if it leaves at least this many times more gradient at the first step.
 CLIP_GAIN = 2.0
+#: A comparison of the blog's steps paired by (T, seed) needs this many pairs; fewer are "not tested at a
+#: sufficient budget" (the blog's networks cost the most to train, so they fill their seeds last).
+MIN_PAIRS = 3
 
 
 def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
@@ -904,10 +907,12 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
             key, claim, blog, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained"
         )
     verdict = claims.decide(gain, CLIP_GAIN, claims.SUPPORTED, claims.REFUTED)
+    if n < MIN_PAIRS:
+        verdict = claims.BUDGET
     reason = (
         f"‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training is ×{gain:.2g} with clipping (×{at_init:.2g} at "
-        f"initialisation, the same weights; geometric mean over {n} runs paired by T and seed); preventing "
-        f"vanishing would need ×{CLIP_GAIN:g}"
+        f"initialisation, the same weights; geometric mean over {n} runs paired by T and seed; preventing "
+        f"vanishing would need ×{CLIP_GAIN:g}; a verdict needs {MIN_PAIRS} pairs)"
     )
     return _verdict(key, claim, blog, f"×{gain:.2g} after training", verdict, reason, gain=gain)
 
@@ -926,9 +931,12 @@ def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
             key, claim, blog, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained"
         )
     verdict = claims.decide(gain, claims.DOUBLED, claims.SUPPORTED, claims.NOT_REPRODUCED)
+    if n < MIN_PAIRS:
+        verdict = claims.BUDGET
     reason = (
         f"the gradient reaching the first step, relative to the last, is ×{gain:.2g} at initialisation "
-        f"with orthogonal input kernels ({n} runs paired by T and seed; doubling: ×{claims.DOUBLED:g})"
+        f"with orthogonal input kernels ({n} runs paired by T and seed, a verdict needs {MIN_PAIRS}; "
+        f"doubling: ×{claims.DOUBLED:g})"
     )
     return _verdict(key, claim, blog, f"×{gain:.2g} through time", verdict, reason, gain=gain)
 

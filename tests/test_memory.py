@@ -187,22 +187,31 @@ def test_claim_residual_depth():
 
 
 def test_claim_clip_prevents():
-    def table(gain):
-        base = _row("blog_baseline", 50, 0, final=1e-6)
-        return pd.DataFrame([base, _row("blog_clipnorm", 50, 0, final=1e-6 * gain)])
+    def table(gain, seeds=memory.MIN_PAIRS):
+        rows = []
+        for seed in range(seeds):
+            rows += [_row("blog_baseline", 100, seed, final=1e-6)]
+            rows += [_row("blog_clipnorm", 100, seed, final=1e-6 * gain)]
+        return pd.DataFrame(rows)
 
     assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 1.01)).verdict == claims.SUPPORTED
     assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 0.99)).verdict == claims.REFUTED
     assert memory.claim_clip_prevents(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
+    one = memory.claim_clip_prevents(table(memory.CLIP_GAIN * 10, seeds=1))
+    assert one.verdict == claims.BUDGET, "one pair of runs is not a verdict"
 
 
 def test_claim_orth_doubled():
-    def table(gain):
-        clip = _row("blog_clipnorm", 50, 0, init=1e-4)
-        return pd.DataFrame([clip, _row("blog_orthogonal", 50, 0, init=1e-4 * gain)])
+    def table(gain, seeds=memory.MIN_PAIRS):
+        rows = []
+        for seed in range(seeds):
+            rows += [_row("blog_clipnorm", 100, seed, init=1e-4)]
+            rows += [_row("blog_orthogonal", 100, seed, init=1e-4 * gain)]
+        return pd.DataFrame(rows)
 
     assert memory.claim_orth_doubled(table(claims.DOUBLED * 1.01)).verdict == claims.SUPPORTED
     assert memory.claim_orth_doubled(table(claims.DOUBLED * 0.99)).verdict == claims.NOT_REPRODUCED
+    assert memory.claim_orth_doubled(table(claims.DOUBLED * 2, seeds=2)).verdict == claims.BUDGET
 
 
 def test_gold_sentence_both_ways():
