@@ -134,26 +134,35 @@ def test_phase_table():
 # Each claim lands on both sides of its threshold
 
 
+def _seeds(rows: list[dict], n: int = memory.MIN_PAIRS) -> pd.DataFrame:
+    return pd.DataFrame([{**r, "seed": k} for k in range(n) for r in rows])
+
+
 def test_claim_up_to_100():
-    works = pd.DataFrame([_row("blog_residual", 50, 0, True), _row("blog_orthogonal", 100, 0, True)])
-    fails = works.assign(solved=[True, False])
+    works = _seeds([_row("blog_residual", 50, 0, True), _row("blog_orthogonal", 100, 0, True)])
+    fails = works.assign(solved=works["model"] == "blog_residual")
     assert memory.claim_up_to_100(works).values["worst"] == 1.0
     assert "200,000 sequences per run" in memory.claim_up_to_100(works).reason
     assert memory.claim_up_to_100(works).verdict == claims.SUPPORTED
     assert memory.claim_up_to_100(fails).verdict == claims.REFUTED
-    improving = fails.assign(still_improving=[False, True])
+    improving = fails.assign(still_improving=~fails["solved"])
     assert memory.claim_up_to_100(improving).verdict == claims.BUDGET, "failed, but still learning"
+    one_seed = memory.claim_up_to_100(works[works["seed"] == 0])
+    assert one_seed.verdict == claims.BUDGET, "one seed is not a verdict"
     assert memory.claim_up_to_100(works[works["T"] > 100]).verdict == claims.NOT_TESTABLE
     assert memory.UP_TO_100_SOLVED == 0.5
 
 
 def test_claim_gru_over_100():
-    gru_only = pd.DataFrame([_row("gru", 200, 0, True), _row("lstm_fb1", 200, 0, False)])
-    both = pd.DataFrame([_row("gru", 200, 0, True), _row("lstm_chrono", 200, 0, True)])
+    lstms = [_row(m, 200, 0, False) for m in ("lstm_fb0", "lstm_fb1", "lstm_chrono")]
+    gru_only = pd.DataFrame([_row("gru", 200, 0, True), *lstms])
+    both = gru_only.assign(solved=gru_only["model"].isin(["gru", "lstm_chrono"]))
     neither = gru_only.assign(solved=False)
     assert memory.claim_gru_over_100(gru_only).verdict == claims.SUPPORTED
     assert memory.claim_gru_over_100(both).verdict == claims.REFUTED
     assert memory.claim_gru_over_100(neither).verdict == claims.NOT_TESTABLE
+    no_chrono = gru_only[gru_only["model"] != "lstm_chrono"]
+    assert memory.claim_gru_over_100(no_chrono).verdict == claims.NOT_TESTABLE, "only where all trained"
 
 
 def test_claim_more_layers():
