@@ -426,8 +426,9 @@ def _setting(v: Verdict) -> str:
 def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
     """One verdict per claim: verdicts of one registered claim decided in several settings (see
     ``SAME_CLAIM``) become one, with the registry's text. It keeps the settings' common verdict when they
-    agree, ignoring settings that could not test it; where they disagree it is ``MIXED``, and the reason
-    names each setting's verdict and why. Other verdicts pass through in order."""
+    agree, ignoring settings that could not test it, or not at a sufficient budget; where they disagree it
+    is ``MIXED``, and the reason names each setting's verdict and why. Other verdicts pass through in
+    order."""
     groups: dict[str, list[Verdict]] = {}
     for v in verdicts:
         groups.setdefault(SAME_CLAIM.get(v.key, v.key), []).append(v)
@@ -436,7 +437,7 @@ def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
         if len(parts) == 1 and parts[0].key == key:
             out.append(parts[0])
             continue
-        tested = [v for v in parts if v.verdict not in (NOT_TESTABLE, UNDEFINED)] or parts
+        tested = [v for v in parts if v.verdict not in (NOT_TESTABLE, UNDEFINED, BUDGET)] or parts
         found = {v.verdict for v in tested}
         verdict = found.pop() if len(found) == 1 else MIXED
         reason = "; ".join(f"{_setting(v)}, {v.verdict}: {v.reason}" for v in parts)

@@ -37,6 +37,10 @@ def test_split_settings_are_mixed_and_untested_ones_do_not_count():
     )
     assert [v.verdict for v in untested] == [claims.REFUTED]
     assert "not testable here" in untested[0].reason, "the untested setting is still named"
+    short = claims.combine(
+        [_v("orth_doubled", claims.NOT_REPRODUCED), _v("memory_orth_doubled", claims.BUDGET, CH5)]
+    )
+    assert [v.verdict for v in short] == [claims.NOT_REPRODUCED], "too small a budget splits nothing"
 
 
 def test_other_verdicts_pass_through_in_order():
