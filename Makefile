@@ -28,7 +28,7 @@ lint: setup
 # The model, monitor and training-loop tests again under Keras-JAX (TensorFlow is the default backend).
 test-jax: setup
 	KERAS_BACKEND=jax $(BIN)/pytest -q -p no:cacheprovider tests/test_models.py tests/test_monitor.py tests/test_monitor_zoo.py tests/test_loops.py \
-	    tests/test_monitor_fit.py tests/test_clipping.py tests/test_memory.py
+	    tests/test_monitor_fit.py tests/test_clipping.py
 
 # The practice page's pasted TapeMonitor on the blog's own stack, TensorFlow 2.15 with tf.keras (Keras 2), in a
 # venv of its own (tensorflow-cpu only, no goldlab): the page's cell against an independent GradientTape.
