@@ -195,13 +195,15 @@ def test_claim_residual_depth():
     assert memory.claim_residual_depth(table(1.0).assign(solved=False)).verdict == claims.NOT_TESTABLE
 
 
+def _pair(before: str, after: str, column: str, gain: float, seeds: int) -> pd.DataFrame:
+    """Two of the blog's steps at T = 100 over ``seeds`` seeds, ``after``'s ratio ``gain`` × ``before``'s."""
+    rows = [_row(before, 100, **{column: 1e-5}), _row(after, 100, **{column: 1e-5 * gain})]
+    return _seeds(rows, seeds)
+
+
 def test_claim_clip_prevents():
     def table(gain, seeds=memory.MIN_PAIRS):
-        rows = []
-        for seed in range(seeds):
-            rows += [_row("blog_baseline", 100, seed, final=1e-6)]
-            rows += [_row("blog_clipnorm", 100, seed, final=1e-6 * gain)]
-        return pd.DataFrame(rows)
+        return _pair("blog_baseline", "blog_clipnorm", "final", gain, seeds)
 
     assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 1.01)).verdict == claims.SUPPORTED
     assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 0.99)).verdict == claims.REFUTED
@@ -212,11 +214,7 @@ def test_claim_clip_prevents():
 
 def test_claim_orth_doubled():
     def table(gain, seeds=memory.MIN_PAIRS):
-        rows = []
-        for seed in range(seeds):
-            rows += [_row("blog_clipnorm", 100, seed, init=1e-4)]
-            rows += [_row("blog_orthogonal", 100, seed, init=1e-4 * gain)]
-        return pd.DataFrame(rows)
+        return _pair("blog_clipnorm", "blog_orthogonal", "init", gain, seeds)
 
     assert memory.claim_orth_doubled(table(claims.DOUBLED * 1.01)).verdict == claims.SUPPORTED
     assert memory.claim_orth_doubled(table(claims.DOUBLED * 0.99)).verdict == claims.NOT_REPRODUCED
