@@ -7,7 +7,7 @@ Run once per backend::
     KERAS_BACKEND=torch      python benchmarks/epoch_speed.py --epochs 3
 
 Each model trains on 997 random windows of shape (60, 5) (seeded), batch 32, shuffled, by one of goldlab's
-training loops (``--loop``: ``fit``, ``epoch`` or ``stacked``; see goldlab.loops). The first epoch
+training loops (``--loop``: ``fit``, ``epoch`` or ``stacked``; see goldlab.lab.loops). The first epoch
 (compilation, tracing, cuDNN autotuning) is excluded; the figure is the median of the others. The *bound*
 is a hand-written PyTorch network of the same shape (nn.LSTM layers, dropout 0.2, the residual Adds where the
 model has them, Linear(., 1), Adam, MSE) trained the same way on the same device in the same process: cuDNN
@@ -32,8 +32,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from goldlab.experiments import EpochClock, write_table  # noqa: E402
-from goldlab.loops import LOOPS, fit_epochs, fit_stacked  # noqa: E402
+from goldlab.lab.experiments import EpochClock, write_table  # noqa: E402
+from goldlab.lab.loops import LOOPS, fit_epochs, fit_stacked  # noqa: E402
 from goldlab.models import build_step  # noqa: E402
 
 N_WINDOWS, WINDOW, FEATURES, BATCH = 997, 60, 5, 32
@@ -233,7 +233,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=5, help="epochs per model, the first excluded (>= 2)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
-        "--loop", choices=LOOPS, default="fit", help="goldlab's training loop (goldlab.loops)"
+        "--loop", choices=LOOPS, default="fit", help="goldlab's training loop (goldlab.lab.loops)"
     )
     parser.add_argument(
         "--together", type=int, default=5, help="--loop stacked: seeds trained as one program (default 5)"

@@ -1,6 +1,6 @@
 """Chapter 5's cost table: seconds of training per 1,000 sequences, per model and T, from the grid's runs.
 
-Every run of the long-memory grid (``goldlab.memory``) times each epoch of ``chunk`` fresh sequences; the
+Every run of the long-memory grid (``goldlab.lab.memory``) times each epoch of ``chunk`` fresh sequences; the
 first epoch, which compiles, is left out. This script gathers those times from a grid folder into
 ``benchmarks/memory_cost.csv`` (model × T, the median over seeds, with the machine and backend) and prints
 the table, with the CPU-hours a full run of each cell costs at the grid's budget, so a run plan can be made
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--grid", default="results/full/memory", help="a long-memory grid folder")
     parser.add_argument("--out", default="benchmarks/memory_cost.csv")
     args = parser.parse_args()
-    from goldlab import memory  # imports Keras: after the arguments
+    from goldlab.lab import memory  # imports Keras: after the arguments
 
     table = pd.read_csv(Path(args.grid) / "memory.csv")
     cost = memory.cost_table(table)

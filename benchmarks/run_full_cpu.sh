@@ -9,7 +9,7 @@ export GOLDLAB_PROFILE=full KERAS_BACKEND=${KERAS_BACKEND:-jax} TF_CPP_MIN_LOG_L
 py=.venv/bin/python
 $py -m goldlab ablation --profile full --out results/full --loop stacked
 $py - <<'PY'
-from goldlab import experiments as ex
+from goldlab.lab import experiments as ex
 p = ex.get_profile("full")
 ex.run_ablation(
     target_kind="return", seeds=p.epilogue_seeds, epochs=p.epilogue_epochs, profile=p, out="results/full",

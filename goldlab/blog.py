@@ -4,7 +4,7 @@ The blog ("Fix Vanishing Gradients in LSTM Gold Models", for TensorFlow 2.15) tr
 windows of 5 features over 1,247 daily gold prices, split 80/20, with 5 seeds and 50 epochs, and applies four
 cumulative steps. This module holds only constants (it imports nothing), so the command line can read the
 steps for ``--help`` without loading Keras. The blog's claims, with their thresholds and decisions, are in
-:mod:`goldlab.claims`.
+:mod:`goldlab.lab.claims`.
 """
 
 from __future__ import annotations

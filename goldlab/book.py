@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from goldlab.experiments import Profile
+    from goldlab.lab.experiments import Profile
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -91,8 +91,8 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
 
     The backend is ``$KERAS_BACKEND`` if set, else :data:`DEFAULT_BACKEND`; it is set before ``keras`` is
     imported, which is why this runs first on every page. ``profile`` defaults to ``$GOLDLAB_PROFILE`` (see
-    :func:`goldlab.experiments.get_profile`) and the results folder is
-    :func:`goldlab.experiments.results_dir`. Prints one line naming the profile, its epochs and seeds, the
+    :func:`goldlab.lab.experiments.get_profile`) and the results folder is
+    :func:`goldlab.lab.experiments.results_dir`. Prints one line naming the profile, its epochs and seeds, the
     Keras version and the backend, so every page says what produced its outputs.
     """
     os.environ.setdefault("KERAS_BACKEND", DEFAULT_BACKEND)
@@ -103,7 +103,7 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     import keras
     import pandas as pd
 
-    from goldlab import experiments
+    from goldlab.lab import experiments
 
     backend = keras.backend.backend()
     if preloaded and backend != wanted:

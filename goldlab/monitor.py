@@ -23,6 +23,10 @@ batch give the same figures under TensorFlow, JAX and PyTorch. They are the *raw
 float32 matrix products to TF32 by default (a 10-bit mantissa), so there the figures agree with a CPU's to
 about three digits; ``jax.default_matmul_precision("highest")`` restores float32 products.
 
+**The probe** takes every form ``fit`` takes one batch in (``(x, y)``, ``(x, y, sample_weight)``, dicts, a
+dataset), and ``class_weight=`` as given to ``fit``. TensorBoard files (``log_dir=``) need
+``pip install 'goldlab[tensorboard]'``.
+
 **Recurrent layers** are found anywhere in the model (nested models and custom layers included): any
 ``keras.layers.RNN`` (LSTM, GRU, SimpleRNN, ``RNN(cell)`` with stacked cells, ConvLSTM1D/2D/3D) or any layer
 with a ``cell``, and wrappers around them (``Bidirectional``, ``TimeDistributed``), taken as one unit. The
@@ -85,7 +89,6 @@ from goldlab._probe_engines import (
     tapped,
     to_numpy,
 )
-from goldlab.claims import VANISH_SHARE
 from goldlab.models import without_cudnn
 
 __all__ = [
@@ -636,11 +639,11 @@ def weight_norms(model: keras.Model) -> pd.DataFrame:
 
 #: The monitor warns of a gradient vanishing through time where a recurrent layer's input passes under this
 #: share of the gradient that reaches its newest step to its oldest one (``‖∂L/∂a_1‖ / ‖∂L/∂a_T‖``,
-#: :func:`time_ratio`). It is the book's own bar (``goldlab.claims.VANISH_SHARE``, 0.1): chapter 1's
+#: :func:`time_ratio`). It is the book's own bar, which :mod:`goldlab.lab.claims` reads from here: chapter 1's
 #: "vanishes through time" verdict and chapter 5's bar for runs that learnt a long-memory task (those end at
 #: ratios of order one). Under a tenth of the gradient at the oldest step, the window's early days barely
 #: move the weights: the model learns from its last days only, whatever the window's length.
-TIME_VANISH = VANISH_SHARE
+TIME_VANISH = 0.1
 
 
 class GradientMonitor(keras.callbacks.Callback):

@@ -388,7 +388,7 @@ def cost_to_solve(
 
 
 def depth_sweep(sweep: pd.DataFrame, axes: Sequence[plt.Axes] | None = None) -> Sequence[plt.Axes]:
-    """Two panels against the number of LSTMs (:mod:`goldlab.depth`), with and without skips, medians over
+    """Two panels against the number of LSTMs (:mod:`goldlab.lab.depth`), with and without skips, medians over
     seeds: the gradient reaching the first LSTM over the last at initialisation (dashed) and after training
     (solid), on a log scale; and the test MAE over the naive forecast's (1, dotted: no better than naive)."""
     if axes is None:

@@ -1,4 +1,4 @@
-"""goldlab.claims on a small synthetic ablation-like table (no training)."""
+"""goldlab.lab.claims on a small synthetic ablation-like table (no training)."""
 
 import re
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab import claims
+from goldlab.lab import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("baseline", "clipnorm", "orthogonal", "residual")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from goldlab.__main__ import LOOPS, STEPS, main
+from goldlab.lab.cli import LOOPS, STEPS, main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -31,7 +31,7 @@ def test_ablation_help_lists_options():
 
 def test_help_does_not_import_keras():
     code = (
-        "import sys\nfrom goldlab.__main__ import main\n"
+        "import sys\nfrom goldlab.lab.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('keras' in sys.modules)"
     )
@@ -47,12 +47,12 @@ def test_steps_come_from_the_blog_module_without_keras():
     from goldlab.models import STEPS as MODEL_STEPS
 
     assert STEPS is blog.STEPS and MODEL_STEPS is blog.STEPS
-    code = "import sys, goldlab.__main__; sys.exit('keras' in sys.modules)"
+    code = "import sys, goldlab.lab.cli; sys.exit('keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0, "--help stays free of Keras"
 
 
 def test_loops_match_goldlab_loops():
-    from goldlab.loops import LOOPS as LOOP_NAMES
+    from goldlab.lab.loops import LOOPS as LOOP_NAMES
 
     assert LOOPS == LOOP_NAMES
 

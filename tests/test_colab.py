@@ -79,7 +79,7 @@ def test_wheel_ships_the_committed_full_results(wheel):
 def test_installed_goldlab_reads_a_copy_of_the_packaged_results(colab, tmp_path):
     code = (
         "import goldlab, goldlab.book, sys\n"
-        "from goldlab import experiments\n"
+        "from goldlab.lab import experiments\n"
         "print(goldlab.__file__)\n"
         "print(experiments.results_dir('full'))\n"
         "print(experiments.results_dir('quick'))\n"
@@ -104,7 +104,7 @@ def test_an_ablation_read_back_whole_writes_nothing(tmp_path, monkeypatch):
     even for a subset of the steps (which would otherwise overwrite the whole table with a part of it)."""
     from test_experiments import ablation, fake_runs, forbid_training
 
-    from goldlab import experiments as ex
+    from goldlab.lab import experiments as ex
 
     monkeypatch.setattr(ex, "run_seeds", fake_runs)
     table = ablation(tmp_path)
@@ -187,6 +187,6 @@ def test_chapter_one_reproduces_in_colab(colab, tmp_path, monkeypatch):
 
 def _files(folder: Path) -> set[str]:
     """The results files under ``folder`` (what the wheel ships), as relative paths; hidden folders are
-    runs being written (see ``goldlab.experiments``), not results."""
+    runs being written (see ``goldlab.lab.experiments``), not results."""
     files = (p.relative_to(folder) for p in folder.rglob("*") if p.suffix in (".csv", ".json", ".md"))
     return {p.as_posix() for p in files if not any(part.startswith(".") for part in p.parts)}

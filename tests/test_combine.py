@@ -1,8 +1,8 @@
-"""One verdict per claim: goldlab.claims.combine folds a claim tested in several settings into one."""
+"""One verdict per claim: goldlab.lab.claims.combine folds a claim tested in several settings into one."""
 
 from __future__ import annotations
 
-from goldlab import claims
+from goldlab.lab import claims
 
 
 def _v(key, verdict, where="../notebooks/04_residual.ipynb", **values):

@@ -341,7 +341,8 @@ def test_last_days_cuts_or_says_the_file_is_short() -> None:
 
 def test_a_german_file_runs_through_walk_forward_from_the_environment(tmp_path, monkeypatch):
     """GOLDLAB_PRICES + options -> walk_forward with no other option (baselines only: no training)."""
-    from goldlab import data, experiments
+    from goldlab import data
+    from goldlab.lab import experiments
 
     path = tmp_path / "gold_de.csv"
     close = pd.Series(_german_csv(path), index=pd.bdate_range("2018-01-01", periods=300))
@@ -359,7 +360,8 @@ def test_a_german_file_runs_through_walk_forward_from_the_environment(tmp_path, 
 @pytest.mark.parametrize(("name", "sep"), [("investing_gold_2013_2023.csv", ","), ("xau_1d_ohlcv.csv", ";")])
 def test_real_files_through_the_environment_and_walk_forward(shared_data_dir, name, sep):
     """The real exports of ../shared/data: read with no option, years and training days from the file."""
-    from goldlab import data, experiments
+    from goldlab import data
+    from goldlab.lab import experiments
 
     prices = data.own_prices({"GOLDLAB_PRICES": str(shared_data_dir / name)})
     raw = pd.read_csv(shared_data_dir / name, sep=sep, dtype=str, encoding="utf-8-sig")

@@ -1,4 +1,4 @@
-"""Tests for goldlab.depth: the depth sweep's pairing, its resumable table and the first-to-last ratio."""
+"""Tests for goldlab.lab.depth: the depth sweep's pairing, its resumable table and the first-to-last ratio."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab import depth
+from goldlab.lab import depth
 from goldlab.models import build_lstm, compile_model
 from goldlab.monitor import gradient_norms
 
@@ -88,7 +88,7 @@ def _gain(wins: dict[int, int], seeds: int = 3) -> pd.DataFrame:
 
 
 def test_claim_residual_depth_both_sides_and_split():
-    from goldlab import claims
+    from goldlab.lab import claims
 
     assert depth.claim_residual_depth(_gain({2: 1, 4: 3, 8: 3})).verdict == claims.SUPPORTED
     assert depth.claim_residual_depth(_gain({2: 3, 4: 1, 8: 2})).verdict == claims.REFUTED

@@ -1,4 +1,4 @@
-"""Tests of goldlab.experiments on a synthetic random walk, with tiny models (a few seconds per run)."""
+"""Tests of goldlab.lab.experiments on a synthetic random walk, with tiny models (a few seconds per run)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from goldlab import data as gdata
-from goldlab import experiments as ex
 from goldlab import metrics
+from goldlab.lab import experiments as ex
 
 SEEDS = [0, 1]
 
@@ -33,7 +33,7 @@ def small_build_step(real, name: str, *args, learning_rate: float = 1e-3, huge_l
 
 
 def use_small_models(mp: pytest.MonkeyPatch, huge_lr_seed: int | None = None) -> None:
-    """Make every run of ``goldlab.experiments`` build a tiny model (run_one calls ``ex.build_step``)."""
+    """Make every run of ``goldlab.lab.experiments`` build a tiny model (run_one calls ``ex.build_step``)."""
     mp.setattr(
         ex, "build_step", functools.partial(small_build_step, ex.build_step, huge_lr_seed=huge_lr_seed)
     )

@@ -1,10 +1,11 @@
-"""goldlab.forecast on small made-up tables: each verdict on both sides of its threshold (no training)."""
+"""goldlab.lab.forecast on small made-up tables: each verdict on both sides of its threshold (no training)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab import claims, data, forecast
+from goldlab import data
+from goldlab.lab import claims, forecast
 
 STEPS = ("baseline", "clipnorm", "orthogonal", "residual")
 

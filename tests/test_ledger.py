@@ -1,11 +1,11 @@
-"""goldlab.ledger: every verdict in one table, missing parts reported, keys unique."""
+"""goldlab.lab.ledger: every verdict in one table, missing parts reported, keys unique."""
 
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from goldlab import claims, ledger
+from goldlab.lab import claims, ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def test_the_committed_full_results_decide_every_blog_claim():
 
 
 def test_side_experiments_are_kept_whole_and_named_by_what_changes_them(tmp_path):
-    from goldlab import experiments
+    from goldlab.lab import experiments
 
     runs = pd.DataFrame({"run": ["unclipped", "clipped"], "nan": [True, False]})
     experiments.save_side(tmp_path, "lr_0.01", runs, epochs=10)

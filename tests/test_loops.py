@@ -1,4 +1,4 @@
-"""Tests for goldlab.loops: the compiled-epoch loop and stacked seeds train exactly as ``model.fit`` does.
+"""Tests for goldlab.lab.loops: the compiled-epoch loop and stacked seeds train exactly as ``model.fit`` does.
 
 Run under TensorFlow (CI's main run) and again under JAX (``make test-jax``); the stacked loop is JAX-only.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from test_experiments import SEEDS, ablation, use_small_models
 
-from goldlab import loops
+from goldlab.lab import loops
 from goldlab.models import build_lstm, build_step, compile_model, without_cudnn
 
 JAX = keras.backend.backend() == "jax"
@@ -170,7 +170,7 @@ def test_stacked_ablation_equals_the_epoch_loop(tmp_path, monkeypatch):
 
 
 def test_unknown_loop_is_rejected():
-    from goldlab import experiments
+    from goldlab.lab import experiments
 
     with pytest.raises(ValueError, match="unknown loop 'scan'"):  # before any data is read
         experiments.run_ablation(steps=("baseline",), profile="quick", loop="scan")

@@ -1,4 +1,4 @@
-"""Tests for goldlab.memory (the long-memory experiment) and the chrono initialisation it relies on.
+"""Tests for goldlab.lab.memory (the long-memory experiment) and the chrono initialisation it relies on.
 
 The bias-layout tests run under TensorFlow and, through ``make test-jax``, under JAX.
 """
@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab import claims, memory, tasks
+from goldlab import tasks
+from goldlab.lab import claims, memory
 from goldlab.models import ChronoBias, build_lstm, lstm_layers
 
 # ------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from goldlab import claims
+from goldlab.lab import claims
 
 #: Pages that fail a check below while they are being rewritten: the check runs, marked xfail (not strict).
 #: Remove a page from these lists when it is done; the test then holds it to the rule.
@@ -196,7 +196,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def markdown_output_links(page: Path) -> list[str]:
-    """The link targets in the Markdown outputs of ``page`` (verdicts rendered by ``goldlab.claims``)."""
+    """The link targets in the Markdown outputs of ``page`` (verdicts rendered by ``goldlab.lab.claims``)."""
     return [
         target
         for cell in _cells(page)
@@ -236,7 +236,7 @@ def test_the_book_css_is_where_the_config_says():
 def test_claims_table_names_pages_as_a_reader_does():
     """The claims table's last column names each page ("chapter 5"), no notebook address a table
     cannot link; every registered claim's page gets a name."""
-    from goldlab import claims
+    from goldlab.lab import claims
 
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
@@ -256,7 +256,7 @@ VERDICT_SENTENCE = re.compile(r"\*\*(?P<claim>[^*]+)\*\* \(the blog: .*?\): \*\*
 
 
 def rendered_verdicts(page: Path) -> list[tuple[str, str]]:
-    """(claim, verdict) of every verdict sentence (:meth:`goldlab.claims.Verdict.sentence`) the page shows."""
+    """(claim, verdict) of every verdict sentence (``Verdict.sentence``) the page shows."""
     found = []
     for cell in _cells(page):
         for out in cell.get("outputs", []):

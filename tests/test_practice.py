@@ -117,7 +117,8 @@ def run_your_data_cells() -> dict:
     import pandas as pd
     from IPython.display import Markdown
 
-    from goldlab import data, forecast
+    from goldlab import data
+    from goldlab.lab import forecast
 
     namespace = {"data": data, "forecast": forecast, "pd": pd, "Markdown": Markdown}
     for source in your_data_cells():

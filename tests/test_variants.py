@@ -1,4 +1,4 @@
-"""Tests of goldlab.variants: each verdict on small tables made to land on each side of its threshold, and
+"""Tests of goldlab.lab.variants: each verdict on small tables made to land on each side of its threshold, and
 the experiments on a tiny run (8-4 LSTMs on a synthetic random walk, 2 epochs)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab import claims, variants
+from goldlab.lab import claims, variants
 
 # --------------------------------------------------------------------------------------------------
 # verdicts on made tables

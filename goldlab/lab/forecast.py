@@ -8,7 +8,8 @@ the Mincer–Zarnowitz test), put every model beside the naive forecast (:func:`
 :func:`walk_summary`), compare each step with the one before it over the same seeds (:func:`step_pairs`),
 relate the gradient figures of each run to its error within each target (:func:`gradient_vs_error`), and
 decide the claims the two pages "Why the forecast fails" and "What decides the forecast" state, as
-:class:`goldlab.claims.Verdict` objects. Each verdict's threshold is a module constant beside its function.
+:class:`goldlab.lab.claims.Verdict` objects.
+Each verdict's threshold is a module constant beside its function.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from goldlab import metrics
-from goldlab.claims import (
+from goldlab.lab.claims import (
     BASELINES,
     NOT_REPRODUCED,
     REFUTED,
@@ -288,7 +289,7 @@ def beats_naive(tables: Sequence[pd.DataFrame], alpha: float = ALPHA) -> Verdict
 
 
 def walk_models(walk: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`goldlab.experiments.walk_forward` table with ``model`` naming the target of the models
+    """A :func:`goldlab.lab.experiments.walk_forward` table with ``model`` naming the target of the models
     that have one (``linear (level)``), naive and drift once per year, and ``MAE/naive`` per year."""
     plain = walk["model"].isin(["naive", "drift"])
     w = walk.assign(model=np.where(plain, walk["model"], walk["model"] + " (" + walk["target_kind"] + ")"))
@@ -389,7 +390,7 @@ def last_epoch(table: pd.DataFrame) -> pd.DataFrame:
 def gradient_vs_error(runs: Mapping[str, Mapping[str, pd.DataFrame]], naive_mae: float) -> pd.DataFrame:
     """One row per (formulation, step, seed): MAE/naive beside three gradient figures after training.
 
-    ``runs`` maps a target kind to :func:`goldlab.experiments.load_runs` tables at one horizon whose naive
+    ``runs`` maps a target kind to :func:`goldlab.lab.experiments.load_runs` tables at one horizon whose naive
     MAE is ``naive_mae``. Gradient figures: ``‖∂L/∂W‖ lstm_1``, ``depth spread`` (largest over smallest
     LSTM gradient norm) and ``oldest/latest day`` (‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ into ``lstm_1``).
     """

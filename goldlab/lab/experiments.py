@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from goldlab import data as gdata
-from goldlab import loops, metrics
-from goldlab.claims import BASELINES
+from goldlab import metrics
+from goldlab.lab import loops
+from goldlab.lab.claims import BASELINES
 from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor, GradientProbe
 
@@ -173,7 +174,8 @@ def compile_and_fit(
     and the test split is never seen here. Training stops on a NaN loss (``TerminateOnNaN``), which the
     history shows.
     ``history.epoch_seconds`` holds each epoch's wall-clock time. ``loop="fit"`` is ``model.fit``;
-    ``loop="epoch"`` runs each epoch as one compiled call (:func:`goldlab.loops.fit_epochs`, whose batch order
+    ``loop="epoch"`` runs each epoch as one compiled call (:func:`goldlab.lab.loops.fit_epochs`,
+    whose batch order
     ``seed`` fixes).
     """
     return _fit([model], windows, epochs, batch_size, [list(callbacks)], loop, [seed], verbose=verbose)[0]
@@ -457,7 +459,8 @@ def run_ablation(
     whole, with a :class:`~goldlab.data.ShortSeriesWarning` when they hold fewer days.
     ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
     (one compiled call per epoch) or ``"stacked"`` (JAX: a step's seeds in one program); see
-    :mod:`goldlab.loops`. ``val_fraction`` is the validation share of :func:`goldlab.data.make_windows`: the
+    :mod:`goldlab.lab.loops`. ``val_fraction`` is the validation share of :func:`goldlab.data.make_windows`:
+    the
     loss curves read it, the scores read the test split.
     """
     prof = get_profile(profile)
@@ -590,7 +593,7 @@ def save_side(
     """Keep a chapter's side experiment beside the ablation, as ``<out>/side/<name>_e<epochs>_val<v>.csv``.
 
     The chapters train a few runs of their own (say, the blog's learning rate 0.01); what their verdicts
-    read is saved here, written whole, so that :mod:`goldlab.ledger` decides those claims too without
+    read is saved here, written whole, so that :mod:`goldlab.lab.ledger` decides those claims too without
     training. The name holds what changes the runs, as a run folder's does.
     """
     write_table(table, _side_path(out, name, epochs, val_fraction))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from goldlab import blog
 from goldlab.metrics import PairedResult, median_p, paired_difference
+from goldlab.monitor import TIME_VANISH
 
 __all__ = [
     "NOT_REPRODUCED",
@@ -168,7 +169,7 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     return pd.DataFrame(rows, index=pd.Index([v.key for v in verdicts], name="key"))
 
 
-#: The simple forecasts of :func:`goldlab.experiments.baseline_forecasts` (``seed == -1`` in the table).
+#: The simple forecasts of :func:`goldlab.lab.experiments.baseline_forecasts` (``seed == -1`` in the table).
 BASELINES: tuple[str, ...] = ("naive", "drift", "linear")
 
 #: The blog's four cumulative steps (as :data:`goldlab.models.STEPS`, without importing Keras).
@@ -906,29 +907,25 @@ def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
     return _verdict("residual_depth", f"skips: {parts}", verdict, reason, **values)
 
 
-#: The gradient "vanishes through time" where under this share of it reaches the oldest day of the window.
-VANISH_SHARE = 0.1
-
-
 def time_fade(through_time: pd.DataFrame) -> Verdict:
     """Where the gradient vanishes: across depth (the blog) or through time (the oldest day's share).
 
     ``through_time`` is indexed by (horizon, layer) with a ``median`` column: the median over seeds of
     ‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ after training (:func:`goldlab.monitor.time_ratio`). The verdict reads the
     shortest horizon: the blog's diagnosis is refuted where every layer's input keeps under
-    ``VANISH_SHARE`` of the gradient for its oldest day.
+    ``TIME_VANISH`` of the gradient for its oldest day.
     """
     short = int(through_time.index.get_level_values("horizon").min())
     shares = through_time.xs(short, level="horizon")["median"]
     top = float(shares.max())
-    verdict = decide(top, VANISH_SHARE, NOT_REPRODUCED, REFUTED)
+    verdict = decide(top, TIME_VANISH, NOT_REPRODUCED, REFUTED)
     per_h = "; ".join(
         f"h={h}: " + ", ".join(f"{layer} {v:.2g}" for layer, v in part.droplevel(0)["median"].items())
         for h, part in through_time.groupby(level="horizon")
     )
     reason = (
         f"what vanishes is the gradient through time: at h={short} every LSTM input passes at most "
-        f"{top:.2g} of it to the oldest day (vanishing: under {VANISH_SHARE:g})"
+        f"{top:.2g} of it to the oldest day (vanishing: under {TIME_VANISH:g})"
         if verdict == REFUTED
         else f"at h={short} an LSTM input passes {top:.2g} of the gradient to the oldest day"
     )
@@ -940,8 +937,8 @@ def table_verdicts(
 ) -> list[Verdict]:
     """Every verdict the ablation decides.
 
-    ``table`` comes from :func:`~goldlab.experiments.run_ablation`, ``runs`` from
-    :func:`~goldlab.experiments.load_runs` over all four steps at one horizon.
+    ``table`` comes from :func:`~goldlab.lab.experiments.run_ablation`, ``runs`` from
+    :func:`~goldlab.lab.experiments.load_runs` over all four steps at one horizon.
     """
     grads = runs["gradients"]
     return [

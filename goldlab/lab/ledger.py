@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from goldlab import claims, depth, experiments, forecast, memory, models, monitor, variants
-from goldlab.claims import NOT_TESTABLE, Verdict
+from goldlab import models, monitor
+from goldlab.lab import claims, depth, experiments, forecast, memory, variants
+from goldlab.lab.claims import NOT_TESTABLE, Verdict
 
 __all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "settled", "speed_table"]
 
@@ -42,7 +43,7 @@ def oldest_share(
 
     Indexed by (horizon, layer), columns ``median`` and ``max`` over seeds: the share of the gradient that
     reaches the oldest day of the window (:func:`goldlab.monitor.time_ratio`), the input of
-    :func:`goldlab.claims.time_fade`.
+    :func:`goldlab.lab.claims.time_fade`.
     """
     prof = experiments.get_profile(profile)
     parts = {}
@@ -131,7 +132,7 @@ def settled(
     verdicts: list[Verdict], results: str | Path, profile: str | experiments.Profile | None = None
 ) -> list[Verdict]:
     """The book's one verdict for each claim a page decided: where a claim is also tested elsewhere
-    (:data:`goldlab.claims.SAME_CLAIM`), the page's own verdict is replaced by the combined one that
+    (:data:`goldlab.lab.claims.SAME_CLAIM`), the page's own verdict is replaced by the combined one that
     :func:`every_verdict` gives, so every page and the results table say the same."""
     book = {v.key: v for v in every_verdict(results, profile, speed_table())}
     out, seen = [], set()
@@ -145,7 +146,7 @@ def settled(
 
 
 def ledger(verdicts: list[Verdict]) -> pd.DataFrame:
-    """The claims table (:func:`goldlab.claims.verdict_table`), one row per claim key, checked unique."""
+    """The claims table (:func:`goldlab.lab.claims.verdict_table`), one row per claim key, checked unique."""
     keys = [v.key for v in verdicts]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:

@@ -29,8 +29,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from goldlab import claims, experiments, metrics
 from goldlab import data as gdata
+from goldlab import metrics
+from goldlab.lab import claims, experiments
 from goldlab.models import build_lstm, compile_model, lstm_layers
 from goldlab.monitor import gradient_norms
 
@@ -76,7 +77,7 @@ def first_to_last(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _train(windows: gdata.Windows, depth: int, skip: bool, seed: int, prof: DepthProfile) -> dict:
-    """One run of the sweep: train, then measure what :mod:`goldlab.depth` keeps."""
+    """One run of the sweep: train, then measure what :mod:`goldlab.lab.depth` keeps."""
     keras.utils.set_random_seed(seed)
     shape = windows.x_train.shape[1:]
     model = compile_model(build_lstm(shape, units=(prof.units,) * depth, dropout=0.0, residual=skip))
@@ -219,5 +220,5 @@ def verdicts(results: str | Path, profile: str | DepthProfile | None = None) -> 
     )
     path = Path(results) / "depth" / "depth.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no depth sweep; chapter 4 runs it (goldlab.depth.run_depth)")
+        raise FileNotFoundError(f"{path}: no depth sweep; chapter 4 runs it (goldlab.lab.depth.run_depth)")
     return [claim_residual_depth(skip_gain(depth_table(pd.read_csv(path), prof)))]

@@ -12,8 +12,9 @@ and seed, with
 * seconds per epoch.
 
 Every run is a folder under ``out/runs/`` written whole or not at all, so an interrupted grid resumes where it
-stopped (as :func:`goldlab.experiments.run_ablation` does). Each claim of the blog this experiment speaks to
-has a function returning a :class:`goldlab.claims.Verdict`, with its threshold as a constant beside it.
+stopped (as :func:`goldlab.lab.experiments.run_ablation` does).
+Each claim of the blog this experiment speaks to
+has a function returning a :class:`goldlab.lab.claims.Verdict`, with its threshold as a constant beside it.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from goldlab import blog, claims, metrics, tasks
+from goldlab import blog, metrics, tasks
 from goldlab import data as gdata
-from goldlab.experiments import (
+from goldlab.lab import claims
+from goldlab.lab.experiments import (
     compile_and_fit,
     get_profile,
     machine_description,
@@ -715,7 +717,7 @@ def sanity_check(table: pd.DataFrame, model: str = "lstm_fb1", length: int = 100
 # ------------------------------------------------------------------------------------------------
 # The blog's claims, where memory matters: one function each, its threshold beside it.
 
-_WHERE = "../notebooks/05_long_memory.ipynb"  # relative to book/, as goldlab.claims has it
+_WHERE = "../notebooks/05_long_memory.ipynb"  # relative to book/, as goldlab.lab.claims has it
 
 
 def _solved(table: pd.DataFrame, model: str, lengths: Iterable[int] | None = None) -> pd.Series:
@@ -754,7 +756,7 @@ def _budget_limited(table: pd.DataFrame, models: Iterable[str], lengths: Iterabl
 
 def _split(per_t: pd.Series, threshold: float, above: str, below: str) -> str:
     """``above`` if every value is at or over ``threshold``, ``below`` if every one is under it, else
-    ``goldlab.claims.MIXED`` (the reason names the lengths on each side)."""
+    ``goldlab.lab.claims.MIXED`` (the reason names the lengths on each side)."""
     over = per_t >= threshold
     return above if over.all() else below if not over.any() else claims.MIXED
 
@@ -924,7 +926,7 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
 
 def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 3 against step 2 at initialisation: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of orthogonal over Glorot,
-    judged by the book's one threshold for "doubled", :data:`goldlab.claims.DOUBLED`."""
+    judged by the book's one threshold for "doubled", :data:`goldlab.lab.claims.DOUBLED`."""
     gain, n = _ratio_gain(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
     key, claim, blog = (
         "memory_orth_doubled",

@@ -5,10 +5,11 @@ gradients; that ``clipnorm=0.5`` helps if gradients still vanish and values belo
 orthogonal gain of 1.5 trains faster but risks instability in the first 5 epochs; that batch normalisation
 between LSTM layers broke (stateful) training; and, in its subtitle, that the fixes "improve accuracy by
 34 %". This module measures each one cheaply (few epochs and seeds, sized by :data:`SIZES`) and decides a
-:class:`goldlab.claims.Verdict` from the measurement with a threshold kept beside the function that uses it.
+:class:`goldlab.lab.claims.Verdict` from the measurement
+with a threshold kept beside the function that uses it.
 
 Each experiment function (:func:`diagnose`, :func:`clip_values`, :func:`gains`, :func:`batchnorm`) trains
-through :func:`goldlab.experiments.compile_and_fit`, which validates on ``windows.validation``: the loss
+through :func:`goldlab.lab.experiments.compile_and_fit`, which validates on ``windows.validation``: the loss
 curves and every choice here read the validation split, never the test split. It returns one long table,
 one row per (variant, seed, epoch), epoch 0 being the untrained model:
 
@@ -26,7 +27,7 @@ Results are cached under ``out/variants/`` (``out``: a profile's results folder,
 each run as one CSV written whole (so an interrupted experiment resumes with the runs it has), each
 experiment's table as ``<experiment>_h<h>_e<epochs>.csv``, which is read back as it is when it holds every
 run. :func:`verdicts` reads those tables and decides every claim, for the claims table.
-``python -m goldlab.variants --profile full`` runs all four; under JAX it keeps a compilation cache for the
+``python -m goldlab.lab.variants --profile full`` runs all; under JAX it keeps a compilation cache for the
 run, so the seeds of one variant (one program) compile once.
 """
 
@@ -45,9 +46,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from goldlab import blog, experiments, models
+from goldlab import blog, models
 from goldlab import data as gdata
-from goldlab.claims import (
+from goldlab.lab import experiments
+from goldlab.lab.claims import (
     BUDGET,
     NOT_REPRODUCED,
     NOT_TESTABLE,
@@ -331,8 +333,9 @@ def read_table(out: str | Path, experiment: str, profile=None, horizon: int = HO
     path = table_path(out, experiment, horizon, epochs)
     if not path.exists():
         raise FileNotFoundError(
-            f"{path}: no saved table; goldlab.variants.{_MAKERS[experiment]}(windows, profile, out) makes it "
-            f"(or python -m goldlab.variants --profile {experiments.get_profile(profile).name})"
+            f"{path}: no saved table; goldlab.lab.variants.{_MAKERS[experiment]}(windows, profile, out) "
+            "makes it "
+            f"(or python -m goldlab.lab.variants --profile {experiments.get_profile(profile).name})"
         )
     return pd.read_csv(path)
 
@@ -847,7 +850,7 @@ def verdicts(results_dir: str | Path, profile=None, horizon: int = HORIZON) -> l
     """Every claim's verdict from the saved tables under ``results_dir`` (trains nothing).
 
     Reads ``variants/*.csv`` (made by :func:`run_all` or the four experiment functions) and
-    ``ablation_level.csv`` (:func:`goldlab.experiments.run_ablation`).
+    ``ablation_level.csv`` (:func:`goldlab.lab.experiments.run_ablation`).
     """
     ablation = Path(results_dir) / "ablation_level.csv"
     if not ablation.exists():
@@ -879,7 +882,7 @@ def run_all(profile=None, out: str | Path | None = None, quiet: bool = False) ->
     }
 
 
-if __name__ == "__main__":  # python -m goldlab.variants [--profile full] [--out DIR]
+if __name__ == "__main__":  # python -m goldlab.lab.variants [--profile full] [--out DIR]
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
