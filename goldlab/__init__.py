@@ -2,7 +2,8 @@
 
 The core a reader imports: the data, the models, the gradient monitor and what it measures. The book's
 machinery (profiles, the cached runner, the experiments and the claims they decide) is the subpackage
-:mod:`goldlab.lab`; nothing in the core imports it.
+:mod:`goldlab.lab`; nothing in the core imports it, except the page setup (``book.setup``),
+which names the profile a page runs.
 
 Modules
 -------

@@ -86,6 +86,12 @@ def _readable_figures() -> None:
     matplotlib.rcParams.update(FIGURE_STYLE)
 
 
+def _page_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as a page shows it: its kind and message, without the file path and line of the machine
+    that ran the page (``warnings``' default puts both first)."""
+    return f"{category.__name__}: {message}\n"
+
+
 def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     """Set up a book page: the Keras backend, quiet TensorFlow logs, the profile and pandas' float display.
 
@@ -93,7 +99,8 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     imported, which is why this runs first on every page. ``profile`` defaults to ``$GOLDLAB_PROFILE`` (see
     :func:`goldlab.lab.experiments.get_profile`) and the results folder is
     :func:`goldlab.lab.experiments.results_dir`. Prints one line naming the profile, its epochs and seeds, the
-    Keras version and the backend, so every page says what produced its outputs.
+    Keras version and the backend, so every page says what produced its outputs. Warnings print as their
+    kind and message only, without the path of the file that raised them.
     """
     os.environ.setdefault("KERAS_BACKEND", DEFAULT_BACKEND)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -116,6 +123,7 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     results = experiments.results_dir(prof)
     pd.options.display.float_format = float_format.format
     _readable_figures()
+    warnings.formatwarning = _page_warning
     print(
         f"profile {prof.name!r}: {prof.epochs} epochs x {prof.seeds} seeds; "
         f"Keras {keras.__version__}, backend {backend}"

@@ -62,6 +62,18 @@ def test_setup_keeps_tensorflow_start_up_lines_off_the_page(backend):
     assert done.stderr == "", done.stderr
 
 
+def test_warnings_on_a_page_name_their_kind_not_the_machine_path():
+    code = (
+        "import goldlab.book, warnings; goldlab.book.setup('quick')\n"
+        "from goldlab.monitor import GradientWarning\n"
+        "warnings.warn('the gradient faded', GradientWarning)"
+    )
+    done = _python(code, KERAS_BACKEND="jax")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "GradientWarning: the gradient faded"
+    assert ".py:" not in done.stderr
+
+
 def test_setup_sets_pandas_float_display(monkeypatch, tmp_path, capsys):
     import pandas as pd
 
