@@ -122,7 +122,7 @@ def results_dir(profile: str | Profile | None = None) -> Path:
     if root is not None:
         return root / "results" / name
     folder = Path.cwd().resolve() / "results" / name
-    packaged = Path(__file__).resolve().parent / "_results" / name  # in a wheel: package data
+    packaged = Path(__file__).resolve().parents[1] / "_results" / name  # in a wheel: goldlab/_results
     if packaged.is_dir() and not folder.exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
