@@ -292,15 +292,15 @@ def run_ablation(
     when the model's squared errors are larger), grad_<layer> (per-layer gradient norm on the probe batch
     after the last epoch). The baselines (``naive``, ``drift``, ``linear``; see :func:`baseline_forecasts`)
     have ``seed`` -1. ``seeds``, ``epochs`` and ``horizons`` default to the profile's. With ``out`` every run
-    is saved under ``out/runs/`` and the table as ``out/ablation_<target_kind>.csv``; runs already saved are
-    read back instead of trained (resume), whichever ``loop`` trained them (the ``loop`` column says).
+    is a folder under ``out/runs/`` (:func:`goldlab.lab.runner.cached`) and the table is saved as
+    ``out/ablation_<target_kind>.csv``; runs already saved are read back instead of trained (resume),
+    whichever ``loop`` trained them (the ``loop`` column says).
     ``prices`` defaults to :func:`goldlab.data.load_gold` (the blog's 1,247 days); your own prices are used
     whole, with a :class:`~goldlab.data.ShortSeriesWarning` when they hold fewer days.
     ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
     (one compiled call per epoch) or ``"stacked"`` (JAX: a step's seeds in one program); see
     :mod:`goldlab.lab.loops`. ``val_fraction`` is the validation share of :func:`goldlab.data.make_windows`:
-    the
-    loss curves read it, the scores read the test split.
+    the loss curves read it, the scores read the test split.
     """
     prof = get_profile(profile)
     seeds = _as_seeds(prof.seeds if seeds is None else seeds)
@@ -310,17 +310,7 @@ def run_ablation(
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r}; choose from {', '.join(STEPS)}")
     loops.check_loop(loop)
-    if prices is None:
-        prices = gdata.load_gold()
-    elif len(prices) < gdata.BLOG_DAYS:
-        source = prices.attrs.get("source", "<prices>")
-        warnings.warn(
-            f"{source}: {len(prices):,} days, fewer than the blog's {gdata.BLOG_DAYS:,}; the ablation trains "
-            "on all of them (70 / 10 / 20 % of the rows for training, validation and test)",
-            gdata.ShortSeriesWarning,
-            stacklevel=2,
-        )
-    features = gdata.make_features(prices)
+    features = gdata.make_features(_ablation_prices(prices))
     out = Path(out) if out is not None else None
     rows: list[dict] = []
     progress = _Progress(len(steps) * len(seeds) * len(horizons), quiet)
@@ -350,6 +340,21 @@ def run_ablation(
             machine = runner.machine_description()
             runner.write_text(f"Runs trained on {stamp} by: {machine}\n", out / "MACHINE.md")
     return table
+
+
+def _ablation_prices(prices: pd.DataFrame | None) -> pd.DataFrame:
+    """The ablation's prices: the blog's days by default; your own whole, with a warning when shorter."""
+    if prices is None:
+        return gdata.load_gold()
+    if len(prices) < gdata.BLOG_DAYS:
+        source = prices.attrs.get("source", "<prices>")
+        warnings.warn(
+            f"{source}: {len(prices):,} days, fewer than the blog's {gdata.BLOG_DAYS:,}; the ablation trains "
+            "on all of them (70 / 10 / 20 % of the rows for training, validation and test)",
+            gdata.ShortSeriesWarning,
+            stacklevel=3,
+        )
+    return prices
 
 
 class _Progress:
