@@ -32,8 +32,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from goldlab.lab.experiments import EpochClock, write_table  # noqa: E402
+from goldlab.lab.experiments import EpochClock  # noqa: E402
 from goldlab.lab.loops import LOOPS, fit_epochs, fit_stacked  # noqa: E402
+from goldlab.lab.runner import write_table  # noqa: E402
 from goldlab.models import build_step  # noqa: E402
 
 N_WINDOWS, WINDOW, FEATURES, BATCH = 997, 60, 5, 32

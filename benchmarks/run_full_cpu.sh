@@ -10,10 +10,12 @@ py=.venv/bin/python
 $py -m goldlab ablation --profile full --out results/full --loop stacked
 $py - <<'PY'
 from goldlab.lab import experiments as ex
-p = ex.get_profile("full")
+from goldlab.lab.profiles import get_profile
+
+p = get_profile("full")
 ex.run_ablation(
     target_kind="return", seeds=p.epilogue_seeds, epochs=p.epilogue_epochs, profile=p, out="results/full",
     loop="stacked",
 )
-ex.walk_forward(profile=p, out="results/full", loop="epoch")
 PY
+$py -m goldlab walk-forward --profile full --out results/full --loop epoch

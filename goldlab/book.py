@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from goldlab.lab.experiments import Profile
+    from goldlab.lab.profiles import Profile
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -97,8 +97,8 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
 
     The backend is ``$KERAS_BACKEND`` if set, else :data:`DEFAULT_BACKEND`; it is set before ``keras`` is
     imported, which is why this runs first on every page. ``profile`` defaults to ``$GOLDLAB_PROFILE`` (see
-    :func:`goldlab.lab.experiments.get_profile`) and the results folder is
-    :func:`goldlab.lab.experiments.results_dir`. Prints one line naming the profile, its epochs and seeds, the
+    :func:`goldlab.lab.profiles.get_profile`) and the results folder is
+    :func:`goldlab.lab.profiles.results_dir`. Prints one line naming the profile, its epochs and seeds, the
     Keras version and the backend, so every page says what produced its outputs. Warnings print as their
     kind and message only, without the path of the file that raised them.
     """
@@ -110,7 +110,7 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     import keras
     import pandas as pd
 
-    from goldlab.lab import experiments
+    from goldlab.lab import profiles
 
     backend = keras.backend.backend()
     if preloaded and backend != wanted:
@@ -119,8 +119,8 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
             f"{wanted!r}; restart the kernel and run the setup cell first to use {wanted!r}",
             stacklevel=2,
         )
-    prof = experiments.get_profile(profile)
-    results = experiments.results_dir(prof)
+    prof = profiles.get_profile(profile)
+    results = profiles.results_dir(prof)
     pd.options.display.float_format = float_format.format
     _readable_figures()
     warnings.formatwarning = _page_warning

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 __all__ = [
+    "BASELINES",
     "DMResult",
     "MZResult",
     "PairedResult",
@@ -147,6 +148,11 @@ def directional_accuracy(y_true: ArrayLike, y_pred: ArrayLike, y_ref: ArrayLike)
 
 # --------------------------------------------------------------------------------------------------
 # baseline forecasts
+
+#: The simple forecasts every model is scored against, by name (the rows with ``seed == -1`` of the
+#: ablation's table; :func:`goldlab.lab.experiments.baseline_forecasts` makes them): the random walk, the
+#: random walk with drift, and a ridge regression on the model's inputs.
+BASELINES: tuple[str, ...] = ("naive", "drift", "linear")
 
 
 def naive_forecast(history: ArrayLike, horizon: int = 1) -> np.ndarray:

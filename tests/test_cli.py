@@ -19,7 +19,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_help_lists_commands():
     result = run_cli("--help")
     assert result.returncode == 0, result.stderr
-    assert "ablation" in result.stdout and "walk-forward" in result.stdout
+    for command in ("ablation", "variants", "depth", "memory", "walk-forward"):
+        assert command in result.stdout
 
 
 def test_ablation_help_lists_options():
@@ -57,7 +58,7 @@ def test_loops_match_goldlab_loops():
     assert LOOPS == LOOP_NAMES
 
 
-@pytest.mark.parametrize("command", ["ablation", "walk-forward"])
+@pytest.mark.parametrize("command", ["ablation", "variants", "depth", "memory", "walk-forward"])
 def test_bad_profile_is_a_usage_error(command, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--profile", "huge", "--out", str(tmp_path)])

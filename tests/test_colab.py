@@ -79,10 +79,10 @@ def test_wheel_ships_the_committed_full_results(wheel):
 def test_installed_goldlab_reads_a_copy_of_the_packaged_results(colab, tmp_path):
     code = (
         "import goldlab, goldlab.book, sys\n"
-        "from goldlab.lab import experiments\n"
+        "from goldlab.lab import profiles\n"
         "print(goldlab.__file__)\n"
-        "print(experiments.results_dir('full'))\n"
-        "print(experiments.results_dir('quick'))\n"
+        "print(profiles.results_dir('full'))\n"
+        "print(profiles.results_dir('quick'))\n"
         "print('keras' in sys.modules)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "GOLDLAB_RESULTS"}
@@ -105,6 +105,7 @@ def test_an_ablation_read_back_whole_writes_nothing(tmp_path, monkeypatch):
     from test_experiments import ablation, fake_runs, forbid_training
 
     from goldlab.lab import experiments as ex
+    from goldlab.lab import runner
 
     monkeypatch.setattr(ex, "run_seeds", fake_runs)
     table = ablation(tmp_path)
@@ -115,8 +116,8 @@ def test_an_ablation_read_back_whole_writes_nothing(tmp_path, monkeypatch):
     def no_writes(*args, **kwargs):
         raise AssertionError("nothing was trained, yet results were written")
 
-    monkeypatch.setattr(ex, "write_table", no_writes)
-    monkeypatch.setattr(ex, "write_text", no_writes)
+    for name in ("write_table", "write_text", "write_whole"):
+        monkeypatch.setattr(runner, name, no_writes)
     assert ablation(tmp_path).equals(table)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == saved
 

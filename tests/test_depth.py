@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab.lab import depth
+from goldlab.lab import depth, profiles
 from goldlab.models import build_lstm, compile_model
 from goldlab.monitor import gradient_norms
 
@@ -40,7 +42,8 @@ def test_skip_gain_pairs_seeds():
 
 
 def test_run_depth_resumes(tmp_path, monkeypatch):
-    prof = depth.DepthProfile("quick", depths=(1, 2), seeds=2, epochs=2)
+    quick = profiles.get_profile("quick")
+    prof = replace(quick, depth_depths=(1, 2), depth_seeds=2, depth_epochs=2)
     calls = []
 
     def fake(windows, d, skip, seed, p):
@@ -55,10 +58,10 @@ def test_run_depth_resumes(tmp_path, monkeypatch):
     again = depth.run_depth(prof, tmp_path, quiet=True)
     assert calls == [], "saved runs are read back, not trained again"
     pd.testing.assert_frame_equal(again, table)
-    more = depth.run_depth(
-        depth.DepthProfile("quick", depths=(1, 2), seeds=3, epochs=2), tmp_path, quiet=True
-    )
+    more = depth.run_depth(replace(prof, depth_seeds=3), tmp_path, quiet=True)
     assert calls == [(1, False, 2), (2, False, 2), (2, True, 2)] and len(more) == 9
+    assert len(list((tmp_path / "runs").iterdir())) == 9, "one folder per run"
+    pd.testing.assert_frame_equal(depth.depth_table(pd.read_csv(tmp_path / "depth.csv"), prof), table)
 
 
 def test_first_to_last_reads_the_layers_totals():

@@ -14,6 +14,7 @@ import pytest
 from goldlab import data as gdata
 from goldlab import metrics
 from goldlab.lab import experiments as ex
+from goldlab.lab import profiles, runner
 
 SEEDS = [0, 1]
 
@@ -99,30 +100,30 @@ def saved(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 def test_get_profile_defaults_to_env(monkeypatch):
     monkeypatch.setenv("GOLDLAB_PROFILE", "full")
-    assert ex.get_profile().name == "full"
+    assert profiles.get_profile().name == "full"
     monkeypatch.delenv("GOLDLAB_PROFILE")
-    assert ex.get_profile().name == "quick"
-    assert ex.get_profile(ex.PROFILES["full"]) is ex.PROFILES["full"]
+    assert profiles.get_profile().name == "quick"
+    assert profiles.get_profile(profiles.PROFILES["full"]) is profiles.PROFILES["full"]
 
 
 def test_get_profile_unknown_names_choices(monkeypatch):
     with pytest.raises(ValueError, match="quick.*full"):
-        ex.get_profile("huge")
+        profiles.get_profile("huge")
     monkeypatch.setenv("GOLDLAB_PROFILE", "huge")
     with pytest.raises(ValueError, match="'huge'"):
-        ex.get_profile()
+        profiles.get_profile()
 
 
 def test_full_profile_is_the_blogs_setup():
-    full = ex.get_profile("full")
+    full = profiles.get_profile("full")
     assert (full.epochs, full.seeds, full.batch_size) == (50, 5, 32)
 
 
 def test_results_dir_honours_env(monkeypatch, tmp_path):
     monkeypatch.setenv("GOLDLAB_RESULTS", str(tmp_path))
-    assert ex.results_dir("full") == tmp_path / "full"
+    assert profiles.results_dir("full") == tmp_path / "full"
     monkeypatch.delenv("GOLDLAB_RESULTS")
-    assert ex.results_dir("quick").parts[-2:] == ("results", "quick")
+    assert profiles.results_dir("quick").parts[-2:] == ("results", "quick")
 
 
 # ------------------------------------------------------------------------------------------- ablation
@@ -195,7 +196,7 @@ def test_failed_write_leaves_no_run_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken)  # row.json is written first, then a CSV fails
     folder = tmp_path / "runs" / "baseline_h1_level_e1_val10_s0"
     with pytest.raises(OSError, match="disk full"):
-        ex.write_whole(folder, {"row.json": {"mae": 1.0}, "history.csv": pd.DataFrame({"a": [1]})})
+        runner.write_whole(folder, {"row.json": {"mae": 1.0}, "history.csv": pd.DataFrame({"a": [1]})})
     assert list((tmp_path / "runs").iterdir()) == []
 
     monkeypatch.setattr(ex, "run_seeds", fake_runs)
@@ -240,9 +241,16 @@ def test_walk_forward_and_its_cache(tmp_path, monkeypatch):
     naive = table[table["model"] == "naive"]
     assert np.isfinite(naive["mase"]).all() and (naive["mase"] > 0).all()
     assert (tmp_path / "walk_forward.csv").exists()
+    folds = sorted(p.name for p in (tmp_path / "walk" / "runs").iterdir())
+    assert folds == [f"baseline_y{y}_level_h1_e1_d150_s0" for y in (2019, 2020)], (
+        "one folder per trained fold"
+    )
     forbid_training(monkeypatch)
     again = ex.walk_forward(prices=prices, quiet=True, **kwargs)
     pd.testing.assert_frame_equal(again, table, check_dtype=False, rtol=1e-5)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "walk_forward.csv"), table, check_dtype=False, rtol=1e-5
+    )
 
 
 # ------------------------------------------------------------------------------------------- baselines
@@ -261,8 +269,8 @@ def test_baseline_forecasts_on_a_line():
 
 def test_a_run_written_twice_keeps_the_first_whole_folder(tmp_path):
     folder = tmp_path / "runs" / "baseline_h1_level_e1_val10_s0"
-    ex.write_whole(folder, {"row.json": {"mae": 1.0}})
-    ex.write_whole(folder, {"row.json": {"mae": 2.0}})  # e.g. a second process trained it meanwhile
+    runner.write_whole(folder, {"row.json": {"mae": 1.0}})
+    runner.write_whole(folder, {"row.json": {"mae": 2.0}})  # e.g. a second process trained it meanwhile
     assert json.loads((folder / "row.json").read_text()) == {"mae": 1.0}
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [folder.name]
 
@@ -318,7 +326,7 @@ def test_walk_forward_errors_name_the_options_that_fix_them(monkeypatch):
 def test_walk_forward_on_the_bundled_series_keeps_the_profile():
     """Without prices: the profile's years and the blog's 1,247 training days (what the pages cite)."""
     features = gdata.make_features(gdata.load_gold(n_days=None))
-    quick = ex.get_profile("quick")
+    quick = profiles.get_profile("quick")
     assert ex._walk_plan(features, None, None, quick, own=False) == (quick.walk_years, 1247)
     # the same series passed as one's own: its latest years with 1,247 days before them
     years, days = ex._walk_plan(features, None, None, quick, own=True)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from goldlab import tasks
-from goldlab.lab import claims, memory
+from goldlab.lab import claims, memory, profiles
 from goldlab.models import ChronoBias, build_lstm, lstm_layers
 
 # ------------------------------------------------------------------------------------------------
@@ -239,16 +239,17 @@ def test_gold_sentence_both_ways():
 # The runner: a tiny grid, saved whole, resumed without training again
 
 
-def _tiny(**changes) -> memory.MemoryProfile:
+def _tiny(**changes) -> profiles.Profile:
     base = dict(lengths=(6,), models=("lstm_chrono",), sequences=64, chunk=32, n_val=16, n_test=16)
-    return replace(memory.MEMORY_PROFILES["quick"], probe_size=8, **(base | changes))
+    fields = {f"memory_{k}": v for k, v in (base | changes).items()}
+    return replace(profiles.get_profile("quick"), memory_probe_size=8, **fields)
 
 
 def test_training_stream_is_fresh_and_shared():
     a, b = memory.training_chunk(20, 1, 8), memory.training_chunk(20, 2, 8)
     np.testing.assert_array_equal(a.x, memory.training_chunk(20, 1, 8).x)  # every model sees the same
     assert not np.isin(a.x[..., 0], b.x[..., 0]).any(), "each epoch draws new sequences"
-    with pytest.raises(ValueError, match="multiple of chunk"):
+    with pytest.raises(ValueError, match="multiple of memory_chunk"):
         _tiny(sequences=50)
 
 
@@ -259,6 +260,21 @@ def test_sequences_to_solve_and_still_improving():
     assert np.isnan(memory.sequences_to_solve(history.assign(val_loss=0.2)))
     assert memory.still_improving(history.assign(val_loss=[0.17, 0.17, 0.17, 0.10]))
     assert not memory.still_improving(history.assign(val_loss=[0.17, 0.16, 0.17, 0.168]))
+
+
+def test_the_grid_of_a_profile():
+    full = profiles.get_profile("full")
+    assert tuple(memory.MODELS) == profiles.MEMORY_MODELS
+    assert memory.epochs(full) == 40 and memory.lengths_of(full, "blog_residual") == (100, 200)
+    assert len(memory.cells(full)) == 9 * 5 + 4 * 2
+    assert memory.left_out(full) == [
+        f"{m} at T = 50, 400, 1000" for m in memory.MODELS if m.startswith("blog")
+    ]
+    quick = profiles.get_profile("quick")
+    assert memory.cells(quick) == [(m, 40) for m in profiles.MEMORY_MODELS[:5]]
+    assert "gru (not trained)" not in memory.left_out(quick) and "lstm_x6 (not trained)" in memory.left_out(
+        quick
+    )
 
 
 def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):

@@ -4,12 +4,14 @@ the experiments on a tiny run (8-4 LSTMs on a synthetic random walk, 2 epochs)."
 from __future__ import annotations
 
 import functools
+import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab.lab import claims, variants
+from goldlab.lab import claims, profiles, variants
 
 # --------------------------------------------------------------------------------------------------
 # verdicts on made tables
@@ -213,7 +215,15 @@ def test_accuracy_verdict_needs_model_rows_at_the_horizon():
 # --------------------------------------------------------------------------------------------------
 # the experiments on a tiny run
 
-TINY = variants.Sizes(epochs=2, diagnose_epochs=2, seeds=1, probe_size=16, clip_batches=2)
+TINY = replace(
+    profiles.PROFILES["quick"],
+    variant_epochs=2,
+    variant_diagnose_epochs=2,
+    variant_seeds=1,
+    variant_probe_size=16,
+    variant_clip_batches=2,
+    variant_train_windows=None,
+)
 
 
 def random_walk(n_days: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -228,7 +238,7 @@ def tiny(tmp_path_factory):
     trained once into one folder. Yields (windows, folder, tables, the seeds ``_train`` was called with)."""
     out = tmp_path_factory.mktemp("variants")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(variants.SIZES, "quick", TINY)
+        mp.setitem(profiles.PROFILES, "quick", TINY)
         real_step, real_norm, real_train = (
             variants.models.build_step,
             variants.build_batchnorm,
@@ -276,10 +286,10 @@ def test_clip_values_measure_the_share_clipped(tiny):
 def test_a_lost_run_is_trained_again_alone(tiny):
     windows, out, tables, calls = tiny
     before = len(calls)
-    runs = sorted((out / "variants" / "runs").glob("baseline_clip0.5_*.csv"))
-    assert len(runs) == 1
-    runs[0].unlink()
-    whole = variants.table_path(out, "clip", windows.horizon, TINY.epochs)
+    runs = sorted((out / "variants" / "runs").glob("baseline_clip0.5_*"))
+    assert len(runs) == 1 and [p.name for p in runs[0].iterdir()] == ["history.csv"]
+    shutil.rmtree(runs[0])
+    whole = variants.table_path(out, "clip", windows.horizon, TINY.variant_epochs)
     kept = whole.read_text()
     # the whole table holds every run: read back as it is, no run file needed
     again = variants.clip_values(windows, "quick", out, quiet=True)
@@ -321,7 +331,7 @@ def test_verdicts_read_every_table(tiny):
     ablation = ablation_table((0.5, 0.6), (40.0, 30.0)).assign(horizon=5)
     ablation.to_csv(out / "ablation_level.csv", index=False)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(variants.SIZES, "quick", TINY)
+        mp.setitem(profiles.PROFILES, "quick", TINY)
         found = variants.verdicts(out, "quick", horizon=5)
     keys = [v.key for v in found]
     assert keys == [
@@ -333,6 +343,6 @@ def test_verdicts_read_every_table(tiny):
 
 
 def test_read_table_names_the_function_that_makes_a_missing_table(tmp_path, monkeypatch):
-    monkeypatch.setitem(variants.SIZES, "quick", TINY)
+    monkeypatch.setitem(profiles.PROFILES, "quick", TINY)
     with pytest.raises(FileNotFoundError, match=r"variants\.gains\("):
         variants.read_table(tmp_path, "gain", "quick")

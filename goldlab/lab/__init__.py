@@ -5,7 +5,9 @@ A reader learning the monitor or the models does not need this subpackage. The c
 
 Modules
 -------
-experiments  profiles, training, the seed ablation and walk-forward evaluation
+profiles     how much every experiment trains: one Profile per size (quick, full), and where results live
+runner       the one cached runner: every experiment's runs as folders, read back when saved, else trained
+experiments  training a step over seeds, the seed ablation of the blog's steps, walk-forward evaluation
 loops        training with one compiled call per epoch, and several seeds as one program
 claims       every claim the book decides, each declared once with its threshold and decision
 ledger       every verdict of the book in one table, recomputed from the saved results

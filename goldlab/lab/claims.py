@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from goldlab import blog
-from goldlab.metrics import PairedResult, median_p, paired_difference
+from goldlab.metrics import BASELINES, PairedResult, median_p, paired_difference
 from goldlab.monitor import TIME_VANISH
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "page_name",
     "render",
     "verdict_table",
-    "BASELINES",
     "BLOG_CLAIMS",
     "HEADLINE",
     "HORIZON",
@@ -168,9 +167,6 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     ]
     return pd.DataFrame(rows, index=pd.Index([v.key for v in verdicts], name="key"))
 
-
-#: The simple forecasts of :func:`goldlab.lab.experiments.baseline_forecasts` (``seed == -1`` in the table).
-BASELINES: tuple[str, ...] = ("naive", "drift", "linear")
 
 #: The blog's four cumulative steps (as :data:`goldlab.models.STEPS`, without importing Keras).
 STEPS: tuple[str, ...] = blog.STEPS

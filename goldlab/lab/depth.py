@@ -3,7 +3,7 @@
 The blog adds residual ``Add()`` connections between its LSTMs and says they help from three layers on. A
 skip connection gives the gradient a path around each layer, so it should matter more the deeper the stack:
 in a plain stack the gradient reaching the first layer passes through every layer above it. Here stacks of
-``DepthProfile.depths`` LSTM(32)s, with and without skips (:func:`goldlab.models.build_lstm`), are
+the profile's ``depth_depths`` LSTM(32)s, with and without skips (:func:`goldlab.models.build_lstm`), are
 trained on the blog's gold windows at its 30-day horizon with the same epochs, batch and seeds, and for each
 run we keep
 
@@ -14,15 +14,14 @@ run we keep
 * ``mae`` and ``naive_mae``: the test MAE in USD of the model and of the naive forecast (the test split is
   read once per run, at the end).
 
-The table is saved whole after every run under ``results/<profile>/depth/depth.csv`` and read back, so an
-interrupted sweep resumes where it stopped.
+Every run is a folder under ``results/<profile>/depth/runs/`` (:func:`goldlab.lab.runner.cached`), so an
+interrupted sweep resumes where it stopped; the table of the profile's runs is ``depth/depth.csv``.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -31,14 +30,13 @@ import pandas as pd
 
 from goldlab import data as gdata
 from goldlab import metrics
-from goldlab.lab import claims, experiments
+from goldlab.lab import claims, experiments, runner
+from goldlab.lab.profiles import Profile, get_profile, results_dir
 from goldlab.models import build_lstm, compile_model, lstm_layers
 from goldlab.monitor import gradient_norms
 
 __all__ = [
-    "DEPTH_PROFILES",
     "FROM_LAYERS",
-    "DepthProfile",
     "claim_residual_depth",
     "depth_table",
     "first_to_last",
@@ -49,25 +47,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class DepthProfile:
-    """The sweep: ``depths`` of LSTM(``units``) stacks, each with and without skips, ``seeds`` seeds,
-    ``epochs`` epochs (batch 32, Adam 1e-3, no dropout, so depth and skips are the only differences)."""
-
-    name: str
-    depths: tuple[int, ...]
-    seeds: int
-    epochs: int
-    units: int = 32
-    probe: int = 256
-
-
-DEPTH_PROFILES: dict[str, DepthProfile] = {
-    "quick": DepthProfile("quick", depths=(1, 2, 4), seeds=1, epochs=2),
-    "full": DepthProfile("full", depths=(1, 2, 4, 8), seeds=3, epochs=20),
-}
-
-
 def first_to_last(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """‖∂L/∂W‖ of ``model``'s first recurrent layer over that of its last, on the batch ``(x, y)``."""
     norms = gradient_norms(model, x, y)
@@ -76,15 +55,15 @@ def first_to_last(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return float(totals[names[0]] / totals[names[-1]])
 
 
-def _train(windows: gdata.Windows, depth: int, skip: bool, seed: int, prof: DepthProfile) -> dict:
+def _train(windows: gdata.Windows, depth: int, skip: bool, seed: int, prof: Profile) -> dict:
     """One run of the sweep: train, then measure what :mod:`goldlab.lab.depth` keeps."""
     keras.utils.set_random_seed(seed)
     shape = windows.x_train.shape[1:]
-    model = compile_model(build_lstm(shape, units=(prof.units,) * depth, dropout=0.0, residual=skip))
-    x, y = windows.x_train[: prof.probe], windows.y_train[: prof.probe]
+    model = compile_model(build_lstm(shape, units=(prof.depth_units,) * depth, dropout=0.0, residual=skip))
+    x, y = windows.x_train[: prof.depth_probe], windows.y_train[: prof.depth_probe]
     before = first_to_last(model, x, y)
     start = time.perf_counter()
-    hist = experiments.compile_and_fit(model, windows, prof.epochs, seed=seed)
+    hist = experiments.compile_and_fit(model, windows, prof.depth_epochs, seed=seed)
     seconds = time.perf_counter() - start
     pred = windows.to_usd(model.predict(windows.x_test, verbose=0), "test")
     truth = windows.y_test_usd
@@ -92,7 +71,7 @@ def _train(windows: gdata.Windows, depth: int, skip: bool, seed: int, prof: Dept
         "depth": depth,
         "skips": skip,
         "seed": seed,
-        "epochs": prof.epochs,
+        "epochs": prof.depth_epochs,
         "grad_ratio_init": before,
         "grad_ratio_final": first_to_last(model, x, y),
         "val_mse": float(hist.history["val_loss"][-1]),
@@ -102,36 +81,44 @@ def _train(windows: gdata.Windows, depth: int, skip: bool, seed: int, prof: Dept
     }
 
 
+def _run_dir(out: Path, depth: int, skip: bool, seed: int, prof: Profile) -> Path:
+    """A run's folder, named by everything that changes it: depth, skips, units, epochs, probe, seed."""
+    stack = f"lstm{prof.depth_units}x{depth}{'_res' if skip else ''}"
+    return out / "runs" / f"{stack}_e{prof.depth_epochs}_p{prof.depth_probe}_s{seed}"
+
+
 def run_depth(
-    profile: str | DepthProfile | None = None, out: str | Path | None = None, quiet: bool = False
+    profile: str | Profile | None = None, out: str | Path | None = None, quiet: bool = False
 ) -> pd.DataFrame:
-    """Train every (depth, skips, seed) of the profile not yet in ``out/depth.csv`` (default
-    ``results/<profile>/depth``), saving the table whole after each run; returns it."""
-    prof = (
-        profile
-        if isinstance(profile, DepthProfile)
-        else DEPTH_PROFILES[experiments.get_profile(profile).name]
-    )
-    path = Path(out or experiments.results_dir(prof.name) / "depth") / "depth.csv"
-    table = pd.read_csv(path) if path.exists() else pd.DataFrame()
-    done = set() if table.empty else set(zip(table["depth"], table["skips"], table["seed"], strict=True))
+    """Train every (depth, skips, seed) of the profile not yet saved under ``out/runs/`` (default
+    ``results/<profile>/depth``), each run saved whole as it ends; writes the table of the profile's runs to
+    ``out/depth.csv`` and returns it (:func:`depth_table`)."""
+    prof = get_profile(profile)
+    out = Path(out) if out is not None else results_dir(prof) / "depth"
     windows = gdata.make_windows(gdata.make_features(gdata.load_gold()), horizon=claims.HORIZON)
-    wanted = [(d, s, k) for d in prof.depths for s in (False, True) for k in range(prof.seeds)]
+    wanted = [(d, s, k) for d in prof.depth_depths for s in (False, True) for k in range(prof.depth_seeds)]
+    rows = []
     for depth, skip, seed in wanted:
-        if (depth, skip, seed) in done or (depth == 1 and skip):  # one layer has nothing to skip
+        if depth == 1 and skip:  # one layer has nothing to skip
             continue
-        row = _train(windows, depth, skip, seed, prof)
-        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
-        experiments.write_table(table, path)
-        if not quiet:
-            print(f"depth {depth} skips {skip} seed {seed}: MAE {row['mae']:.1f}", file=sys.stderr)
+
+        def train(depth: int = depth, skip: bool = skip, seed: int = seed) -> dict:
+            row = _train(windows, depth, skip, seed, prof)
+            if not quiet:
+                print(f"depth {depth} skips {skip} seed {seed}: MAE {row['mae']:.1f}", file=sys.stderr)
+            return {"row": row}
+
+        rows.append(runner.cached(_run_dir(out, depth, skip, seed, prof), train)["row"])
+    table = pd.DataFrame(rows)
+    runner.write_table(table, out / "depth.csv")
     return depth_table(table, prof)
 
 
-def depth_table(table: pd.DataFrame, prof: DepthProfile) -> pd.DataFrame:
+def depth_table(table: pd.DataFrame, profile: str | Profile | None = None) -> pd.DataFrame:
     """The profile's runs of ``table`` in sweep order, with ``mae_ratio`` (model over naive MAE)."""
-    keep = table[table["depth"].isin(prof.depths) & (table["seed"] < prof.seeds)]
-    keep = keep[keep["epochs"] == prof.epochs].sort_values(["depth", "skips", "seed"])
+    prof = get_profile(profile)
+    keep = table[table["depth"].isin(prof.depth_depths) & (table["seed"] < prof.depth_seeds)]
+    keep = keep[keep["epochs"] == prof.depth_epochs].sort_values(["depth", "skips", "seed"])
     return keep.assign(mae_ratio=keep["mae"] / keep["naive_mae"]).reset_index(drop=True)
 
 
@@ -211,13 +198,9 @@ def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
     return claims.Verdict(key, claim, blog, measured, verdict, reason, where, {"helps": helps.to_dict()})
 
 
-def verdicts(results: str | Path, profile: str | DepthProfile | None = None) -> list[claims.Verdict]:
+def verdicts(results: str | Path, profile: str | Profile | None = None) -> list[claims.Verdict]:
     """The sweep's verdict from its saved table under ``results/depth`` (FileNotFoundError without it)."""
-    prof = (
-        profile
-        if isinstance(profile, DepthProfile)
-        else DEPTH_PROFILES[experiments.get_profile(profile).name]
-    )
+    prof = get_profile(profile)
     path = Path(results) / "depth" / "depth.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no depth sweep; chapter 4 runs it (goldlab.lab.depth.run_depth)")

@@ -1,24 +1,20 @@
-"""Profiles, one ``compile_and_fit``, the seed ablation of the blog's steps, and walk-forward evaluation.
+"""One ``compile_and_fit``, training one step over seeds, the seed ablation of the blog's steps, the
+chapters' side experiments, and walk-forward evaluation: the experiments on gold.
 
 Every number the book quotes comes from here. A run (one step, seed, horizon and target) trains the step's
 model with the :class:`~goldlab.monitor.GradientMonitor` on, scores its test forecasts in USD against the
-naive random-walk forecast, and writes a folder of small CSV/JSON files. Folders are written whole or not
-at all (a temporary folder renamed into place), so an interrupted ablation resumes where it stopped: runs
-whose folder exists are read back, not trained again.
+naive random-walk forecast, and is kept as a folder of small CSV/JSON files by the one cached runner
+(:func:`goldlab.lab.runner.cached`): an interrupted ablation resumes where it stopped, runs whose folder
+exists are read back, not trained again. How much each trains is the profile's
+(:mod:`goldlab.lab.profiles`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -27,8 +23,10 @@ import pandas as pd
 
 from goldlab import data as gdata
 from goldlab import metrics
-from goldlab.lab import loops
-from goldlab.lab.claims import BASELINES
+from goldlab.lab import loops, runner
+from goldlab.lab.profiles import Profile, get_profile
+from goldlab.lab.profiles import repo_root as repo_root  # goldlab.lab.ledger reads it here
+from goldlab.metrics import BASELINES
 from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor, GradientProbe
 
@@ -36,109 +34,16 @@ __all__ = [
     "baseline_forecasts",
     "compile_and_fit",
     "EpochClock",
-    "get_profile",
     "load_run",
     "load_runs",
     "load_side",
-    "machine_description",
-    "Profile",
-    "PROFILES",
-    "repo_root",
-    "results_dir",
     "run_ablation",
     "run_one",
     "run_seeds",
     "save_side",
     "score_forecast",
     "walk_forward",
-    "write_table",
-    "write_text",
-    "write_whole",
 ]
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much to train: ``quick`` fits a 2-core CPU in minutes, ``full`` is the blog's setup.
-
-    ``epochs`` and ``seeds`` per step (the blog: 50 and 5), forecast ``horizons`` in trading days (the blog:
-    30), ``batch_size``, ``probe_size`` (windows in the gradient monitor's probe batch), ``extra_epochs`` (the
-    chapters' side experiments), ``epilogue_seeds`` and ``epilogue_epochs`` (the epilogue's return-target
-    ablation), ``walk_years``, ``walk_epochs`` and ``walk_train_days`` (walk-forward test years, epochs per
-    fold, and training days before each test year: the blog's 1,247).
-    """
-
-    name: str
-    epochs: int  # epochs per run (the blog: 50)
-    seeds: int  # seeds per step (the blog: 5)
-    horizons: tuple[int, ...] = (1, 30)  # forecast horizons in trading days (the blog: 30)
-    batch_size: int = 32
-    probe_size: int = 64  # windows in the gradient monitor's fixed probe batch
-    extra_epochs: int = 10  # epochs of the chapters' side experiments
-    epilogue_seeds: int = 1  # seeds for the epilogue's stationary-target ablation
-    epilogue_epochs: int = 10
-    walk_years: tuple[int, ...] = (2017, 2018, 2019)  # walk-forward test years
-    walk_epochs: int = 3
-    walk_train_days: int = gdata.BLOG_DAYS  # training days before each test year (the blog's sample)
-
-
-PROFILES: dict[str, Profile] = {
-    "quick": Profile(
-        "quick", epochs=3, seeds=2, extra_epochs=3, epilogue_epochs=3, walk_years=(2018, 2019), walk_epochs=2
-    ),
-    "full": Profile(
-        "full",
-        epochs=50,
-        seeds=5,
-        extra_epochs=20,
-        epilogue_seeds=2,
-        epilogue_epochs=20,
-        walk_years=tuple(range(2008, 2020)),
-        walk_epochs=10,
-    ),
-}
-
-
-def repo_root(start: Path | None = None) -> Path | None:
-    """The repository root: the nearest folder upwards from ``start`` (the working directory) holding
-    ``_toc.yml``, or None outside a repository (as in Colab)."""
-    here = (start or Path.cwd()).resolve()
-    return next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
-
-
-def results_dir(profile: str | Profile | None = None) -> Path:
-    """Where a profile's results live: ``$GOLDLAB_RESULTS/<profile>`` if set, else ``results/<profile>``
-    under the repository root (the nearest folder upwards holding ``_toc.yml``), else ``results/<profile>``
-    under the current folder (as in Colab).
-
-    Outside a repository, a profile whose results ship with the package (``goldlab._results``, the committed
-    ``results/full``) starts from a copy of them, so an installed goldlab reproduces the book's numbers
-    without retraining; the package's own copy is only read, anything written goes to the current folder.
-    """
-    name = get_profile(profile).name
-    if "GOLDLAB_RESULTS" in os.environ:
-        return Path(os.environ["GOLDLAB_RESULTS"]) / name
-    root = repo_root()
-    if root is not None:
-        return root / "results" / name
-    folder = Path.cwd().resolve() / "results" / name
-    packaged = Path(__file__).resolve().parents[1] / "_results" / name  # in a wheel: goldlab/_results
-    if packaged.is_dir() and not folder.exists():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
-        shutil.copytree(packaged, tmp, dirs_exist_ok=True)
-        tmp.rename(folder)  # whole or not at all
-    return folder
-
-
-def get_profile(name: str | Profile | None = None) -> Profile:
-    """The named profile; by default ``$GOLDLAB_PROFILE``, else ``quick``."""
-    if isinstance(name, Profile):
-        return name
-    name = name or os.environ.get("GOLDLAB_PROFILE", "quick")
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} (GOLDLAB_PROFILE)")
-    return PROFILES[name]
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -245,80 +150,14 @@ def baseline_forecasts(
 
 
 def _run_dir(
-    out: Path, step: str, seed: int, horizon: int, target_kind: str, epochs: int, val_fraction: float
-) -> Path:
-    """A run's folder; its name holds everything that changes the run, the validation share included."""
+    out: Path | None, step: str, seed: int, horizon: int, target_kind: str, epochs: int, val_fraction: float
+) -> Path | None:
+    """A run's folder (None without ``out``); its name holds everything that changes the run, the
+    validation share included."""
+    if out is None:
+        return None
     val = f"_val{round(100 * val_fraction)}"
     return out / "runs" / f"{step}_h{horizon}_{target_kind}_e{epochs}{val}_s{seed}"
-
-
-def write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
-    """Write ``files`` into ``folder`` atomically: into a temporary sibling, then renamed into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for name, content in files.items():
-            if isinstance(content, pd.DataFrame):
-                content.to_csv(tmp / name, index=False, float_format="%.6g")
-            else:
-                (tmp / name).write_text(json.dumps(content, indent=1, default=float))
-        try:
-            os.replace(tmp, folder)
-        except OSError:
-            if not folder.is_dir():
-                raise
-            shutil.rmtree(tmp)  # another process wrote the same run first: keep its whole folder
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def machine_description() -> str:
-    """One line naming this machine: CPU model and cores, accelerator if any, Keras backend and versions."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        cpu = names[0] if names else cpu
-    backend = keras.backend.backend()
-    device = "CPU"
-    if backend == "jax":
-        import jax
-
-        device = ", ".join(sorted({d.device_kind for d in jax.devices()}))
-    elif backend == "torch":
-        import torch
-
-        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        device = f"{len(gpus)} GPU(s)" if gpus else "CPU"
-    return (
-        f"{cpu}, {os.cpu_count()} cores; device: {device}; Keras {keras.__version__} on {backend}; "
-        f"Python {platform.python_version()}"
-    )
-
-
-def write_text(text: str, path: Path) -> None:
-    """Write a text file atomically: into a temporary sibling, then renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (temporary file, then rename)."""
-    write_text(df.to_csv(index=False, float_format="%.6g"), path)
 
 
 def run_one(
@@ -453,15 +292,15 @@ def run_ablation(
     when the model's squared errors are larger), grad_<layer> (per-layer gradient norm on the probe batch
     after the last epoch). The baselines (``naive``, ``drift``, ``linear``; see :func:`baseline_forecasts`)
     have ``seed`` -1. ``seeds``, ``epochs`` and ``horizons`` default to the profile's. With ``out`` every run
-    is saved under ``out/runs/`` and the table as ``out/ablation_<target_kind>.csv``; runs already saved are
-    read back instead of trained (resume), whichever ``loop`` trained them (the ``loop`` column says).
+    is a folder under ``out/runs/`` (:func:`goldlab.lab.runner.cached`) and the table is saved as
+    ``out/ablation_<target_kind>.csv``; runs already saved are read back instead of trained (resume),
+    whichever ``loop`` trained them (the ``loop`` column says).
     ``prices`` defaults to :func:`goldlab.data.load_gold` (the blog's 1,247 days); your own prices are used
     whole, with a :class:`~goldlab.data.ShortSeriesWarning` when they hold fewer days.
     ``loop`` is ``"fit"`` (``model.fit``), ``"epoch"``
     (one compiled call per epoch) or ``"stacked"`` (JAX: a step's seeds in one program); see
     :mod:`goldlab.lab.loops`. ``val_fraction`` is the validation share of :func:`goldlab.data.make_windows`:
-    the
-    loss curves read it, the scores read the test split.
+    the loss curves read it, the scores read the test split.
     """
     prof = get_profile(profile)
     seeds = _as_seeds(prof.seeds if seeds is None else seeds)
@@ -471,20 +310,10 @@ def run_ablation(
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r}; choose from {', '.join(STEPS)}")
     loops.check_loop(loop)
-    if prices is None:
-        prices = gdata.load_gold()
-    elif len(prices) < gdata.BLOG_DAYS:
-        source = prices.attrs.get("source", "<prices>")
-        warnings.warn(
-            f"{source}: {len(prices):,} days, fewer than the blog's {gdata.BLOG_DAYS:,}; the ablation trains "
-            "on all of them (70 / 10 / 20 % of the rows for training, validation and test)",
-            gdata.ShortSeriesWarning,
-            stacklevel=2,
-        )
-    features = gdata.make_features(prices)
+    features = gdata.make_features(_ablation_prices(prices))
     out = Path(out) if out is not None else None
     rows: list[dict] = []
-    total, done, trained = len(steps) * len(seeds) * len(horizons), 0, 0
+    progress = _Progress(len(steps) * len(seeds) * len(horizons), quiet)
     for h in horizons:
         try:
             windows = gdata.make_windows(
@@ -501,49 +330,82 @@ def run_ablation(
                 | score_forecast(windows, pred)
             )
         for step in steps:
-            folders = {
-                s: _run_dir(out, step, s, h, target_kind, epochs, val_fraction) if out else None
-                for s in seeds
-            }
-            found = {
-                s: json.loads((f / "row.json").read_text()) for s, f in folders.items() if f and f.is_dir()
-            }
-            done += len(found)
-            todo = [s for s in seeds if s not in found]
-            groups = [todo] if loop == "stacked" and todo else [[s] for s in todo]
-            for group in groups:
-                start = time.perf_counter()
-                runs = run_seeds(step, group, windows, epochs, prof.batch_size, prof.probe_size, loop=loop)
-                trained += len(group)
-                for seed, run in zip(group, runs, strict=True):
-                    done += 1
-                    if folders[seed] is not None:
-                        tables = {
-                            f"{k}.csv": run[k]
-                            for k in ("history", "gradients", "time_profile", "predictions")
-                        }
-                        write_whole(folders[seed], {"row.json": run["row"], **tables})
-                    found[seed] = run["row"]
-                    if not quiet:
-                        print(
-                            f"[{done}/{total}] {step:<10} seed {seed} h={h:<2} {target_kind}: "
-                            f"MAE {run['row']['mae']:.2f} USD, {run['row']['epochs']} epochs in "
-                            f"{time.perf_counter() - start:.0f} s"
-                            + (f" ({len(group)} seeds together)" if len(group) > 1 else ""),
-                            file=sys.stderr,
-                            flush=True,
-                        )
-            rows.extend(found[s] for s in seeds)
+            folders = {s: _run_dir(out, step, s, h, target_kind, epochs, val_fraction) for s in seeds}
+            rows.extend(_step_rows(step, folders, windows, epochs, prof, loop, progress))
     table = pd.DataFrame(rows)
     if out is not None:
         _merge_table(table, out / f"ablation_{target_kind}.csv")
-        if trained:
+        if progress.trained:
             stamp = time.strftime("%Y-%m-%d")
-            write_text(f"Runs trained on {stamp} by: {machine_description()}\n", out / "MACHINE.md")
+            machine = runner.machine_description()
+            runner.write_text(f"Runs trained on {stamp} by: {machine}\n", out / "MACHINE.md")
     return table
 
 
+def _ablation_prices(prices: pd.DataFrame | None) -> pd.DataFrame:
+    """The ablation's prices: the blog's days by default; your own whole, with a warning when shorter."""
+    if prices is None:
+        return gdata.load_gold()
+    if len(prices) < gdata.BLOG_DAYS:
+        source = prices.attrs.get("source", "<prices>")
+        warnings.warn(
+            f"{source}: {len(prices):,} days, fewer than the blog's {gdata.BLOG_DAYS:,}; the ablation trains "
+            "on all of them (70 / 10 / 20 % of the rows for training, validation and test)",
+            gdata.ShortSeriesWarning,
+            stacklevel=3,
+        )
+    return prices
+
+
+class _Progress:
+    """The ablation's count of runs read back and trained, and its progress lines (unless ``quiet``)."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.quiet, self.done, self.trained = total, quiet, 0, 0
+
+    def trained_runs(self, step: str, group: list[int], rows: list[dict], seconds: float) -> None:
+        self.trained += len(group)
+        for seed, row in zip(group, rows, strict=True):
+            self.done += 1
+            if not self.quiet:
+                print(
+                    f"[{self.done}/{self.total}] {step:<10} seed {seed} h={row['horizon']:<2} "
+                    f"{row['target_kind']}: MAE {row['mae']:.2f} USD, {row['epochs']} epochs in "
+                    f"{seconds:.0f} s" + (f" ({len(group)} seeds together)" if len(group) > 1 else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
+def _step_rows(
+    step: str,
+    folders: dict[int, Path | None],
+    windows: gdata.Windows,
+    epochs: int,
+    prof: Profile,
+    loop: str,
+    progress: _Progress,
+) -> list[dict]:
+    """Each seed's summary row of ``step``: the saved run's where its folder exists, else trained and saved
+    by :func:`goldlab.lab.runner.cached` (with ``loop="stacked"`` the missing seeds train together)."""
+    todo = [s for s, folder in folders.items() if not runner.is_saved(folder)]
+    progress.done += len(folders) - len(todo)
+    fresh: dict[int, dict] = {}
+
+    def train(seed: int) -> dict:
+        if seed not in fresh:
+            group = todo if loop == "stacked" else [seed]
+            start = time.perf_counter()
+            runs = run_seeds(step, group, windows, epochs, prof.batch_size, prof.probe_size, loop=loop)
+            fresh.update(zip(group, runs, strict=True))
+            progress.trained_runs(step, group, [r["row"] for r in runs], time.perf_counter() - start)
+        return fresh.pop(seed)
+
+    return [runner.cached(f, lambda s=s: train(s), keys=("row",))["row"] for s, f in folders.items()]
+
+
 _ROW_KEY = ["step", "seed", "horizon", "target_kind", "epochs"]
+_RUN_KEYS = ("row", "history", "gradients", "time_profile", "predictions")  # the files of a run
 
 
 def _merge_table(table: pd.DataFrame, path: Path) -> None:
@@ -562,7 +424,7 @@ def _merge_table(table: pd.DataFrame, path: Path) -> None:
         same_runs = merged[_ROW_KEY].astype(str).equals(saved[_ROW_KEY].astype(str))
         if same_runs and np.allclose(merged["mae"], saved["mae"], rtol=1e-5, equal_nan=True):
             return  # nothing new: the folder stays as it is
-    write_table(merged, path)
+    runner.write_table(merged, path)
 
 
 def load_run(
@@ -576,11 +438,9 @@ def load_run(
 ) -> dict:
     """A saved run's tables (``row``, ``history``, ``gradients``, ``time_profile``, ``predictions``)."""
     folder = _run_dir(Path(out), step, seed, horizon, target_kind, epochs, val_fraction)
-    if not folder.is_dir():
+    if not runner.is_saved(folder):
         raise FileNotFoundError(f"{folder}: no such run; run_ablation(..., out={str(out)!r}) makes it")
-    tables = {name: pd.read_csv(folder / f"{name}.csv") for name in ("history", "gradients", "time_profile")}
-    tables["predictions"] = pd.read_csv(folder / "predictions.csv", parse_dates=["date"])
-    return {"row": json.loads((folder / "row.json").read_text()), **tables}
+    return runner.read_run(folder, _RUN_KEYS, dates=("date",))
 
 
 def _side_path(out: str | Path, name: str, epochs: int, val_fraction: float) -> Path:
@@ -596,7 +456,7 @@ def save_side(
     read is saved here, written whole, so that :mod:`goldlab.lab.ledger` decides those claims too without
     training. The name holds what changes the runs, as a run folder's does.
     """
-    write_table(table, _side_path(out, name, epochs, val_fraction))
+    runner.write_table(table, _side_path(out, name, epochs, val_fraction))
 
 
 def load_side(
@@ -706,25 +566,16 @@ def walk_forward(
     days before them; all the days the file holds before its last year where it holds fewer, with a
     :class:`~goldlab.data.ShortSeriesWarning`), and an error names
     the option (``years=``, ``train_days=``, ``horizon=``) that fixes it. ``epochs`` defaults to the
-    profile's ``walk_epochs``. With ``out`` the table is saved as ``out/walk_forward.csv`` and reused when it
-    already holds every requested row. ``loop`` is as in :func:`compile_and_fit`.
+    profile's ``walk_epochs``. With ``out`` each trained fold is a run folder under ``out/walk/runs/``
+    (:func:`goldlab.lab.runner.cached`: saved folds are read back, not trained) and the table is saved as
+    ``out/walk_forward.csv``. ``loop`` is as in :func:`compile_and_fit`.
     """
     prof = get_profile(profile)
     epochs = prof.walk_epochs if epochs is None else epochs
     own = prices is not None
     features = gdata.make_features(gdata.load_gold(n_days=None) if prices is None else prices)
     years, train_days = _walk_plan(features, years, train_days, prof, own)
-    path = Path(out) / "walk_forward.csv" if out is not None else None
-    if path is not None and path.exists():
-        saved = pd.read_csv(path)
-        wanted = (
-            saved["year"].isin(years) & saved["target_kind"].isin(target_kinds) & (saved["epochs"] == epochs)
-        )
-        if "train_days" in saved.columns:  # tables written before the column existed used the profile's
-            wanted &= saved["train_days"] == train_days
-        have = saved[wanted]
-        if set(years) <= set(have["year"]) and set(steps) <= set(have["model"]):
-            return have.reset_index(drop=True)
+    out = Path(out) if out is not None else None
     rows = []
     for year in years:
         before = int((features.index.year < year).sum())
@@ -740,33 +591,59 @@ def walk_forward(
                     f"walk-forward year {year}: {err}; pass a larger train_days= (now {train_days}) or a "
                     f"shorter horizon= (now {horizon})"
                 ) from None
-            preds = baseline_forecasts(windows, features["close"])
+            fold_key = (year, kind, epochs, train_days)
+            for model, pred in baseline_forecasts(windows, features["close"]).items():
+                rows.append(_walk_row(fold_key, model, windows, pred))
             for step in steps:
-                run = run_one(
-                    step,
-                    seed,
-                    windows,
-                    epochs,
-                    prof.batch_size,
-                    prof.probe_size,
-                    monitor_every=epochs,
-                    loop=loop,
-                )
-                preds[step] = run["predictions"]["pred"].to_numpy()
-            for model, pred in preds.items():
-                rows.append(
-                    {
-                        "year": year,
-                        "model": model,
-                        "target_kind": kind,
-                        "epochs": epochs,
-                        **score_forecast(windows, pred),
-                        "train_days": train_days,
-                    }
-                )
+                folder = _walk_dir(out, step, year, kind, horizon, epochs, train_days, seed)
+                rows.append(_walk_step(folder, fold_key, step, seed, windows, prof, loop))
             if not quiet:
                 print(f"walk-forward {year} {kind}: done", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
-    if path is not None:
-        write_table(table, path)
+    if out is not None:
+        runner.write_table(table, out / "walk_forward.csv")
     return table
+
+
+def _walk_row(fold: tuple[int, str, int, int], model: str, windows: gdata.Windows, pred) -> dict:
+    """One walk-forward row: the fold (year, target kind, epochs, training days), the model, and its scores
+    against the naive forecast."""
+    year, kind, epochs, train_days = fold
+    scores = score_forecast(windows, np.asarray(pred))
+    return {
+        "year": year,
+        "model": model,
+        "target_kind": kind,
+        "epochs": epochs,
+        **scores,
+        "train_days": train_days,
+    }
+
+
+def _walk_step(
+    folder: Path | None,
+    fold: tuple[int, str, int, int],
+    step: str,
+    seed: int,
+    windows: gdata.Windows,
+    prof: Profile,
+    loop: str,
+) -> dict:
+    """A step's walk-forward row on one fold: the saved run's, else trained and saved
+    (:func:`goldlab.lab.runner.cached`)."""
+
+    def train() -> dict:
+        epochs = fold[2]
+        run = run_one(step, seed, windows, epochs, prof.batch_size, prof.probe_size, epochs, loop)
+        return {"row": _walk_row(fold, step, windows, run["predictions"]["pred"])}
+
+    return runner.cached(folder, train)["row"]
+
+
+def _walk_dir(
+    out: Path | None, step: str, year: int, kind: str, horizon: int, epochs: int, days: int, seed: int
+) -> Path | None:
+    """A walk-forward run's folder (None without ``out``), named by everything that changes the run."""
+    if out is None:
+        return None
+    return out / "walk" / "runs" / f"{step}_y{year}_{kind}_h{horizon}_e{epochs}_d{days}_s{seed}"

@@ -22,7 +22,6 @@ from scipy import stats
 
 from goldlab import metrics
 from goldlab.lab.claims import (
-    BASELINES,
     NOT_REPRODUCED,
     REFUTED,
     STEPS,
@@ -31,6 +30,7 @@ from goldlab.lab.claims import (
     Verdict,
     decide,
 )
+from goldlab.metrics import BASELINES
 
 __all__ = [
     "ALPHA",

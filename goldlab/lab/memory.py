@@ -12,14 +12,14 @@ and seed, with
 * seconds per epoch.
 
 Every run is a folder under ``out/runs/`` written whole or not at all, so an interrupted grid resumes where it
-stopped (as :func:`goldlab.lab.experiments.run_ablation` does).
+stopped (:func:`goldlab.lab.runner.cached`, as for every experiment). How much is trained is the profile's
+``memory_*`` fields (:class:`goldlab.lab.profiles.Profile`).
 Each claim of the blog this experiment speaks to
 has a function returning a :class:`goldlab.lab.claims.Verdict`, with its threshold as a constant beside it.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -32,31 +32,24 @@ import pandas as pd
 
 from goldlab import blog, metrics, tasks
 from goldlab import data as gdata
-from goldlab.lab import claims
-from goldlab.lab.experiments import (
-    compile_and_fit,
-    get_profile,
-    machine_description,
-    results_dir,
-    score_forecast,
-    write_table,
-    write_text,
-    write_whole,
-)
+from goldlab.lab import claims, runner
+from goldlab.lab.experiments import compile_and_fit, score_forecast
+from goldlab.lab.profiles import Profile, get_profile, results_dir
 from goldlab.models import build_lstm, build_step, compile_model, lstm_layers
 from goldlab.monitor import GradientProbe, time_ratio
 
 __all__ = [
-    "MEMORY_PROFILES",
     "MODELS",
-    "MemoryProfile",
     "build_model",
+    "cells",
     "collect",
     "cost_table",
     "decay_prediction",
     "epochs_to_solve",
+    "epochs",
     "grid_table",
-    "get_memory_profile",
+    "left_out",
+    "lengths_of",
     "load_grid",
     "memory_dir",
     "missing",
@@ -79,71 +72,6 @@ __all__ = [
 UNITS = 32
 
 
-@dataclass(frozen=True)
-class MemoryProfile:
-    """How much of the grid to train, with one budget for every run so that the models compare fairly.
-
-    Every run of every model at length ``T`` sees the same stream of training sequences: epoch ``k`` is
-    ``chunk`` *fresh* sequences drawn from ``(T, k)`` (:func:`training_chunk`), so no sequence is seen twice
-    and nothing can be memorised. A run stops after ``sequences`` training sequences (its budget), or as soon
-    as its validation MSE is below half the solved bar (the task is learnt; more only costs time). Batch
-    ``batch_size``, Adam 1e-3 and MSE for all. ``n_val`` / ``n_test`` sequences are fixed per ``T``;
-    ``probe_size`` of a fixed training-distribution batch measure the gradient through time after every
-    epoch.
-
-    ``only_at`` maps a model to the lengths it is trained at (default: all ``lengths``), for models whose
-    cost forbids some lengths on a CPU; ``left_out()`` says what that leaves out. ``page_trains``: whether
-    the chapter trains what is missing when it runs (the quick profile) or only reads the saved runs (the
-    full grid takes CPU-hours: ``python -m goldlab memory --profile full`` trains it, resumably).
-    """
-
-    name: str
-    lengths: tuple[int, ...]
-    models: tuple[str, ...]
-    seeds: int
-    sequences: int
-    chunk: int = 5_000
-    n_val: int = 1_000
-    n_test: int = 2_000
-    batch_size: int = 32
-    probe_size: int = 128
-    only_at: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    page_trains: bool = True
-    gold_windows: tuple[int, ...] = (60, 120, 250)
-    gold_seeds: int = 1
-    gold_epochs: int = 20
-    note: str = ""
-
-    def __post_init__(self):
-        if self.chunk < 1 or self.sequences < self.chunk or self.sequences % self.chunk:
-            raise ValueError(
-                f"sequences ({self.sequences}) must be a positive multiple of chunk ({self.chunk}): every "
-                "epoch sees the same number of fresh sequences"
-            )
-
-    @property
-    def epochs(self) -> int:
-        """Epochs of ``chunk`` fresh sequences that make up the budget."""
-        return self.sequences // self.chunk
-
-    def lengths_of(self, model: str) -> tuple[int, ...]:
-        """The lengths ``model`` is trained at."""
-        return tuple(t for t in dict(self.only_at).get(model, self.lengths) if t in self.lengths)
-
-    def cells(self) -> list[tuple[str, int]]:
-        """Every (model, T) of the grid."""
-        return [(m, t) for m in self.models for t in self.lengths_of(m)]
-
-    def left_out(self) -> list[str]:
-        """What the grid leaves out, in words (one item per cut)."""
-        items = [
-            f"{m} at T = {', '.join(str(t) for t in self.lengths if t not in ts)}"
-            for m, ts in self.only_at
-            if m in self.models and set(self.lengths) - set(ts)
-        ]
-        return items + [f"{m} (not trained)" for m in MODELS if m not in self.models]
-
-
 #: model name -> (what it is, builder keyword arguments); "blog_<step>" are the blog's steps.
 MODELS: dict[str, tuple[str, dict]] = {
     "simple_rnn": ("SimpleRNN", {"cell": "simple_rnn"}),
@@ -161,51 +89,37 @@ MODELS: dict[str, tuple[str, dict]] = {
     "lstm_x6_res": ("6 LSTMs + skips", {"depth": 6, "residual": True}),
 }
 
-_BLOG = ("blog_baseline", "blog_clipnorm", "blog_orthogonal", "blog_residual")
-_DEEP = ("lstm_x3", "lstm_x3_res", "lstm_x6", "lstm_x6_res")
 
-MEMORY_PROFILES: dict[str, MemoryProfile] = {
-    "quick": MemoryProfile(
-        "quick",
-        lengths=(40,),
-        models=("simple_rnn", "gru", "lstm_fb0", "lstm_fb1", "lstm_chrono"),
-        seeds=1,
-        sequences=1_024,
-        chunk=256,
-        n_val=128,
-        n_test=256,
-        gold_windows=(60, 120),
-        gold_epochs=2,
-        note="The quick profile: one length, one seed, 1,024 sequences, the one-layer models only.",
-    ),
-    "full": MemoryProfile(
-        "full",
-        lengths=(50, 100, 200, 400, 1000),
-        models=tuple(MODELS),
-        seeds=3,
-        sequences=200_000,
-        only_at=tuple((m, (100, 200)) for m in _BLOG),
-        page_trains=False,
-        note=(
-            "2·10^5 fresh sequences per run, the same for every model: more than the 74,000 sequences "
-            "Hochreiter & Schmidhuber's LSTM needed at T = 100. The blog's 128-unit networks cost 20 to 50 "
-            "times an LSTM(32), so they train at T = 100 and 200 only. T = 1000 is for a GPU "
-            "(`benchmarks/gpu_check.sh memory`); a CPU trains T <= 400 (`--lengths 50 100 200 400`)."
-        ),
-    ),
-}
+def epochs(prof: Profile) -> int:
+    """Epochs of ``memory_chunk`` fresh sequences that make up a run's budget."""
+    return prof.memory_sequences // prof.memory_chunk
 
 
-def get_memory_profile(profile: str | MemoryProfile | None = None) -> MemoryProfile:
-    """The experiment's settings for a goldlab profile (default ``$GOLDLAB_PROFILE``, else quick)."""
-    if isinstance(profile, MemoryProfile):
-        return profile
-    return MEMORY_PROFILES[get_profile(profile).name]
+def lengths_of(prof: Profile, model: str) -> tuple[int, ...]:
+    """The lengths ``model`` is trained at."""
+    lengths = prof.memory_lengths
+    return tuple(t for t in dict(prof.memory_only_at).get(model, lengths) if t in lengths)
 
 
-def memory_dir(profile: str | MemoryProfile | None = None) -> Path:
+def cells(prof: Profile) -> list[tuple[str, int]]:
+    """Every (model, T) of the grid."""
+    return [(m, t) for m in prof.memory_models for t in lengths_of(prof, m)]
+
+
+def left_out(prof: Profile) -> list[str]:
+    """What the grid leaves out, in words (one item per cut)."""
+    lengths = prof.memory_lengths
+    items = [
+        f"{m} at T = {', '.join(str(t) for t in lengths if t not in ts)}"
+        for m, ts in prof.memory_only_at
+        if m in prof.memory_models and set(lengths) - set(ts)
+    ]
+    return items + [f"{m} (not trained)" for m in MODELS if m not in prof.memory_models]
+
+
+def memory_dir(profile: str | Profile | None = None) -> Path:
     """``results/<profile>/memory``: where this experiment's runs and tables live."""
-    return results_dir(get_memory_profile(profile).name) / "memory"
+    return results_dir(profile) / "memory"
 
 
 def build_model(name: str, length: int, seed: int | None = None) -> keras.Model:
@@ -287,12 +201,12 @@ class _Data:
     test: tasks.AddingProblem
 
 
-def _task_data(length: int, prof: MemoryProfile) -> _Data:
+def _task_data(length: int, prof: Profile) -> _Data:
     """The same probe, validation and test sequences for every model and seed at this length."""
     return _Data(
-        tasks.adding_problem(prof.probe_size, length, seed=10 * length + 1),
-        tasks.adding_problem(prof.n_val, length, seed=10 * length + 2),
-        tasks.adding_problem(prof.n_test, length, seed=10 * length + 3),
+        tasks.adding_problem(prof.memory_probe_size, length, seed=10 * length + 1),
+        tasks.adding_problem(prof.memory_n_val, length, seed=10 * length + 2),
+        tasks.adding_problem(prof.memory_n_test, length, seed=10 * length + 3),
     )
 
 
@@ -302,7 +216,7 @@ def _mse(model: keras.Model, problem: tasks.AddingProblem) -> float:
     return mse if np.isfinite(mse) else float("nan")
 
 
-def train_one(name: str, length: int, seed: int, prof: MemoryProfile) -> dict:
+def train_one(name: str, length: int, seed: int, prof: Profile) -> dict:
     """Train model ``name`` at ``length`` from ``seed`` on the profile's stream of fresh sequences; returns
     the run's tables: ``row``, ``history`` (per epoch: sequences seen, training and validation MSE, the
     first layer's gradient ratio, seconds), ``ratios`` (per layer and epoch) and ``time_profile`` (the first
@@ -313,10 +227,10 @@ def train_one(name: str, length: int, seed: int, prof: MemoryProfile) -> dict:
     predicted = decay_prediction(model, length)  # from the forget biases at initialisation
     ratios, before = _profiles(probe, model, d.probe.x, d.probe.y, 0)
     parts, rows, ratio_init = [ratios], [], _first_ratio(ratios, probe)
-    for epoch in range(1, prof.epochs + 1):
-        chunk = training_chunk(length, epoch, prof.chunk)
+    for epoch in range(1, epochs(prof) + 1):
+        chunk = training_chunk(length, epoch, prof.memory_chunk)
         start = time.perf_counter()
-        hist = model.fit(chunk.x, chunk.y, batch_size=prof.batch_size, epochs=1, verbose=0)
+        hist = model.fit(chunk.x, chunk.y, batch_size=prof.memory_batch_size, epochs=1, verbose=0)
         seconds = time.perf_counter() - start
         ratios, last = _profiles(probe, model, d.probe.x, d.probe.y, epoch)
         parts.append(ratios)
@@ -343,7 +257,7 @@ def _first_ratio(ratios: pd.DataFrame, probe: GradientProbe) -> float:
     return float(ratios.loc[ratios["layer"] == probe.layer_names[0], "ratio"].iloc[0])
 
 
-def _row(name: str, length: int, seed: int, prof: MemoryProfile, history: pd.DataFrame, test_mse: float):
+def _row(name: str, length: int, seed: int, prof: Profile, history: pd.DataFrame, test_mse: float):
     """One run's summary: its budget and what it used of it, the test score (the test set is read here,
     once), the gradient ratio at the start and the end, and its cost."""
     seconds = history["seconds"].to_numpy()
@@ -355,9 +269,9 @@ def _row(name: str, length: int, seed: int, prof: MemoryProfile, history: pd.Dat
         "model": name,
         "T": length,
         "seed": seed,
-        "budget": prof.sequences,
-        "chunk": prof.chunk,
-        "batch_size": prof.batch_size,
+        "budget": prof.memory_sequences,
+        "chunk": prof.memory_chunk,
+        "batch_size": prof.memory_batch_size,
         "epochs": len(history),
         "sequences_seen": int(history["sequences_seen"].iloc[-1]),
         "sequences_to_solve": sequences_to_solve(history),
@@ -370,14 +284,14 @@ def _row(name: str, length: int, seed: int, prof: MemoryProfile, history: pd.Dat
         "sec_per_1000": float(np.median(per_1000)),
         "first_epoch_s": float(seconds[0]),
         "backend": keras.backend.backend(),
-        "machine": machine_description(),
+        "machine": runner.machine_description(),
     }
 
 
-def _run_dir(out: Path, name: str, length: int, prof: MemoryProfile, seed: int) -> Path:
+def _run_dir(out: Path, name: str, length: int, prof: Profile, seed: int) -> Path:
     """A run's folder, named by everything that changes what it learns: model, T, budget, chunk, batch,
     seed (so runs of another budget never pass for this one's)."""
-    key = f"{name}_T{length}_n{prof.sequences}_c{prof.chunk}_b{prof.batch_size}_s{seed}"
+    key = f"{name}_T{length}_n{prof.memory_sequences}_c{prof.memory_chunk}_b{prof.memory_batch_size}_s{seed}"
     return out / "runs" / key
 
 
@@ -387,43 +301,44 @@ _WEIGHT = {"blog_residual": 50.0, "lstm_x3": 3.0, "lstm_x3_res": 3.0, "lstm_x6":
 _WEIGHT |= {m: 20.0 for m in ("blog_baseline", "blog_clipnorm", "blog_orthogonal")}
 
 
-def _cells(prof: MemoryProfile, lengths, models) -> list[tuple[str, int]]:
+def _cells(prof: Profile, lengths, models) -> list[tuple[str, int]]:
     """(model, T) pairs to train, each model at the lengths the profile gives it, cheapest first."""
-    cells = [(m, t) for m, t in prof.cells() if m in models and t in lengths]
-    return sorted(cells, key=lambda c: (_WEIGHT.get(c[0], 1.0) * c[1], c[1]))
+    todo = [(m, t) for m, t in cells(prof) if m in models and t in lengths]
+    return sorted(todo, key=lambda c: (_WEIGHT.get(c[0], 1.0) * c[1], c[1]))
 
 
-def collect(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> pd.DataFrame:
+def collect(profile: str | Profile | None = None, out: str | Path | None = None) -> pd.DataFrame:
     """Every saved run of the profile's grid under ``out`` (default :func:`memory_dir`), one row each, in
     the grid's order; also written to ``out/memory.csv``. Reads only: trains nothing."""
-    prof = get_memory_profile(profile)
+    prof = get_profile(profile)
     out = Path(out) if out is not None else memory_dir(prof)
     rows = []
-    for name, length in prof.cells():
-        for seed in range(prof.seeds):
-            path = _run_dir(out, name, length, prof, seed) / "row.json"
-            if path.exists():
-                rows.append(json.loads(path.read_text()))
+    for name, length in cells(prof):
+        for seed in range(prof.memory_seeds):
+            folder = _run_dir(out, name, length, prof, seed)
+            if runner.is_saved(folder):
+                rows.append(runner.read_run(folder, ["row"])["row"])
     table = pd.DataFrame(rows)
     if rows:
-        write_table(table, out / "memory.csv")
+        runner.write_table(table, out / "memory.csv")
     return table
 
 
-def missing(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> list[str]:
+def missing(profile: str | Profile | None = None, out: str | Path | None = None) -> list[str]:
     """The (model, T) cells of the profile's grid with fewer saved seeds than it asks for, in words."""
-    prof = get_memory_profile(profile)
+    prof = get_profile(profile)
     out = Path(out) if out is not None else memory_dir(prof)
     todo = []
-    for name, length in prof.cells():
-        done = sum(_run_dir(out, name, length, prof, s).is_dir() for s in range(prof.seeds))
-        if done < prof.seeds:
-            todo.append(f"{name} at T = {length} ({done} of {prof.seeds} seeds)")
+    for name, length in cells(prof):
+        seeds = prof.memory_seeds
+        done = sum(runner.is_saved(_run_dir(out, name, length, prof, s)) for s in range(seeds))
+        if done < seeds:
+            todo.append(f"{name} at T = {length} ({done} of {seeds} seeds)")
     return todo
 
 
 def run_grid(
-    profile: str | MemoryProfile | None = None,
+    profile: str | Profile | None = None,
     out: str | Path | None = None,
     lengths: Iterable[int] | None = None,
     models: Iterable[str] | None = None,
@@ -431,41 +346,44 @@ def run_grid(
 ) -> pd.DataFrame:
     """Train every (model, T, seed) of the profile not yet saved under ``out`` (default :func:`memory_dir`)
     and return :func:`collect`'s table. Resumable, and safe to run in several processes on disjoint
-    ``models`` at once: each run is a folder written whole, and ``memory.csv`` is rebuilt from all of them."""
-    prof = get_memory_profile(profile)
+    ``models`` at once: each run is a folder written whole (:func:`goldlab.lab.runner.cached`), and
+    ``memory.csv`` is rebuilt from all of them."""
+    prof = get_profile(profile)
     out = Path(out) if out is not None else memory_dir(prof)
-    lengths = tuple(prof.lengths if lengths is None else lengths)
-    models = tuple(prof.models if models is None else models)
+    lengths = tuple(prof.memory_lengths if lengths is None else lengths)
+    models = tuple(prof.memory_models if models is None else models)
     for name in models:
         build_model_check(name)
-    cells = _cells(prof, lengths, models)
-    for k, (name, length) in enumerate(cells, start=1):
-        for seed in range(prof.seeds):
+    todo = _cells(prof, lengths, models)
+    for k, (name, length) in enumerate(todo, start=1):
+        for seed in range(prof.memory_seeds):
+
+            def train(name: str = name, length: int = length, seed: int = seed, k: int = k) -> dict:
+                start = time.perf_counter()
+                run = train_one(name, length, seed, prof)
+                if not quiet:
+                    row = run["row"]
+                    print(
+                        f"[{k}/{len(todo)}] {name:<16} T={length:<4} seed {seed}: test MSE "
+                        f"{row['test_mse']:.4f}, {row['sequences_seen']:,} sequences, "
+                        f"{time.perf_counter() - start:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                return run
+
             folder = _run_dir(out, name, length, prof, seed)
-            if folder.is_dir():
-                continue
-            start = time.perf_counter()
-            run = train_one(name, length, seed, prof)
-            tables = {f"{key}.csv": run[key] for key in ("history", "ratios", "time_profile")}
-            write_whole(folder, {"row.json": run["row"], **tables})
-            _write_machine(out, prof)
-            if not quiet:
-                row = run["row"]
-                print(
-                    f"[{k}/{len(cells)}] {name:<16} T={length:<4} seed {seed}: test MSE "
-                    f"{row['test_mse']:.4f}, {row['sequences_seen']:,} sequences, "
-                    f"{time.perf_counter() - start:.0f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if not runner.is_saved(folder):
+                runner.cached(folder, train, keys=["row"])
+                _write_machine(out, prof)
     return collect(prof, out)
 
 
-def grid_table(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> pd.DataFrame:
+def grid_table(profile: str | Profile | None = None, out: str | Path | None = None) -> pd.DataFrame:
     """What the chapter shows: :func:`run_grid` where the profile's page trains (quick), else
     :func:`collect`, the saved runs only (full: trained beforehand by ``python -m goldlab memory``)."""
-    prof = get_memory_profile(profile)
-    return run_grid(prof, out, quiet=True) if prof.page_trains else collect(prof, out)
+    prof = get_profile(profile)
+    return run_grid(prof, out, quiet=True) if prof.memory_page_trains else collect(prof, out)
 
 
 def build_model_check(name: str) -> None:
@@ -474,35 +392,36 @@ def build_model_check(name: str) -> None:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
 
 
-def _write_machine(out: Path, prof: MemoryProfile) -> None:
+def _write_machine(out: Path, prof: Profile) -> None:
     """``MACHINE.md``: the grid's budget and cuts, and one line per machine and backend that trained runs."""
-    runs = sorted((out / "runs").glob("*/row.json"))
+    runs = sorted(p.parent for p in (out / "runs").glob("*/row.json"))
     made = {}
-    for path in runs:
-        row = json.loads(path.read_text())
+    for folder in runs:
+        row = runner.read_run(folder, ["row"])["row"]
         made.setdefault(row.get("machine", f"unknown machine, Keras on {row['backend']}"), []).append(1)
     machines = "\n".join(f"- {m}: {len(n)} runs" for m, n in made.items())
-    left_out = "; ".join(prof.left_out()) or "nothing"
+    cuts = "; ".join(left_out(prof)) or "nothing"
     text = (
-        f"Grid: T in {list(prof.lengths)}, {prof.seeds} seeds, {prof.sequences:,} fresh training sequences "
-        f"per run ({prof.epochs} epochs of {prof.chunk:,}, batch {prof.batch_size}, Adam 1e-3), stopping "
-        f"once the validation MSE is below half the solved threshold.\n\nLeft out by design: {left_out}.\n\n"
-        f"{prof.note}\n\nMachines (updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}):\n"
-        f"{machines}\n"
+        f"Grid: T in {list(prof.memory_lengths)}, {prof.memory_seeds} seeds, {prof.memory_sequences:,} fresh "
+        f"training sequences per run ({epochs(prof)} epochs of {prof.memory_chunk:,}, batch "
+        f"{prof.memory_batch_size}, Adam 1e-3), stopping once the validation MSE is below half the solved "
+        f"threshold.\n\nLeft out by design: {cuts}.\n\n{prof.memory_note}\n\n"
+        f"Machines (updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}):\n{machines}\n"
     )
-    write_text(text, out / "MACHINE.md")
+    runner.write_text(text, out / "MACHINE.md")
 
 
-def load_grid(out: str | Path, table: str = "history", profile: str | MemoryProfile | None = None):
+def load_grid(out: str | Path, table: str = "history", profile: str | Profile | None = None):
     """The saved ``table`` (``history``, ``ratios`` or ``time_profile``) of every run listed in
     ``out/memory.csv``, stacked, with ``model``, ``T`` and ``seed`` columns."""
-    prof = get_memory_profile(profile)
+    prof = get_profile(profile)
     out = Path(out)
     index = pd.read_csv(out / "memory.csv")
     parts = []
     for row in index.itertuples():
         folder = _run_dir(out, row.model, int(row.T), prof, int(row.seed))
-        parts.append(pd.read_csv(folder / f"{table}.csv").assign(model=row.model, T=row.T, seed=row.seed))
+        part = runner.read_run(folder, [table])[table]
+        parts.append(part.assign(model=row.model, T=row.T, seed=row.seed))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -525,18 +444,20 @@ def gold_windows(window: int, horizon: int) -> gdata.Windows:
     )
 
 
-def run_gold(profile: str | MemoryProfile | None = None, out: str | Path | None = None) -> pd.DataFrame:
+def run_gold(profile: str | Profile | None = None, out: str | Path | None = None) -> pd.DataFrame:
     """The fix for long memory on gold: a chrono LSTM(32) over windows of each profile length, at the blog's
     30-day horizon, against the naive forecast on the same test days. Saved as ``out/gold.csv`` and read back
     when it holds every (window, seed)."""
-    prof = get_memory_profile(profile)
+    prof = get_profile(profile)
     path = (Path(out) if out is not None else memory_dir(prof)) / "gold.csv"
     horizons = (claims.HORIZON,)
-    wanted = {(w, h, s) for w in prof.gold_windows for h in horizons for s in range(prof.gold_seeds)}
+    wanted = {
+        (w, h, s) for w in prof.memory_gold_windows for h in horizons for s in range(prof.memory_gold_seeds)
+    }
     if path.exists():
         saved = pd.read_csv(path)
         keys = list(zip(saved["window"], saved["horizon"], saved["seed"], strict=True))
-        if wanted <= set(keys) and (saved["epochs"] == prof.gold_epochs).all():
+        if wanted <= set(keys) and (saved["epochs"] == prof.memory_gold_epochs).all():
             return saved[[k in wanted for k in keys]].reset_index(drop=True)
     rows = []
     for window, horizon, seed in sorted(wanted):
@@ -544,15 +465,17 @@ def run_gold(profile: str | MemoryProfile | None = None, out: str | Path | None 
         keras.utils.set_random_seed(seed)
         shape = windows.x_train.shape[1:]
         model = compile_model(build_lstm(shape, units=(UNITS,), dropout=0.0, forget_bias="chrono"))
-        hist = compile_and_fit(model, windows, prof.gold_epochs, prof.batch_size, loop="epoch", seed=seed)
+        hist = compile_and_fit(
+            model, windows, prof.memory_gold_epochs, prof.memory_batch_size, loop="epoch", seed=seed
+        )
         pred = windows.to_usd(model.predict(windows.x_test, verbose=0), "test")
-        common = {"window": window, "horizon": horizon, "epochs": prof.gold_epochs}
+        common = {"window": window, "horizon": horizon, "epochs": prof.memory_gold_epochs}
         naive = score_forecast(windows, windows.base_test)
         rows.append(common | {"model": "naive", "seed": seed} | naive)
         rows.append(common | {"model": "lstm_chrono", "seed": seed} | score_forecast(windows, pred))
         rows[-1]["sec_per_epoch"] = float(np.median(hist.epoch_seconds))
     table = pd.DataFrame(rows)
-    write_table(table, path)
+    runner.write_table(table, path)
     return table
 
 

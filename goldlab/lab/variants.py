@@ -4,7 +4,8 @@ The blog makes five claims it never shows a number for: that 10 epochs are enoug
 gradients; that ``clipnorm=0.5`` helps if gradients still vanish and values below 0.1 hurt; that an
 orthogonal gain of 1.5 trains faster but risks instability in the first 5 epochs; that batch normalisation
 between LSTM layers broke (stateful) training; and, in its subtitle, that the fixes "improve accuracy by
-34 %". This module measures each one cheaply (few epochs and seeds, sized by :data:`SIZES`) and decides a
+34 %". This module measures each one cheaply (few epochs and seeds, sized by the profile's ``variant_*``
+fields, :class:`goldlab.lab.profiles.Profile`) and decides a
 :class:`goldlab.lab.claims.Verdict` from the measurement
 with a threshold kept beside the function that uses it.
 
@@ -24,22 +25,18 @@ one row per (variant, seed, epoch), epoch 0 being the untrained model:
   ``batch_min_clipped`` (the same after clipping).
 
 Results are cached under ``out/variants/`` (``out``: a profile's results folder, e.g. ``results/full``):
-each run as one CSV written whole (so an interrupted experiment resumes with the runs it has), each
-experiment's table as ``<experiment>_h<h>_e<epochs>.csv``, which is read back as it is when it holds every
-run. :func:`verdicts` reads those tables and decides every claim, for the claims table.
-``python -m goldlab.lab.variants --profile full`` runs all; under JAX it keeps a compilation cache for the
-run, so the seeds of one variant (one program) compile once.
+each run as a folder ``runs/<run>/`` written whole by :func:`goldlab.lab.runner.cached` (so an interrupted
+experiment resumes with the runs it has), each experiment's table as ``<experiment>_h<h>_e<epochs>.csv``,
+which is read back as it is when it holds every run. :func:`verdicts` reads those tables and decides every
+claim, for the claims table. ``python -m goldlab variants --profile full`` runs all.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -48,7 +45,7 @@ import pandas as pd
 
 from goldlab import blog, models
 from goldlab import data as gdata
-from goldlab.lab import experiments
+from goldlab.lab import experiments, runner
 from goldlab.lab.claims import (
     BUDGET,
     NOT_REPRODUCED,
@@ -59,6 +56,7 @@ from goldlab.lab.claims import (
     Verdict,
     decide,
 )
+from goldlab.lab.profiles import Profile, get_profile, results_dir
 from goldlab.monitor import GradientMonitor, GradientProbe, time_ratio
 
 __all__ = [
@@ -66,8 +64,6 @@ __all__ = [
     "CLIP_VALUES",
     "GAINS",
     "HORIZON",
-    "SIZES",
-    "Sizes",
     "accuracy_verdict",
     "batchnorm",
     "batchnorm_stateful_verdict",
@@ -84,7 +80,6 @@ __all__ = [
     "load_windows",
     "read_table",
     "run_all",
-    "sizes",
     "VANISH_NORM",
     "VANISH_RATIO",
     "AGREE_SHARE",
@@ -107,38 +102,10 @@ __all__ = [
 HORIZON = blog.HORIZON
 
 
-@dataclass(frozen=True)
-class Sizes:
-    """How much each variant trains: ``epochs`` per run (``diagnose_epochs`` for :func:`diagnose`, whose
-    claim compares epoch :data:`CHECK_EPOCH` with the end), ``seeds`` per variant, ``probe_size`` windows in
-    the gradient probe, ``clip_batches`` mini-batches per epoch on which the clipping share is measured,
-    ``train_windows`` the latest training windows used (None: all of them)."""
-
-    epochs: int
-    diagnose_epochs: int
-    seeds: int
-    probe_size: int
-    clip_batches: int
-    train_windows: int | None = None
-
-
-#: The sizes of each profile. ``quick`` is a smoke run (1 seed, 2 epochs on the latest 256 training windows;
-#: its verdicts show that the code runs, not what holds). ``full`` is short next to the blog's 50 epochs and
-#: 5 seeds (say so beside any figure).
-SIZES: dict[str, Sizes] = {
-    "quick": Sizes(epochs=2, diagnose_epochs=2, seeds=1, probe_size=32, clip_batches=2, train_windows=256),
-    "full": Sizes(epochs=8, diagnose_epochs=20, seeds=2, probe_size=32, clip_batches=4),
-}
-
 _CH1, _CH2 = "../notebooks/01_diagnose.ipynb", "../notebooks/02_clip.ipynb"
 _CH3, _CH4 = "../notebooks/03_orthogonal.ipynb", "../notebooks/04_residual.ipynb"
 _RESULTS = "results.ipynb"
 _BATCH = 32  # the blog's batch size (Keras's default)
-
-
-def sizes(profile: str | experiments.Profile | None = None) -> Sizes:
-    """The :data:`SIZES` of a profile (by default ``$GOLDLAB_PROFILE``, else quick)."""
-    return SIZES[experiments.get_profile(profile).name]
 
 
 def load_windows(horizon: int = HORIZON, prices: pd.DataFrame | None = None) -> gdata.Windows:
@@ -216,17 +183,19 @@ def _train(
     windows: gdata.Windows,
     epochs: int,
     seed: int,
-    size: Sizes,
+    prof: Profile,
     clip: float | None = None,
 ) -> pd.DataFrame:
     """Build ``build(seed)``, train it ``epochs`` epochs on ``windows`` and return its per-epoch table."""
     model = build(seed)
     lstms = [layer.name for layer in models.lstm_layers(model)]
     probe = GradientProbe(model)
-    x, y = windows.x_train[-size.probe_size :], windows.y_train[-size.probe_size :]
+    x, y = windows.x_train[-prof.variant_probe_size :], windows.y_train[-prof.variant_probe_size :]
     monitor = GradientMonitor((x, y), every=1, vanish=0.0, explode=np.inf, time_vanish=0.0, compiled=probe)
     callbacks: list[keras.callbacks.Callback] = [monitor]
-    batch = _BatchNorms(probe, _fixed_batches(windows, size.clip_batches)) if clip is not None else None
+    batch = (
+        _BatchNorms(probe, _fixed_batches(windows, prof.variant_clip_batches)) if clip is not None else None
+    )
     if batch is not None:
         callbacks.append(batch)
     history = experiments.compile_and_fit(model, windows, epochs, _BATCH, callbacks, seed=seed)
@@ -237,11 +206,15 @@ def _train(
     return table.assign(seed=seed)
 
 
-def _run_name(key: str, windows: gdata.Windows, epochs: int, seed: int) -> str:
-    """A run's file name: everything that changes the run (training and validation windows included)."""
+def _run_dir(out: str | Path | None, key: str, windows: gdata.Windows, epochs: int, seed: int) -> Path | None:
+    """A run's folder (None without ``out``), named by everything that changes the run (training and
+    validation windows included)."""
+    if out is None:
+        return None
     n_val = 0 if windows.x_val is None else len(windows.x_val)
     sizes_ = f"tr{len(windows.x_train)}_val{n_val}"
-    return f"{key}_h{windows.horizon}_{windows.target_kind}_e{epochs}_{sizes_}_s{seed}"
+    name = f"{key}_h{windows.horizon}_{windows.target_kind}_e{epochs}_{sizes_}_s{seed}"
+    return Path(out) / "variants" / "runs" / name
 
 
 def _latest(windows: gdata.Windows, n: int | None) -> gdata.Windows:
@@ -263,7 +236,7 @@ def _experiment(
     variants: dict[str, tuple[str, Callable[[int], keras.Model], float | None]],
     windows: gdata.Windows,
     epochs: int,
-    size: Sizes,
+    prof: Profile,
     out: str | Path | None,
     quiet: bool,
 ) -> pd.DataFrame:
@@ -271,40 +244,38 @@ def _experiment(
 
     ``variants`` maps a label to (model key, builder, clip threshold or None); runs are saved by model key,
     so two experiments training the same model the same epochs share its runs. A saved whole table that
-    holds every (variant, seed) on the same windows is returned as it is (the run files need not exist).
+    holds every (variant, seed) on the same windows is returned as it is (the run folders need not exist).
     """
-    windows = _latest(windows, size.train_windows)
+    windows = _latest(windows, prof.variant_train_windows)
+    seeds = prof.variant_seeds
     n_val = 0 if windows.x_val is None else len(windows.x_val)
     sizes_ = {"train_windows": len(windows.x_train), "val_windows": n_val}
-    saved = _saved_table(out, experiment, windows.horizon, epochs, sizes_, set(variants), size.seeds)
+    saved = _saved_table(out, experiment, windows.horizon, epochs, sizes_, set(variants), seeds)
     if saved is not None:
         return saved
-    parts, total, done = [], len(variants) * size.seeds, 0
+    parts, total = [], len(variants) * seeds
     for variant, (key, build, clip) in variants.items():
-        for seed in range(size.seeds):
-            done += 1
-            name = _run_name(key, windows, epochs, seed)
-            path = Path(out) / "variants" / "runs" / f"{name}.csv" if out is not None else None
-            if path is not None and path.exists():
-                parts.append(pd.read_csv(path).assign(variant=variant))
-                continue
-            start = time.perf_counter()
-            run = _train(build, windows, epochs, seed, size, clip)
-            if path is not None:
-                experiments.write_table(run, path)
-            parts.append(run.assign(variant=variant))
-            if not quiet:
-                print(
-                    f"[{experiment} {done}/{total}] {variant} seed {seed}: {epochs} epochs in "
-                    f"{time.perf_counter() - start:.0f} s, val loss {run['val_loss'].iloc[-1]:.4g}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        for seed in range(seeds):
+
+            def train(build=build, seed: int = seed, clip=clip, variant: str = variant) -> dict:
+                start = time.perf_counter()
+                run = _train(build, windows, epochs, seed, prof, clip)
+                if not quiet:
+                    print(
+                        f"[{experiment} {len(parts) + 1}/{total}] {variant} seed {seed}: {epochs} epochs in "
+                        f"{time.perf_counter() - start:.0f} s, val loss {run['val_loss'].iloc[-1]:.4g}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                return {"history": run}
+
+            folder = _run_dir(out, key, windows, epochs, seed)
+            parts.append(runner.cached(folder, train)["history"].assign(variant=variant))
     table = pd.concat(parts, ignore_index=True).assign(horizon=windows.horizon, epochs=epochs, **sizes_)
     first = ["variant", "seed", "epoch", "loss", "val_loss"]
     table = table[first + [c for c in table.columns if c not in first]]
     if out is not None:
-        experiments.write_table(table, table_path(out, experiment, windows.horizon, epochs))
+        runner.write_table(table, table_path(out, experiment, windows.horizon, epochs))
     return table
 
 
@@ -328,14 +299,14 @@ _MAKERS = {"diagnose": "diagnose", "clip": "clip_values", "gain": "gains", "batc
 
 def read_table(out: str | Path, experiment: str, profile=None, horizon: int = HORIZON) -> pd.DataFrame:
     """A saved experiment table of ``profile``'s size, or a clear error naming the function that makes it."""
-    size = sizes(profile)
-    epochs = size.diagnose_epochs if experiment == "diagnose" else size.epochs
+    prof = get_profile(profile)
+    epochs = prof.variant_diagnose_epochs if experiment == "diagnose" else prof.variant_epochs
     path = table_path(out, experiment, horizon, epochs)
     if not path.exists():
         raise FileNotFoundError(
             f"{path}: no saved table; goldlab.lab.variants.{_MAKERS[experiment]}(windows, profile, out) "
             "makes it "
-            f"(or python -m goldlab.lab.variants --profile {experiments.get_profile(profile).name})"
+            f"(or python -m goldlab variants --profile {prof.name})"
         )
     return pd.read_csv(path)
 
@@ -369,10 +340,10 @@ def diagnose(
     windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False
 ) -> pd.DataFrame:
     """The baseline trained ``diagnose_epochs`` epochs, gradients and time ratios recorded every epoch."""
-    size = sizes(profile)
+    prof = get_profile(profile)
     shape = windows.x_train.shape[1:]
     build = {"baseline": ("baseline", lambda seed: models.build_step("baseline", shape, seed=seed), None)}
-    return _experiment("diagnose", build, windows, size.diagnose_epochs, size, out, quiet)
+    return _experiment("diagnose", build, windows, prof.variant_diagnose_epochs, prof, out, quiet)
 
 
 def _diagnosis(rows: pd.DataFrame) -> pd.DataFrame:
@@ -448,14 +419,14 @@ def clip_values(
     windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False
 ) -> pd.DataFrame:
     """The baseline with ``Adam(clipnorm=c)`` for each c in :data:`CLIP_VALUES` (column ``clipnorm``)."""
-    size = sizes(profile)
+    prof = get_profile(profile)
     shape = windows.x_train.shape[1:]
 
     def builder(c: float) -> Callable[[int], keras.Model]:
         return lambda seed: models.build_step("baseline", shape, seed=seed, clipnorm=c)
 
     variants = {f"clip{c:g}": (f"baseline_clip{c:g}", builder(c), c) for c in CLIP_VALUES}
-    table = _experiment("clip", variants, windows, size.epochs, size, out, quiet)
+    table = _experiment("clip", variants, windows, prof.variant_epochs, prof, out, quiet)
     return table.assign(clipnorm=table["variant"].str.slice(4).astype(float))
 
 
@@ -570,14 +541,14 @@ EXTRA_UNSTABLE = 1.0
 
 def gains(windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False) -> pd.DataFrame:
     """The orthogonal step (step 3) with ``Orthogonal(gain)`` for each of :data:`GAINS` (column ``gain``)."""
-    size = sizes(profile)
+    prof = get_profile(profile)
     shape = windows.x_train.shape[1:]
 
     def builder(g: float) -> Callable[[int], keras.Model]:
         return lambda seed: models.build_step("orthogonal", shape, seed=seed, gain=g)
 
     variants = {f"gain{g:g}": (f"orthogonal_gain{g:g}", builder(g), None) for g in GAINS}
-    table = _experiment("gain", variants, windows, size.epochs, size, out, quiet)
+    table = _experiment("gain", variants, windows, prof.variant_epochs, prof, out, quiet)
     return table.assign(gain=table["variant"].str.slice(4).astype(float))
 
 
@@ -704,13 +675,13 @@ def batchnorm(
     windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False
 ) -> pd.DataFrame:
     """The baseline without and with batch normalisation between its LSTMs (``none``, ``batchnorm``)."""
-    size = sizes(profile)
+    prof = get_profile(profile)
     shape = windows.x_train.shape[1:]
     variants = {
         "none": ("baseline", lambda seed: models.build_step("baseline", shape, seed=seed), None),
         "batchnorm": ("baseline_batchnorm", lambda seed: build_batchnorm(shape, seed=seed), None),
     }
-    return _experiment("batchnorm", variants, windows, size.epochs, size, out, quiet)
+    return _experiment("batchnorm", variants, windows, prof.variant_epochs, prof, out, quiet)
 
 
 def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
@@ -872,7 +843,7 @@ def verdicts(results_dir: str | Path, profile=None, horizon: int = HORIZON) -> l
 
 def run_all(profile=None, out: str | Path | None = None, quiet: bool = False) -> dict[str, pd.DataFrame]:
     """Train (or read back) all four experiments at :data:`HORIZON` into ``out`` (the profile's results)."""
-    out = experiments.results_dir(profile) if out is None else Path(out)
+    out = results_dir(profile) if out is None else Path(out)
     windows = load_windows()
     return {
         "diagnose": diagnose(windows, profile, out, quiet),
@@ -880,21 +851,3 @@ def run_all(profile=None, out: str | Path | None = None, quiet: bool = False) ->
         "gain": gains(windows, profile, out, quiet),
         "batchnorm": batchnorm(windows, profile, out, quiet),
     }
-
-
-if __name__ == "__main__":  # python -m goldlab.lab.variants [--profile full] [--out DIR]
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default=None)
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args()
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="goldlab-jax-") as cache:
-        if keras.backend.backend() == "jax" and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-            import jax  # seeds of one variant compile the same program: compile it once
-
-            jax.config.update("jax_compilation_cache_dir", cache)
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-        run_all(args.profile, args.out)
-    print(f"variants done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
