@@ -48,7 +48,10 @@ $(TF215_VENV)/.installed:
 test-main: setup
 	KERAS_BACKEND=tensorflow $(BIN)/pytest -q --nbval-lax -p no:cacheprovider tests notebooks book
 
-test: lint test-jax test-tf215 book test-main
+# The parts run two at a time (CI has 2 cores; most of a test's time is one core's Python and XLA work), each
+# part's output kept together; test-main, the longest, starts first and so closes the log.
+test: setup
+	$(MAKE) -j2 --output-sync=target test-main lint test-jax test-tf215 book
 
 NOTEBOOKS := notebooks/01_diagnose.ipynb notebooks/02_clip.ipynb notebooks/03_orthogonal.ipynb \
              notebooks/04_residual.ipynb notebooks/05_long_memory.ipynb \
