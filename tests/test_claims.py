@@ -197,7 +197,7 @@ def test_orth_vs_arch_threshold(table, orth, verdict):
     t = with_changes(t, "residual", "orthogonal", (0.5, 0.6))
     v = claims.orth_vs_arch(t)
     assert v.verdict == verdict
-    assert (v.values["p_init"] < claims.PAIRED_ALPHA) == (verdict == claims.SUPPORTED)
+    assert (v.values["p_init"] < claims.ALPHA) == (verdict == claims.SUPPORTED)
 
 
 @pytest.mark.parametrize(("settle", "verdict"), [(5, claims.SUPPORTED), (6, claims.NOT_REPRODUCED)])
@@ -344,7 +344,7 @@ def test_step_mae_threshold(table, step, changes, verdict):
     v = claims.step_mae(with_changes(table, step, before, changes), step)
     assert v.verdict == verdict and v.key == f"mae_{step}"
     assert v.values["change"] == pytest.approx(np.mean(changes))
-    assert (v.values["p"] < claims.PAIRED_ALPHA) == (verdict != claims.NOT_REPRODUCED)
+    assert (v.values["p"] < claims.ALPHA) == (verdict != claims.NOT_REPRODUCED)
     with pytest.raises(ValueError, match="step must be one of"):
         claims.step_mae(table, "baseline")
 
@@ -421,12 +421,62 @@ def test_fix_claims_are_declared_once_beside_the_blogs():
         assert (ROOT / "book" / c.where).resolve().exists(), c.key
 
 
+# --- the one registry ---------------------------------------------------------------------------
+
+
+def test_every_claim_is_declared_once_with_a_page_and_the_function_that_decides_it():
+    keys = [c.key for c in claims.CLAIMS]
+    assert len(set(keys)) == len(keys), "each claim declared once"
+    for c in claims.CLAIMS:
+        assert (ROOT / "book" / c.where.split("#")[0]).resolve().exists(), f"{c.key}: {c.where}"
+        assert c.key in claims.decision(c.key).decides, f"{c.key}: {c.decision} does not decide it"
+        assert not c.same_as or (claims.registered(c.same_as).ledger and not c.ledger), c.key
+    assert claims.SAME_CLAIM["memory_orth_doubled"] == "orth_doubled"
+    assert [c.key for c in claims.LEDGER] == [c.key for c in claims.CLAIMS if c.ledger]
+
+
+def test_a_verdict_is_built_from_its_registered_claim_and_only_from_one():
+    v = claims.verdict_for("orth_doubled", "×1", claims.SUPPORTED, "because", high=1.0)
+    c = claims.registered("orth_doubled")
+    assert (v.claim, v.blog, v.where, v.values) == (c.claim, c.blog, c.where, {"high": 1.0})
+    with pytest.raises(KeyError, match="no registered claim"):
+        claims.verdict_for("not_a_claim", "×1", claims.SUPPORTED, "because")
+    with pytest.raises(KeyError, match="no registered claim"):
+        claims.decides("not_a_claim")
+    wrong = claims.decides("mae")(claims.tensorboard.__wrapped__)
+    with pytest.raises(ValueError, match="decides mae, not 'tensorboard'"):
+        wrong()
+    missing = claims.not_computed("mae", "no results")
+    assert missing.verdict == claims.NOT_TESTABLE and missing.measured == "not computed"
+
+
+def test_thresholds_are_read_from_the_registry():
+    assert claims.threshold("orth_doubled") == claims.registered("orth_doubled").threshold
+    days = claims.threshold("sum_over_time", "days")
+    assert days == claims.registered("sum_over_time").threshold["days"]
+    with pytest.raises(KeyError, match="name one"):
+        claims.threshold("sum_over_time")
+    assert claims.figure("grad_layer3", "layer3") == claims.registered("grad_layer3").figures["layer3"]
+
+
+def test_no_verdict_is_built_and_no_private_name_imported_outside_the_registry():
+    package = ROOT / "goldlab"
+    built = {
+        str(p.relative_to(ROOT)): n for p in package.rglob("*.py") if (n := p.read_text().count("Verdict("))
+    }
+    assert built == {"goldlab/lab/claims.py": 1}, built  # the one call, in claims.verdict_for
+    modules = "|".join(p.stem for p in package.rglob("*.py") if not p.stem.startswith("_"))
+    private = re.compile(rf"\b(?:{modules})\._[a-z]\w*|^from goldlab[\w.]* import .*\b_[a-z]", re.M)
+    found = {str(p.relative_to(ROOT)): private.findall(p.read_text()) for p in package.rglob("*.py")}
+    assert not {k: v for k, v in found.items() if v}
+
+
 @pytest.mark.parametrize(("share", "verdict"), [(0.9, claims.SUPPORTED), (0.89, claims.REFUTED)])
 def test_sum_over_time_threshold(share, verdict):
     kept = pd.DataFrame(
         {
             "layer": ["lstm_1", "lstm_2", "lstm_1"],
-            "k": [claims.RECENT_DAYS] * 2 + [5],
+            "k": [claims.threshold("sum_over_time", "days")] * 2 + [5],
             "share": [share, 1, 0.1],
         }
     )

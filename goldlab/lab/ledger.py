@@ -3,8 +3,9 @@
 Each chapter decides its claims from its own cells; the intro and the results page show them all in one
 table. :func:`every_verdict` computes each verdict again from the same saved results (it trains nothing),
 through the same functions and thresholds the chapters assert on, so the table and the chapters cannot
-disagree. A part whose results are missing (e.g. the long-memory runs not made yet) is reported as such
-in the table, not skipped.
+disagree. The table is the registry :data:`goldlab.lab.claims.LEDGER` iterated: one row per claim, in its
+order. A claim whose part has no saved results here (e.g. the long-memory runs not made yet) keeps its row,
+with a "not computed" verdict that names what is missing, rather than being skipped.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from goldlab import models, monitor
+from goldlab import blog, models, monitor
 from goldlab.lab import claims, depth, experiments, forecast, memory, variants
-from goldlab.lab.claims import NOT_TESTABLE, Verdict
+from goldlab.lab.claims import Verdict
 
 __all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "settled", "speed_table"]
 
@@ -55,21 +56,29 @@ def oldest_share(
     return pd.concat(parts, names=["horizon"])
 
 
-def _missing(part: str, err: Exception) -> Verdict:
-    reason = f"its saved results are missing here ({type(err).__name__}: {str(err)[:120]})"
-    return Verdict(
-        f"missing_{part}", f"the {part} claims", "see the chapter", "no results", NOT_TESTABLE, reason
-    )
-
-
-def _gather(parts: dict[str, Callable[[], list[Verdict]]]) -> list[Verdict]:
+def _gather(parts: dict[str, Callable[[], list[Verdict]]]) -> tuple[list[Verdict], list[str]]:
+    """The verdicts of every part that has its saved results, and one line per part that has not."""
     out: list[Verdict] = []
+    missing: list[str] = []
     for part, make in parts.items():
         try:
             out.extend(make())
         except FileNotFoundError as err:
-            out.append(_missing(part, err))
-    return out
+            missing.append(f"{part} ({type(err).__name__}: {str(err)[:120]})")
+    return out, missing
+
+
+def _by_registry(verdicts: list[Verdict], missing: list[str]) -> list[Verdict]:
+    """One verdict per claim of :data:`goldlab.lab.claims.LEDGER`, in its order: the computed one, else a
+    "not computed" verdict naming the parts whose saved results are missing here."""
+    found = {v.key: v for v in verdicts}
+    why = (
+        f"its saved results are missing here: {'; '.join(missing)}"
+        if missing
+        else "no part of the ledger computed it"
+    )
+    rows = [found.pop(c.key, None) or claims.not_computed(c.key, why) for c in claims.LEDGER]
+    return rows + list(found.values())  # a verdict of a claim off the table still shows
 
 
 def every_verdict(
@@ -83,10 +92,10 @@ def every_verdict(
     prof = experiments.get_profile(profile)
     results = Path(results)
     table = pd.read_csv(results / "ablation_level.csv")
-    steps = list(claims.STEPS)
+    steps = list(blog.STEPS)
 
     def ablation() -> list[Verdict]:
-        runs = experiments.load_runs(results, steps, prof.seeds, claims.HORIZON, prof.epochs)
+        runs = experiments.load_runs(results, steps, prof.seeds, blog.HORIZON, prof.epochs)
         watch = claims.blog_monitor(models.build_step("baseline", seed=0))
         fade = claims.time_fade(oldest_share(results, prof))
         both = [table, *([pd.read_csv(ret)] if (ret := results / "ablation_return.csv").exists() else [])]
@@ -111,21 +120,20 @@ def every_verdict(
     def walk() -> list[Verdict]:
         return [forecast.beats_naive_walk(pd.read_csv(results / "walk_forward.csv"))]
 
-    return claims.combine(
-        _gather(
-            {
-                "ablation": ablation,
-                "speed": speed_claim,
-                "high learning rate": high_lr,
-                "clip counts": clip_counts,
-                "skip square": skip_square,
-                "variants": lambda: variants.verdicts(results, prof),
-                "long-memory": lambda: memory.verdicts(results),
-                "depth sweep": lambda: depth.verdicts(results, prof),
-                "walk-forward": walk,
-            }
-        )
+    found, missing = _gather(
+        {
+            "ablation": ablation,
+            "speed": speed_claim,
+            "high learning rate": high_lr,
+            "clip counts": clip_counts,
+            "skip square": skip_square,
+            "variants": lambda: variants.verdicts(results, prof),
+            "long-memory": lambda: memory.verdicts(results),
+            "depth sweep": lambda: depth.verdicts(results, prof),
+            "walk-forward": walk,
+        }
     )
+    return _by_registry(claims.combine(found), missing)
 
 
 def settled(
