@@ -45,6 +45,7 @@ __all__ = [
     "FINAL_STEP",
     "LEDGER",
     "MIN_SEEDS",
+    "SEED_SDS",
     "SAME_CLAIM",
     "combine",
     "decides",
@@ -189,12 +190,15 @@ BASELINES: tuple[str, ...] = ("naive", "drift", "linear")
 _METRICS: tuple[str, ...] = ("mae", "rmse", "mase", "directional_accuracy")
 #: The step-4 network is the blog's final model; the headline compares it with the baseline.
 FINAL_STEP = "residual"
-#: Significance level of every test a verdict reads: the paired comparisons of two steps over seeds, the
-#: Diebold–Mariano test against the naive forecast, the Mincer–Zarnowitz and Spearman tests.
+#: Significance level of every test a verdict reads (the paired comparisons of two steps over seeds, the
+#: Diebold–Mariano test against the naive forecast, the Mincer–Zarnowitz and Spearman tests).
 ALPHA = 0.05
 #: The book's least number of seeds (or runs paired by seed) for a verdict; fewer are "not tested at a
 #: sufficient budget".
 MIN_SEEDS = 3
+#: The spread bar, in sd over seeds, that an effect must exceed where there is nothing to pair (the
+#: threshold of :func:`skip_effect`, one seed per depth, and of the chapters' checks of a step's MAE change).
+SEED_SDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -389,8 +393,7 @@ CLAIMS: tuple[Claim, ...] = (
         "step 4: residual connections only help with 3+ LSTM layers",
         "3+ layers",
         _CH4,
-        _C + "skip_effect",
-        threshold=2.0,  # an effect must exceed this many sd over seeds (one seed per depth: nothing to pair)
+        _C + "skip_effect",  # an effect must exceed SEED_SDS sd over seeds at every depth
     ),
     Claim(
         "diagnose_epochs",
@@ -1301,11 +1304,11 @@ def seed_sd(table: pd.DataFrame, step: str, horizon: int = blog.HORIZON) -> floa
 @decides("residual_depth")
 def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
     """Test MAE with skips minus without, at each depth of ``square`` (columns lstms, skips, mae; one
-    seed), against the claim's threshold times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
+    seed), against :data:`SEED_SDS` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
     mae = square.pivot_table(index="lstms", columns="skips", values="mae")
     change = (mae[True] - mae[False]).to_dict()
     lo, hi = min(change.values()), max(change.values())
-    sds = threshold("residual_depth")
+    sds = SEED_SDS
     bar = sds * sd
     verdict = SUPPORTED if hi < -bar else REFUTED if lo > bar else NOT_REPRODUCED
     parts = ", ".join(f"{d:+.2f} USD with {n} LSTMs" for n, d in change.items())
