@@ -1,5 +1,6 @@
 """goldlab.lab.claims on a small synthetic ablation-like table (no training)."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -459,16 +460,38 @@ def test_thresholds_are_read_from_the_registry():
     assert claims.figure("grad_layer3", "layer3") == claims.registered("grad_layer3").figures["layer3"]
 
 
-def test_no_verdict_is_built_and_no_private_name_imported_outside_the_registry():
+def _private_uses(path: Path) -> list[str]:
+    """Underscore names that ``path`` imports from another goldlab module or reads off one (``mod._x``)."""
+    tree = ast.parse(path.read_text())
+    found, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("goldlab"):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+            modules |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            modules |= {
+                (a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("goldlab")
+            }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if isinstance(node.value, ast.Name) and node.value.id in modules:
+                found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_verdict_is_built_and_no_private_name_imported_outside_the_registry(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from goldlab.lab import claims\nfrom goldlab.lab.memory import (\n    _solved,\n)\nclaims._BY_KEY\n"
+    )
+    assert _private_uses(sample) == ["goldlab.lab.memory._solved", "claims._BY_KEY"]
     package = ROOT / "goldlab"
     built = {
         str(p.relative_to(ROOT)): n for p in package.rglob("*.py") if (n := p.read_text().count("Verdict("))
     }
     assert built == {"goldlab/lab/claims.py": 1}, built  # the one call, in claims.verdict_for
-    modules = "|".join(p.stem for p in package.rglob("*.py") if not p.stem.startswith("_"))
-    private = re.compile(rf"\b(?:{modules})\._[a-z]\w*|^from goldlab[\w.]* import .*\b_[a-z]", re.M)
-    found = {str(p.relative_to(ROOT)): private.findall(p.read_text()) for p in package.rglob("*.py")}
-    assert not {k: v for k, v in found.items() if v}
+    private = {str(p.relative_to(ROOT)): uses for p in package.rglob("*.py") if (uses := _private_uses(p))}
+    assert not private, private
 
 
 @pytest.mark.parametrize(("share", "verdict"), [(0.9, claims.SUPPORTED), (0.89, claims.REFUTED)])

@@ -236,6 +236,10 @@ _RESULTS, _API = "results.ipynb", "api.md"
 _WHY_FAILS, _WHAT_DECIDES = "why_fails.ipynb", "what_decides.ipynb"
 _C, _V, _M = "goldlab.lab.claims:", "goldlab.lab.variants:", "goldlab.lab.memory:"
 _F, _D = "goldlab.lab.forecast:", "goldlab.lab.depth:"
+# the blog's statements that more than one claim quotes, written once
+_DEPTH_FIGURES = "0.023 (early layers) → 0.000002 (deeper layers)"
+_PREVENTS_BOTH, _PREVENTS_EXPLODING = "“prevents both”", "“prevents … exploding”"
+_DOUBLED, _THREE_PLUS, _WORSE = "doubled (2×)", "3+ layers", "worse with depth"
 
 #: Every claim the book decides, in the order of the claims table (:func:`goldlab.lab.ledger.every_verdict`
 #: iterates it): the blog's headline results, its four steps' claims and its other claims, its untested
@@ -268,7 +272,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "depth_fall",
         "step 1: gradient norms fall with depth, layer 3 “near zero”",
-        "0.023 (early layers) → 0.000002 (deeper layers)",
+        _DEPTH_FIGURES,
         _CH1,
         _C + "depth_fall",
         threshold=10.0,  # vanishing across depth: the first LSTM's gradient at least this times the last's
@@ -279,7 +283,8 @@ CLAIMS: tuple[Claim, ...] = (
         "flat after 3 epochs → steady decline",
         _CH2,
         _C + "loss_flattening",
-        threshold=0.1,  # "flat": the loss falls by less than this share from epoch 3 to the end
+        threshold=0.1,  # "flat": the loss falls by less than this share from the blog's epoch to the end
+        figures={"epoch": 3},  # the blog's loss flattens after this epoch
     ),
     Claim(
         "orth_floor",
@@ -292,7 +297,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "orth_doubled",
         "step 3: orthogonal initialisation “doubled gradient flow”",
-        "doubled (2×)",
+        _DOUBLED,
         _CH3,
         _C + "orth_doubled",
         threshold=1.5,  # "doubled": the orthogonal/clipnorm gradient-norm ratio must reach this
@@ -322,7 +327,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "more_layers",
         "more LSTM layers made vanishing worse",
-        "worse with depth",
+        _WORSE,
         _CH1,
         _C + "more_layers",  # vanishing needs the factor of depth_fall
     ),
@@ -383,7 +388,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "clip_prevents",
         "step 2: clipnorm=1.0 prevents gradients from vanishing or exploding",
-        "“prevents both”",
+        _PREVENTS_BOTH,
         _CH2,
         _C + "clip_prevents",
         threshold=0.05,  # clipping is idle below this share of the training updates changed
@@ -391,7 +396,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "residual_depth",
         "step 4: residual connections only help with 3+ LSTM layers",
-        "3+ layers",
+        _THREE_PLUS,
         _CH4,
         _C + "skip_effect",  # an effect must exceed SEED_SDS sd over seeds at every depth
     ),
@@ -500,7 +505,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "memory_more_layers",
         "adding more LSTM layers made it worse",
-        "worse with depth",
+        _WORSE,
         _CH5,
         _M + "claim_more_layers",
         threshold=2.0,  # worse: six stacked LSTMs end with at least this times one LSTM's test MSE
@@ -511,7 +516,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "memory_residual_depth",
         "residual connections help with 3+ LSTM layers",
-        "3+ layers",
+        _THREE_PLUS,
         _CH5,
         _M + "claim_residual_depth",
         threshold=2.0,  # skips help when they divide a stack's test MSE by at least this
@@ -522,7 +527,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "memory_orth_doubled",
         "orthogonal initialisation doubled gradient flow",
-        "doubled (2×)",
+        _DOUBLED,
         _CH5,
         _M + "claim_orth_doubled",  # "doubled" as orth_doubled has it
         kind="memory",
@@ -532,7 +537,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "memory_clip_prevents",
         "clipping prevents vanishing gradients",
-        "“prevents both”",
+        _PREVENTS_BOTH,
         _CH5,
         _M + "claim_clip_prevents",
         threshold=2.0,  # prevents vanishing: at least this times more gradient at the first step
@@ -582,7 +587,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "clip_high_lr",
         "clipping is the fix for a learning rate that diverges",
-        "“prevents … exploding”",
+        _PREVENTS_EXPLODING,
         _CH2,
         _C + "clip_high_lr",
         threshold=0.1,  # rescues: it lowers the final training loss by at least this share
@@ -614,7 +619,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "depth_direction",
         "the blog's depth figures describe a gradient vanishing across depth",
-        "0.023 (early layers) → 0.000002 (deeper layers)",
+        _DEPTH_FIGURES,
         _CH1,
         _C + "depth_direction",
         figures={"early": 0.023, "deep": 0.000002},  # the blog's depth figures
@@ -624,7 +629,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "clip_rescue",
         "clipping rescues a run whose gradient explodes",
-        "“prevents … exploding”",
+        _PREVENTS_EXPLODING,
         _CH2,
         _C + "clip_rescue",
         kind="fix",
@@ -892,9 +897,9 @@ def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
 
 
 def _horizon(table: pd.DataFrame, horizon: int | None) -> int:
-    """``horizon``, else 30 (the blog's) when the table has it, else its longest."""
+    """``horizon``, else the blog's (:data:`goldlab.blog.HORIZON`) when the table has it, else its longest."""
     hs = sorted(int(h) for h in table["horizon"].dropna().unique())
-    return horizon if horizon is not None else (30 if 30 in hs else hs[-1])
+    return horizon if horizon is not None else (blog.HORIZON if blog.HORIZON in hs else hs[-1])
 
 
 def _mean(table: pd.DataFrame, step: str, h: int, col: str) -> float:
@@ -1011,17 +1016,26 @@ def clip_prevents(counts: pd.DataFrame, clipnorm: float = 1.0) -> Verdict:
 def loss_flattening(history: pd.DataFrame) -> Verdict:
     """Does the baseline's training loss flatten after 3 epochs? ``history``: step, seed, epoch, loss."""
     base = history[history["step"] == "baseline"].groupby("epoch")["loss"].mean()
-    fall = float(1 - base.iloc[-1] / base.loc[3]) if 3 in base.index and base.index.max() > 3 else np.nan
+    after = figure("loss_flattening", "epoch")
+    fall = (
+        float(1 - base.iloc[-1] / base.loc[after])
+        if after in base.index and base.index.max() > after
+        else np.nan
+    )
     flat = threshold("loss_flattening")
     verdict = decide(fall, flat, REFUTED, SUPPORTED)
     reason = (
-        f"without clipping the mean training loss falls by {fall:.0%} from epoch 3 to epoch "
+        f"without clipping the mean training loss falls by {fall:.0%} from epoch {after} to epoch "
         f"{base.index.max()}"
         f" (flat would be under {flat:.0%})"
         if np.isfinite(fall)
         else "the runs have no epoch after the third"
     )
-    measured = "runs of 3 epochs" if not np.isfinite(fall) else f"baseline loss {-fall:+.0%} after epoch 3"
+    measured = (
+        f"runs of {after} epochs"
+        if not np.isfinite(fall)
+        else f"baseline loss {-fall:+.0%} after epoch {after}"
+    )
     return verdict_for("loss_flattening", measured, verdict, reason, fall=fall)
 
 

@@ -741,7 +741,8 @@ def accuracy_verdict(ablation: pd.DataFrame, horizon: int = blog.HORIZON) -> Ver
         f"test MAE {mae0:.2f} → {mae1:.2f} USD ({values['mae_relative']:+.0%})"
     )
     reason = (
-        "a regression has no accuracy and the blog never defines one; its 34 % is "
+        "a regression has no accuracy and the blog never defines one; "
+        f"its {100 * figure('accuracy_34', 'improvement'):.0f} % is "
         f"({100 * after:.0f} − {100 * before:.0f}) / {100 * before:.0f} = "
         f"{blog_relative:.1%} of its own undefined figures, and no defined measure of ours can stand for it"
     )
