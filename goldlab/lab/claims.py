@@ -651,7 +651,10 @@ CLAIMS: tuple[Claim, ...] = (
         "Orthogonal(gain=1.0) as recurrent_initializer",
         _CH3,
         _C + "gate_orthogonal",
-        threshold=0.99,  # orthogonal: this share of a gate's singular values within 10 % of 1
+        threshold={
+            "share": 0.99,
+            "within": 0.1,
+        },  # orthogonal: ``share`` of its singular values within 1 ± ``within``
         kind="fix",
         ledger=False,
     ),
@@ -1490,14 +1493,14 @@ def gate_orthogonal(values: pd.DataFrame) -> Verdict:
     """Per-gate singular values of a Keras ``Orthogonal`` recurrent kernel (from
     :func:`goldlab.bptt.gate_singular_values`, columns gate and value): orthogonal per gate only if they
     all sit near 1."""
-    near = float(((values["value"] - 1).abs() <= 0.1).mean())
+    needed, within = threshold("gate_orthogonal", "share"), threshold("gate_orthogonal", "within")
+    near = float(((values["value"] - 1).abs() <= within).mean())
     rms = float(np.sqrt((values["value"] ** 2).mean()))
-    needed = threshold("gate_orthogonal")
     verdict = decide(near, needed, SUPPORTED, REFUTED)
     lo, hi = float(values["value"].min()), float(values["value"].max())
     reason = (
-        f"{near:.0%} of the gates' singular values lie within 10 % of 1 ({needed:.0%} would make each "
-        f"gate orthogonal); they run from {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
+        f"{near:.0%} of the gates' singular values lie within {100 * within:g} % of 1 ({needed:.0%} would "
+        f"make each gate orthogonal); they run from {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
     )
     measured = f"per-gate singular values {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
     return verdict_for("gate_orthogonal", measured, verdict, reason, near=near, rms=rms, low=lo, high=hi)
