@@ -1,5 +1,6 @@
 """goldlab.lab.claims on a small synthetic ablation-like table (no training)."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -197,7 +198,7 @@ def test_orth_vs_arch_threshold(table, orth, verdict):
     t = with_changes(t, "residual", "orthogonal", (0.5, 0.6))
     v = claims.orth_vs_arch(t)
     assert v.verdict == verdict
-    assert (v.values["p_init"] < claims.PAIRED_ALPHA) == (verdict == claims.SUPPORTED)
+    assert (v.values["p_init"] < claims.ALPHA) == (verdict == claims.SUPPORTED)
 
 
 @pytest.mark.parametrize(("settle", "verdict"), [(5, claims.SUPPORTED), (6, claims.NOT_REPRODUCED)])
@@ -344,7 +345,7 @@ def test_step_mae_threshold(table, step, changes, verdict):
     v = claims.step_mae(with_changes(table, step, before, changes), step)
     assert v.verdict == verdict and v.key == f"mae_{step}"
     assert v.values["change"] == pytest.approx(np.mean(changes))
-    assert (v.values["p"] < claims.PAIRED_ALPHA) == (verdict != claims.NOT_REPRODUCED)
+    assert (v.values["p"] < claims.ALPHA) == (verdict != claims.NOT_REPRODUCED)
     with pytest.raises(ValueError, match="step must be one of"):
         claims.step_mae(table, "baseline")
 
@@ -421,12 +422,84 @@ def test_fix_claims_are_declared_once_beside_the_blogs():
         assert (ROOT / "book" / c.where).resolve().exists(), c.key
 
 
+# --- the one registry ---------------------------------------------------------------------------
+
+
+def test_every_claim_is_declared_once_with_a_page_and_the_function_that_decides_it():
+    keys = [c.key for c in claims.CLAIMS]
+    assert len(set(keys)) == len(keys), "each claim declared once"
+    for c in claims.CLAIMS:
+        assert (ROOT / "book" / c.where.split("#")[0]).resolve().exists(), f"{c.key}: {c.where}"
+        assert c.key in claims.decision(c.key).decides, f"{c.key}: {c.decision} does not decide it"
+        assert not c.same_as or (claims.registered(c.same_as).ledger and not c.ledger), c.key
+    assert claims.SAME_CLAIM["memory_orth_doubled"] == "orth_doubled"
+    assert [c.key for c in claims.LEDGER] == [c.key for c in claims.CLAIMS if c.ledger]
+
+
+def test_a_verdict_is_built_from_its_registered_claim_and_only_from_one():
+    v = claims.verdict_for("orth_doubled", "×1", claims.SUPPORTED, "because", high=1.0)
+    c = claims.registered("orth_doubled")
+    assert (v.claim, v.blog, v.where, v.values) == (c.claim, c.blog, c.where, {"high": 1.0})
+    with pytest.raises(KeyError, match="no registered claim"):
+        claims.verdict_for("not_a_claim", "×1", claims.SUPPORTED, "because")
+    with pytest.raises(KeyError, match="no registered claim"):
+        claims.decides("not_a_claim")
+    wrong = claims.decides("mae")(claims.tensorboard.__wrapped__)
+    with pytest.raises(ValueError, match="decides mae, not 'tensorboard'"):
+        wrong()
+    missing = claims.not_computed("mae", "no results")
+    assert missing.verdict == claims.NOT_TESTABLE and missing.measured == "not computed"
+
+
+def test_thresholds_are_read_from_the_registry():
+    assert claims.threshold("orth_doubled") == claims.registered("orth_doubled").threshold
+    days = claims.threshold("sum_over_time", "days")
+    assert days == claims.registered("sum_over_time").threshold["days"]
+    with pytest.raises(KeyError, match="name one"):
+        claims.threshold("sum_over_time")
+    assert claims.figure("grad_layer3", "layer3") == claims.registered("grad_layer3").figures["layer3"]
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Underscore names that ``path`` imports from another goldlab module or reads off one (``mod._x``)."""
+    tree = ast.parse(path.read_text())
+    found, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("goldlab"):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+            modules |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            modules |= {
+                (a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("goldlab")
+            }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if isinstance(node.value, ast.Name) and node.value.id in modules:
+                found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_verdict_is_built_and_no_private_name_imported_outside_the_registry(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from goldlab.lab import claims\nfrom goldlab.lab.memory import (\n    _solved,\n)\nclaims._BY_KEY\n"
+    )
+    assert _private_uses(sample) == ["goldlab.lab.memory._solved", "claims._BY_KEY"]
+    package = ROOT / "goldlab"
+    built = {
+        str(p.relative_to(ROOT)): n for p in package.rglob("*.py") if (n := p.read_text().count("Verdict("))
+    }
+    assert built == {"goldlab/lab/claims.py": 1}, built  # the one call, in claims.verdict_for
+    private = {str(p.relative_to(ROOT)): uses for p in package.rglob("*.py") if (uses := _private_uses(p))}
+    assert not private, private
+
+
 @pytest.mark.parametrize(("share", "verdict"), [(0.9, claims.SUPPORTED), (0.89, claims.REFUTED)])
 def test_sum_over_time_threshold(share, verdict):
     kept = pd.DataFrame(
         {
             "layer": ["lstm_1", "lstm_2", "lstm_1"],
-            "k": [claims.RECENT_DAYS] * 2 + [5],
+            "k": [claims.threshold("sum_over_time", "days")] * 2 + [5],
             "share": [share, 1, 0.1],
         }
     )

@@ -361,13 +361,13 @@ def test_a_german_file_runs_through_walk_forward_from_the_environment(tmp_path, 
 def test_real_files_through_the_environment_and_walk_forward(shared_data_dir, name, sep):
     """The real exports of ../shared/data: read with no option, years and training days from the file."""
     from goldlab import data
-    from goldlab.lab import experiments
+    from goldlab.lab import experiments, profiles
 
     prices = data.own_prices({"GOLDLAB_PRICES": str(shared_data_dir / name)})
     raw = pd.read_csv(shared_data_dir / name, sep=sep, dtype=str, encoding="utf-8-sig")
     assert len(prices) == len(raw)  # every row read, none dropped
     features = data.make_features(prices)
-    quick = experiments.get_profile("quick")
+    quick = profiles.get_profile("quick")
     years, days = experiments._walk_plan(features, None, None, quick, own=True)
     # independent: the file's last two years, each with at least 1,247 feature rows before it
     per_year = pd.Series(features.index.year).value_counts().sort_index()

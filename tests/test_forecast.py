@@ -63,7 +63,7 @@ def test_follows_price_threshold(best, verdict):
     v = forecast.follows_price(short, 1)
     assert v.verdict == verdict
     assert v.values["best_slope"] == pytest.approx(1 / best, rel=0.05)
-    assert (v.values["best_p"] >= forecast.ALPHA) == (verdict == claims.SUPPORTED)
+    assert (v.values["best_p"] >= claims.ALPHA) == (verdict == claims.SUPPORTED)
     assert v.values["naive_slope"] == pytest.approx(1.0, abs=0.01)
 
 
@@ -212,7 +212,7 @@ def test_gradient_decides_needs_significance_within_each_target():
     )
     v = forecast.gradient_decides(pd.concat([t[~ret], small], ignore_index=True))
     assert v.values["within"]["return"] == pytest.approx(-0.8)
-    assert v.values["p"]["return"] > forecast.ALPHA
+    assert v.values["p"]["return"] > claims.ALPHA
     assert v.verdict == claims.NOT_REPRODUCED
 
 

@@ -21,13 +21,15 @@ def test_ledger_refuses_a_claim_decided_twice():
         ledger.ledger([verdict("a"), verdict("a")])
 
 
-def test_missing_parts_become_rows_not_silence():
-    def missing():
-        raise FileNotFoundError("results/x/memory.csv")
-
-    out = ledger._gather({"present": lambda: [verdict("a")], "long-memory": missing})
-    assert [v.key for v in out] == ["a", "missing_long-memory"]
-    assert out[1].verdict == claims.NOT_TESTABLE and "memory.csv" in out[1].reason
+def test_the_ledger_is_the_registry_iterated_and_a_missing_part_leaves_rows_not_computed(tmp_path):
+    table = pd.read_csv(ROOT / "results" / "full" / "ablation_level.csv")
+    table.to_csv(tmp_path / "ablation_level.csv", index=False)  # the ablation's table, none of its runs
+    verdicts = ledger.every_verdict(tmp_path, "full")
+    assert [v.key for v in verdicts] == [c.key for c in claims.LEDGER]
+    assert all(v.measured == "not computed" and v.verdict == claims.NOT_TESTABLE for v in verdicts)
+    assert all("long-memory" in v.reason and "memory.csv" in v.reason for v in verdicts)
+    mae = verdicts[0]
+    assert (mae.claim, mae.where) == (claims.registered("mae").claim, claims.registered("mae").where)
 
 
 def test_speed_table_from_the_repository(tmp_path):
@@ -52,9 +54,11 @@ def test_every_verdict_needs_the_ablation_table(tmp_path):
 
 def test_the_committed_full_results_decide_every_blog_claim():
     verdicts = ledger.every_verdict(ROOT / "results" / "full", "full", speed=ledger.speed_table(ROOT))
-    keys = {v.key for v in verdicts}
-    assert not [k for k in keys if k.startswith("missing_")], [v.reason for v in verdicts]
-    assert {c.key for c in claims.BLOG_CLAIMS} <= keys, {c.key for c in claims.BLOG_CLAIMS} - keys
+    assert [v.key for v in verdicts] == [c.key for c in claims.LEDGER], "one row per claim, in its order"
+    assert not [v.reason for v in verdicts if v.measured == "not computed"]
+    assert {c.key for c in claims.BLOG_CLAIMS} <= {v.key for v in verdicts}
+    for v in verdicts:  # each row decided by its claim's own function (a folded one: by combine)
+        assert v.key in claims.decision(v.key).decides and v.claim == claims.registered(v.key).claim
 
 
 def test_side_experiments_are_kept_whole_and_named_by_what_changes_them(tmp_path):

@@ -135,7 +135,7 @@ def test_phase_table():
 # Each claim lands on both sides of its threshold
 
 
-def _seeds(rows: list[dict], n: int = memory.MIN_PAIRS) -> pd.DataFrame:
+def _seeds(rows: list[dict], n: int = claims.MIN_SEEDS) -> pd.DataFrame:
     return pd.DataFrame([{**r, "seed": k} for k in range(n) for r in rows])
 
 
@@ -151,7 +151,7 @@ def test_claim_up_to_100():
     one_seed = memory.claim_up_to_100(works[works["seed"] == 0])
     assert one_seed.verdict == claims.BUDGET, "one seed is not a verdict"
     assert memory.claim_up_to_100(works[works["T"] > 100]).verdict == claims.NOT_TESTABLE
-    assert memory.UP_TO_100_SOLVED == 0.5
+    assert claims.threshold("memory_up_to_100") == 0.5
 
 
 def test_claim_gru_over_100():
@@ -167,7 +167,7 @@ def test_claim_gru_over_100():
 
 
 def test_claim_more_layers():
-    k = memory.DEPTH_WORSE
+    k = claims.threshold("memory_more_layers")
     one = _row("lstm_fb1", 50, 0, True, 0.005)
     worse = pd.DataFrame([one, _row("lstm_x6", 50, 0, False, 0.005 * k * 1.01)])
     fine = pd.DataFrame([one, _row("lstm_x6", 50, 0, True, 0.005 * k * 0.99)])
@@ -180,7 +180,7 @@ def test_claim_more_layers():
 
 
 def test_claim_residual_depth():
-    g = memory.SKIP_GAIN
+    g = claims.threshold("memory_residual_depth")
 
     def table(gain):
         rows = []
@@ -203,23 +203,37 @@ def _pair(before: str, after: str, column: str, gain: float, seeds: int) -> pd.D
 
 
 def test_claim_clip_prevents():
-    def table(gain, seeds=memory.MIN_PAIRS):
+    def table(gain, seeds=claims.MIN_SEEDS):
         return _pair("blog_baseline", "blog_clipnorm", "final", gain, seeds)
 
-    assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 1.01)).verdict == claims.SUPPORTED
-    assert memory.claim_clip_prevents(table(memory.CLIP_GAIN * 0.99)).verdict == claims.REFUTED
+    assert (
+        memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 1.01)).verdict
+        == claims.SUPPORTED
+    )
+    assert (
+        memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 0.99)).verdict
+        == claims.REFUTED
+    )
     assert memory.claim_clip_prevents(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
-    one = memory.claim_clip_prevents(table(memory.CLIP_GAIN * 10, seeds=1))
+    one = memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 10, seeds=1))
     assert one.verdict == claims.BUDGET, "one pair of runs is not a verdict"
 
 
 def test_claim_orth_doubled():
-    def table(gain, seeds=memory.MIN_PAIRS):
+    def table(gain, seeds=claims.MIN_SEEDS):
         return _pair("blog_clipnorm", "blog_orthogonal", "init", gain, seeds)
 
-    assert memory.claim_orth_doubled(table(claims.DOUBLED * 1.01)).verdict == claims.SUPPORTED
-    assert memory.claim_orth_doubled(table(claims.DOUBLED * 0.99)).verdict == claims.NOT_REPRODUCED
-    assert memory.claim_orth_doubled(table(claims.DOUBLED * 2, seeds=2)).verdict == claims.BUDGET
+    assert (
+        memory.claim_orth_doubled(table(claims.threshold("orth_doubled") * 1.01)).verdict == claims.SUPPORTED
+    )
+    assert (
+        memory.claim_orth_doubled(table(claims.threshold("orth_doubled") * 0.99)).verdict
+        == claims.NOT_REPRODUCED
+    )
+    assert (
+        memory.claim_orth_doubled(table(claims.threshold("orth_doubled") * 2, seeds=2)).verdict
+        == claims.BUDGET
+    )
 
 
 def test_gold_sentence_both_ways():

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from goldlab import blog
 from goldlab.lab import claims, profiles, variants
 
 # --------------------------------------------------------------------------------------------------
@@ -41,8 +42,11 @@ def test_diagnose_verdict_agreeing_diagnoses_support_the_claim():
 @pytest.mark.parametrize(
     "end",
     [
-        {**HEALTHY, "ratio_lstm_1": 0.999 * variants.VANISH_RATIO},  # ratio falls below the threshold
-        {**HEALTHY, "grad_lstm_2": 0.999 * variants.VANISH_NORM},  # a norm falls below the blog's 1e-5
+        {
+            **HEALTHY,
+            "ratio_lstm_1": 0.999 * claims.threshold("diagnose_epochs", "ratio"),
+        },  # ratio falls below the threshold
+        {**HEALTHY, "grad_lstm_2": 0.999 * blog.VANISH},  # a norm falls below the blog's 1e-5
     ],
 )
 def test_diagnose_verdict_a_diagnosis_that_changes_refutes_it(end):
@@ -50,12 +54,12 @@ def test_diagnose_verdict_a_diagnosis_that_changes_refutes_it(end):
     assert v.verdict == claims.REFUTED
     assert v.values["agree"] == pytest.approx(0.5)  # one of the two layers changed, in every seed
     assert v.values["vanishing_end"] == 3
-    few = variants.diagnose_verdict(diag_table(HEALTHY, end, seeds=variants.MIN_SEEDS - 1))
+    few = variants.diagnose_verdict(diag_table(HEALTHY, end, seeds=claims.MIN_SEEDS - 1))
     assert few.verdict == claims.BUDGET, "too few seeds for a verdict either way"
 
 
 def test_diagnose_verdict_at_the_threshold_is_not_vanishing():
-    at = {**HEALTHY, "ratio_lstm_1": variants.VANISH_RATIO, "grad_lstm_2": variants.VANISH_NORM}
+    at = {**HEALTHY, "ratio_lstm_1": claims.threshold("diagnose_epochs", "ratio"), "grad_lstm_2": blog.VANISH}
     v = variants.diagnose_verdict(diag_table(HEALTHY, at))
     assert v.verdict == claims.SUPPORTED and v.values["vanishing_end"] == 0
 
@@ -94,13 +98,15 @@ FLAT = {c: 0.01 for c in variants.CLIP_VALUES}
 
 
 def test_clip_value_verdict_a_lift_of_the_threshold_supports_it():
-    v = variants.clip_value_verdict(clip_table({**SAME, 0.5: variants.LIFT * 1e-3}, FLAT))
-    assert v.verdict == claims.SUPPORTED and v.values["lift"] == pytest.approx(variants.LIFT)
+    v = variants.clip_value_verdict(clip_table({**SAME, 0.5: claims.threshold("clip_value") * 1e-3}, FLAT))
+    assert v.verdict == claims.SUPPORTED and v.values["lift"] == pytest.approx(claims.threshold("clip_value"))
     assert v.where == "../notebooks/02_clip.ipynb"
 
 
 def test_clip_value_verdict_no_lift_refutes_it():
-    v = variants.clip_value_verdict(clip_table({**SAME, 0.5: 0.99 * variants.LIFT * 1e-3}, FLAT))
+    v = variants.clip_value_verdict(
+        clip_table({**SAME, 0.5: 0.99 * claims.threshold("clip_value") * 1e-3}, FLAT)
+    )
     assert v.verdict == claims.REFUTED
     assert v.values["never_raised"]
     # the smallest mini-batch gradient (0.3 before training, then 1e-3) is below every threshold later
@@ -113,9 +119,15 @@ def test_clip_value_verdict_no_lift_refutes_it():
 
 
 def test_clip_floor_verdict_each_side_of_the_threshold():
-    hurt = variants.clip_floor_verdict(clip_table(SAME, {**FLAT, 0.05: variants.HURT * 0.01}))
-    assert hurt.verdict == claims.SUPPORTED and hurt.values["ratio"] == pytest.approx(variants.HURT)
-    fine = variants.clip_floor_verdict(clip_table(SAME, {**FLAT, 0.05: 0.99 * variants.HURT * 0.01}))
+    hurt = variants.clip_floor_verdict(
+        clip_table(SAME, {**FLAT, 0.05: claims.threshold("clip_floor") * 0.01})
+    )
+    assert hurt.verdict == claims.SUPPORTED and hurt.values["ratio"] == pytest.approx(
+        claims.threshold("clip_floor")
+    )
+    fine = variants.clip_floor_verdict(
+        clip_table(SAME, {**FLAT, 0.05: 0.99 * claims.threshold("clip_floor") * 0.01})
+    )
     assert fine.verdict == claims.NOT_REPRODUCED
 
 
@@ -145,8 +157,8 @@ def test_gain_speed_verdict_the_same_epoch_does_not():
 def test_gain_stability_verdict_each_side_of_the_rise():
     val = {1.0: [0.5] * 6, 1.5: [0.5] * 6}
     smooth = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
-    rise = [1.0, 0.9, 0.9 * (1 + 1.01 * variants.RISE), 0.7, 0.6, 0.5]
-    small = [1.0, 0.9, 0.9 * (1 + 0.99 * variants.RISE), 0.7, 0.6, 0.5]
+    rise = [1.0, 0.9, 0.9 * (1 + 1.01 * claims.threshold("orth_gain_stability", "rise")), 0.7, 0.6, 0.5]
+    small = [1.0, 0.9, 0.9 * (1 + 0.99 * claims.threshold("orth_gain_stability", "rise")), 0.7, 0.6, 0.5]
     late = [1.0, 0.9, 0.8, 0.7, 0.6, 0.9]  # a rise at epoch 6: after the first five
     up = variants.gain_stability_verdict(gain_table(val, {1.0: smooth, 1.5: rise}))
     assert up.verdict == claims.SUPPORTED and up.values["extra"] == 1.0
@@ -167,8 +179,11 @@ def norm_table(ratio: float, nan: bool = False) -> pd.DataFrame:
 
 
 def test_batchnorm_verdict_each_side_of_the_threshold():
-    assert variants.batchnorm_verdict(norm_table(variants.BROKE)).verdict == claims.SUPPORTED
-    below = variants.batchnorm_verdict(norm_table(0.99 * variants.BROKE))
+    assert (
+        variants.batchnorm_verdict(norm_table(claims.threshold("batchnorm_plain", "broke"))).verdict
+        == claims.SUPPORTED
+    )
+    below = variants.batchnorm_verdict(norm_table(0.99 * claims.threshold("batchnorm_plain", "broke")))
     assert below.verdict == claims.NOT_REPRODUCED and below.values["ratio"] == pytest.approx(0.99 * 2)
     assert variants.batchnorm_verdict(norm_table(1.0, nan=True)).verdict == claims.SUPPORTED
     assert below.where == "../notebooks/04_residual.ipynb"
@@ -177,8 +192,13 @@ def test_batchnorm_verdict_each_side_of_the_threshold():
     with_sizes = variants.batchnorm_verdict(norm_table(1.0).assign(train_windows=65))
     assert with_sizes.values["moving_left"] == pytest.approx(variants.BN_MOMENTUM**steps)
     assert with_sizes.verdict == claims.BUDGET, "averages still near their start: too short to judge"
-    settled = variants.batchnorm_verdict(norm_table(variants.BROKE).assign(train_windows=32 * 250))
-    assert settled.values["moving_left"] < variants.BN_SETTLED and settled.verdict == claims.SUPPORTED
+    settled = variants.batchnorm_verdict(
+        norm_table(claims.threshold("batchnorm_plain", "broke")).assign(train_windows=32 * 250)
+    )
+    assert (
+        settled.values["moving_left"] < claims.threshold("batchnorm_plain", "settled")
+        and settled.verdict == claims.SUPPORTED
+    )
 
 
 def test_batchnorm_stateful_is_not_testable():
@@ -203,7 +223,9 @@ def test_accuracy_verdict_is_undefined_and_computes_each_reading(da):
     assert v.values["direction_points"] == pytest.approx(da[1] - da[0])
     assert v.values["mae_relative"] == pytest.approx(-0.25)
     assert (v.values["first"], v.values["last"]) == ("baseline", "residual")
-    assert round(v.values["blog_relative"], 2) == variants.BLOG_IMPROVEMENT  # (91 - 68) / 68
+    assert round(v.values["blog_relative"], 2) == claims.figure(
+        "accuracy_34", "improvement"
+    )  # (91 - 68) / 68
     assert v.where == "results.ipynb"
 
 

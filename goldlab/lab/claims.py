@@ -1,11 +1,15 @@
 """The blog's claims, each decided by a computation: one small function per claim returns a :class:`Verdict`.
 
-:data:`BLOG_CLAIMS` restates every claim of the blog post "Fix Vanishing Gradients in LSTM Gold Models –
-TensorFlow 2.15 Guide" (see ``SEED_CLAIMS.md``) with the blog's own figure and where in the book it is tested.
-Each function below (:func:`mae_headline`, :func:`grad_layer3`, :func:`clip_prevents`, ...) takes the
-results a chapter computed, compares our figure with a threshold written beside the function, and returns a
-:class:`Verdict` from a fixed vocabulary (supported, refuted, not reproduced, undefined, not testable here)
-with a one-line reason rendered from the numbers. Chapters render the verdicts as Markdown
+:data:`CLAIMS` is the one registry of every claim the book decides: each :class:`Claim` declared once with
+its key, its text, the blog's figure, the page that measures it, its threshold(s) and the dotted name of its
+decision function. :data:`BLOG_CLAIMS` are those of the blog post "Fix Vanishing Gradients in LSTM Gold
+Models – TensorFlow 2.15 Guide" (see ``SEED_CLAIMS.md``). Each decision function (:func:`mae_headline`,
+:func:`grad_layer3`, :func:`clip_prevents`, ..., and those of :mod:`goldlab.lab.variants`,
+:mod:`goldlab.lab.memory`, :mod:`goldlab.lab.depth` and :mod:`goldlab.lab.forecast`) takes the results a
+chapter computed, compares our figure with its claim's :func:`threshold`, and builds its :class:`Verdict`
+through :func:`verdict_for`, which reads the text, figure and page from the registry; a verdict is one of a
+fixed vocabulary (supported, refuted, not reproduced, undefined, not testable here, mixed, not tested at a
+sufficient budget) with a one-line reason rendered from the numbers. Chapters render the verdicts as Markdown
 (:func:`render`) and assert on the same verdicts, so a sentence, a table row and an assert are one thing.
 
 :func:`scores` and :func:`against_naive` are the summaries the results page shows: mean ± sd over seeds per
@@ -14,8 +18,10 @@ step and horizon, and each step against the naive (random-walk) forecast.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,17 +40,27 @@ __all__ = [
     "UNDEFINED",
     "VERDICTS",
     "Verdict",
+    "ALPHA",
+    "CLAIMS",
+    "FINAL_STEP",
+    "LEDGER",
+    "MIN_SEEDS",
+    "SEED_SDS",
     "SAME_CLAIM",
     "combine",
+    "decides",
+    "decision",
+    "figure",
+    "not_computed",
     "registered",
+    "threshold",
+    "verdict_for",
     "decide",
     "page_name",
     "render",
     "verdict_table",
     "BLOG_CLAIMS",
     "HEADLINE",
-    "HORIZON",
-    "STEPS",
     "Claim",
     "FIX_CLAIMS",
     "against_naive",
@@ -168,145 +184,604 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     return pd.DataFrame(rows, index=pd.Index([v.key for v in verdicts], name="key"))
 
 
-#: The blog's four cumulative steps (as :data:`goldlab.models.STEPS`, without importing Keras).
-STEPS: tuple[str, ...] = blog.STEPS
-#: The blog's forecast horizon in trading days ("30-day-forward").
-HORIZON = blog.HORIZON
 _METRICS: tuple[str, ...] = ("mae", "rmse", "mase", "directional_accuracy")
+#: The step-4 network is the blog's final model; the headline compares it with the baseline.
+FINAL_STEP = "residual"
+#: Significance level of every test a verdict reads (the paired comparisons of two steps over seeds, the
+#: Diebold–Mariano test against the naive forecast, the Mincer–Zarnowitz and Spearman tests).
+ALPHA = 0.05
+#: The book's least number of seeds (or runs paired by seed) for a verdict; fewer are "not tested at a
+#: sufficient budget".
+MIN_SEEDS = 3
+#: The spread bar, in sd over seeds, that an effect must exceed where there is nothing to pair (the
+#: threshold of :func:`skip_effect`, one seed per depth, and of the chapters' checks of a step's MAE change).
+SEED_SDS = 2.0
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the blog: a key, the claim in the book's words, the blog's figure, where it is tested.
+    """One claim the book decides, declared once: everything a verdict of it shows or compares with.
 
-    ``where`` is a document path relative to the ``book/`` folder (the intro and the results page), e.g.
-    ``../notebooks/01_diagnose.ipynb``.
+    ``key`` names it everywhere; ``claim`` is the claim in the book's words and ``blog`` the blog's figure
+    (or its nearest statement) as text; ``where`` is the page that measures it, a document path relative to
+    the ``book/`` folder (e.g. ``../notebooks/01_diagnose.ipynb``); ``decision`` the dotted name
+    (``module:function``) of the function that decides it, resolved lazily by :func:`decision`;
+    ``threshold`` the number the decision compares with, or a small mapping of named numbers when it has
+    several (:func:`threshold`); ``figures`` the blog's own numbers the decision reads (:func:`figure`).
+    ``kind`` groups the claims (``blog``: the blog's own; ``variant``, ``step``, ``fix``, ``memory``,
+    ``depth``, ``forecast``: the book's tests around them); ``ledger`` is whether the claims table of the
+    results page has a row for it; ``same_as`` names the claim a setting's verdict speaks to (see
+    :func:`combine`).
     """
 
     key: str
     claim: str
     blog: str
     where: str
+    decision: str
+    threshold: float | Mapping[str, float] | None = None
+    figures: Mapping[str, float] = field(default_factory=dict)
+    kind: str = "blog"
+    ledger: bool = True
+    same_as: str = ""
 
 
 _CH1, _CH2 = "../notebooks/01_diagnose.ipynb", "../notebooks/02_clip.ipynb"
 _CH3, _CH4 = "../notebooks/03_orthogonal.ipynb", "../notebooks/04_residual.ipynb"
 _CH5 = "../notebooks/05_long_memory.ipynb"
-_RESULTS, _EPILOGUE, _API = "results.ipynb", "what_decides.ipynb", "api.md"
+_RESULTS, _API = "results.ipynb", "api.md"
+_WHY_FAILS, _WHAT_DECIDES = "why_fails.ipynb", "what_decides.ipynb"
+_C, _V, _M = "goldlab.lab.claims:", "goldlab.lab.variants:", "goldlab.lab.memory:"
+_F, _D = "goldlab.lab.forecast:", "goldlab.lab.depth:"
+# the blog's statements that more than one claim quotes, written once
+_DEPTH_FIGURES = "0.023 (early layers) → 0.000002 (deeper layers)"
+_PREVENTS_BOTH, _PREVENTS_EXPLODING = "“prevents both”", "“prevents … exploding”"
+_DOUBLED, _THREE_PLUS, _WORSE = "doubled (2×)", "3+ layers", "worse with depth"
 
-#: Every claim of the blog, headline results first, then the four steps' claims and its other claims.
-BLOG_CLAIMS: tuple[Claim, ...] = (
+#: Every claim the book decides, in the order of the claims table (:func:`goldlab.lab.ledger.every_verdict`
+#: iterates it): the blog's headline results, its four steps' claims and its other claims, its untested
+#: variants, the long-memory claims, the walk-forward; then the claims only a chapter decides.
+CLAIMS: tuple[Claim, ...] = (
     Claim(
         "mae",
         "test MAE of the 30-day-forward forecast, baseline → final model",
         "47.23 → 12.84 USD (−73 %)",
         _RESULTS,
+        _C + "mae_headline",
+        threshold=0.5,  # a drop of at least this share reproduces the headline
     ),
     Claim(
         "accuracy",
         "“model accuracy” on the test set, baseline → clipping → orthogonal/residual",
         "68 % → 83 % → 91 %",
         _RESULTS,
+        _C + "accuracy",
     ),
     Claim(
-        "grad_layer3", "gradient norm of layer 3, baseline → final model", "3e-06 → 2.147e-03 (716×)", _CH1
-    ),
-    Claim(
-        "time_per_epoch",
-        "training time per epoch, baseline → residual",
-        "8.7 s → 11.2 s per epoch (GPU)",
-        _CH4,
-    ),
-    Claim(
-        "tutorial_time", "time to run the whole tutorial", "20 minutes; 91 % in 37 minutes total", _RESULTS
+        "grad_layer3",
+        "gradient norm of layer 3, baseline → final model",
+        "3e-06 → 2.147e-03 (716×)",
+        _CH1,
+        _C + "grad_layer3",
+        threshold=blog.VANISH,  # the blog's monitor warns below it: above it, not vanishing by its own test
+        figures={"layer3": 3e-6},  # the blog's layer-3 gradient norm of the baseline
     ),
     Claim(
         "depth_fall",
         "step 1: gradient norms fall with depth, layer 3 “near zero”",
-        "0.023 (early layers) → 0.000002 (deeper layers)",
+        _DEPTH_FIGURES,
         _CH1,
-    ),
-    Claim(
-        "blog_monitor",
-        "step 1: a callback printing tf.norm(layer.kernel) every 5 epochs diagnoses vanishing in 10 epochs",
-        "warns below 1e-5",
-        _CH1,
-    ),
-    Claim(
-        "clip_prevents",
-        "step 2: clipnorm=1.0 prevents gradients from vanishing or exploding",
-        "“prevents both”",
-        _CH2,
+        _C + "depth_fall",
+        threshold=10.0,  # vanishing across depth: the first LSTM's gradient at least this times the last's
     ),
     Claim(
         "loss_flattening",
         "step 2: with clipping the loss declines steadily instead of flattening after 3 epochs",
         "flat after 3 epochs → steady decline",
         _CH2,
+        _C + "loss_flattening",
+        threshold=0.1,  # "flat": the loss falls by less than this share from the blog's epoch to the end
+        figures={"epoch": 3},  # the blog's loss flattens after this epoch
     ),
     Claim(
-        "clip_value",
-        "step 2: try clipnorm=0.5 if gradients still vanish, never below 0.1",
-        "0.5; ≥ 0.1",
-        _CH2,
-    ),
-    Claim(
-        "lr_divergence",
-        "learning rate 0.01 diverges after epoch 4 with NaN losses",
-        "NaN after epoch 4",
-        _CH2,
-    ),
-    Claim("orth_floor", "step 3: orthogonal init keeps deep-layer gradient norms above 1e-3", "> 1e-3", _CH3),
-    Claim("orth_doubled", "step 3: orthogonal initialisation “doubled gradient flow”", "doubled (2×)", _CH3),
-    Claim(
-        "orth_gain",
-        "step 3: gain 1.5 trains faster but risks instability in the first 5 epochs",
-        "gain 1.5",
+        "orth_floor",
+        "step 3: orthogonal init keeps deep-layer gradient norms above 1e-3",
+        "> 1e-3",
         _CH3,
+        _C + "orth_floor",
+        threshold=1e-3,  # the blog's floor
+    ),
+    Claim(
+        "orth_doubled",
+        "step 3: orthogonal initialisation “doubled gradient flow”",
+        _DOUBLED,
+        _CH3,
+        _C + "orth_doubled",
+        threshold=1.5,  # "doubled": the orthogonal/clipnorm gradient-norm ratio must reach this
     ),
     Claim(
         "orth_vs_arch",
         "orthogonal initialisation matters more than architecture",
         "“matters more than architecture”",
         _CH4,
+        _C + "orth_vs_arch",
     ),
     Claim(
         "residual_convergence",
         "step 4: the residual model converges sooner",
         "converges at epoch 32; 35 epochs instead of 50+",
         _CH4,
+        _C + "residual_convergence",
+        threshold=0.1,  # sooner: the median settling epoch earlier by at least this share of the epochs
     ),
     Claim(
         "residual_widths",
         "step 4: Add() needs matching widths, or a Dense projection",
         "widths must match",
         _CH4,
+        _C + "residual_widths",
     ),
-    Claim("residual_depth", "step 4: residual connections only help with 3+ LSTM layers", "3+ layers", _CH4),
-    Claim("more_layers", "more LSTM layers made vanishing worse", "worse with depth", _CH1),
+    Claim(
+        "more_layers",
+        "more LSTM layers made vanishing worse",
+        _WORSE,
+        _CH1,
+        _C + "more_layers",  # vanishing needs the factor of depth_fall
+    ),
+    Claim(
+        "tutorial_time",
+        "time to run the whole tutorial",
+        "20 minutes; 91 % in 37 minutes total",
+        _RESULTS,
+        _C + "tutorial_time",
+    ),
+    Claim(
+        "tensorboard",
+        "TensorBoard tracks gradient distributions; tf.debugging.check_numerics catches problems early",
+        "tensorboard --logdir=logs/",
+        _API,
+        _C + "tensorboard",
+    ),
     Claim(
         "time_fade",
         "the gradient vanishes across depth, in the deep layers",
         "layer 3 “near zero”",
         _CH1,
+        _C + "time_fade",
+        threshold=TIME_VANISH,  # vanishing through time: under this share of the gradient at the oldest day
+    ),
+    Claim(
+        "blog_monitor",
+        "step 1: a callback printing tf.norm(layer.kernel) every 5 epochs diagnoses vanishing in 10 epochs",
+        "warns below 1e-5",
+        _CH1,
+        _C + "blog_monitor",
+    ),
+    Claim(
+        "beats_naive",
+        "the fixed networks forecast gold better than before, i.e. better than a trivial forecast",
+        "MAE 47.23 → 12.84; no naive forecast reported",
+        _WHAT_DECIDES,
+        _F + "beats_naive",
+        threshold=0.5,  # at least this share of the runs significantly better than naive (DM at ALPHA)
+        kind="forecast",
+    ),
+    Claim(
+        "time_per_epoch",
+        "training time per epoch, baseline → residual",
+        "8.7 s → 11.2 s per epoch (GPU)",
+        _CH4,
+        _C + "time_per_epoch",
+        threshold=1.5,  # the residual/baseline epoch-time ratio within this factor of the blog's
+        figures={"baseline": 8.7, "residual": 11.2},  # the blog's seconds per epoch (TF 2.15, a GPU)
+    ),
+    Claim(
+        "lr_divergence",
+        "learning rate 0.01 diverges after epoch 4 with NaN losses",
+        "NaN after epoch 4",
+        _CH2,
+        _C + "lr_divergence",
+    ),
+    Claim(
+        "clip_prevents",
+        "step 2: clipnorm=1.0 prevents gradients from vanishing or exploding",
+        _PREVENTS_BOTH,
+        _CH2,
+        _C + "clip_prevents",
+        threshold=0.05,  # clipping is idle below this share of the training updates changed
+    ),
+    Claim(
+        "residual_depth",
+        "step 4: residual connections only help with 3+ LSTM layers",
+        _THREE_PLUS,
+        _CH4,
+        _C + "skip_effect",  # an effect must exceed SEED_SDS sd over seeds at every depth
+    ),
+    Claim(
+        "diagnose_epochs",
+        "10 epochs are enough to confirm vanishing gradients",
+        "10 epochs",
+        _CH1,
+        _V + "diagnose_verdict",
+        # share of (seed, layer) diagnoses at the check epoch equal to the end's; a layer also vanishes when
+        # less than ``ratio`` of the gradient at the latest day reaches the oldest day of the window
+        threshold={"agree": 1.0, "ratio": 1e-2},
+        kind="variant",
+    ),
+    Claim(
+        "clip_value",
+        "if gradients still vanish, clipnorm 0.5 helps",
+        "try clipnorm=0.5",
+        _CH2,
+        _V + "clip_value_verdict",
+        threshold=2.0,  # clipnorm 0.5 helps when it raises the smallest LSTM gradient by this factor
+    ),
+    Claim(
+        "clip_floor",
+        "clipnorm below 0.1 hurts training",
+        "never below 0.1",
+        _CH2,
+        _V + "clip_floor_verdict",
+        threshold=1.1,  # hurts: the final validation loss at 0.05 at least this multiple of that at 0.1
+        kind="variant",
+    ),
+    Claim(
+        "orth_gain",
+        "orthogonal gain 1.5 trains faster",
+        "gain 1.5: faster",
+        _CH3,
+        _V + "gain_speed_verdict",
+        # the level both gains must reach, as a multiple of the larger of their best validation losses;
+        # faster: gain 1.5 reaches it at least ``epochs`` sooner (median over seeds)
+        threshold={"level": 1.1, "epochs": 1},
+    ),
+    Claim(
+        "orth_gain_stability",
+        "orthogonal gain 1.5 risks instability in the first 5 epochs",
+        "gain 1.5: unstable early",
+        _CH3,
+        _V + "gain_stability_verdict",
+        # the blog's first ``early`` epochs; unstable: a NaN loss or a training loss more than ``rise`` above
+        # the epoch before; risky: at least ``extra`` more unstable epochs per seed than gain 1.0
+        threshold={"early": 5, "rise": 0.05, "extra": 1.0},
+        kind="variant",
+    ),
+    Claim(
+        "batchnorm_plain",
+        "batch normalisation between LSTM layers breaks training (non-stateful, as the blog's models are)",
+        "“broke training”",
+        _CH4,
+        _V + "batchnorm_verdict",
+        # broke: a NaN loss or a final validation loss at least ``broke`` times the baseline's; the moving
+        # averages have settled once they weigh their start by less than ``settled``
+        threshold={"broke": 2.0, "settled": 0.01},
+        kind="variant",
     ),
     Claim(
         "batchnorm",
         "batch normalisation between LSTMs broke stateful training",
         "“broke stateful training”",
         _CH4,
+        _V + "batchnorm_stateful_verdict",
     ),
-    Claim("memory_up_to_100", "the fixes work for sequences up to 100 steps", "up to 100 steps", _CH5),
     Claim(
-        "tensorboard",
-        "TensorBoard tracks gradient distributions; tf.debugging.check_numerics catches problems early",
-        "tensorboard --logdir=logs/",
-        _API,
+        "accuracy_34",
+        "the fixes “improve accuracy by 34 %” (subtitle)",
+        "+34%",
+        _RESULTS,
+        _V + "accuracy_verdict",
+        figures={"before": 0.68, "after": 0.91, "improvement": 0.34},  # the blog's "accuracy", its subtitle
+        kind="variant",
+    ),
+    Claim(
+        "memory_up_to_100",
+        "the fixes work for sequences up to 100 steps",
+        "up to 100 steps",
+        _CH5,
+        _M + "claim_up_to_100",
+        threshold=0.5,  # works: the best of the blog's steps 2-4 solves this share of seeds at each T <= 100
+    ),
+    Claim(
+        "memory_gru_over_100",
+        "sequences over 100 steps might need a GRU",
+        "over 100 steps: GRU, Transformers or chunks",
+        _CH5,
+        _M + "claim_gru_over_100",
+        threshold=0.5,  # needs a GRU: it solves this much larger a share of seeds than every LSTM
+        kind="memory",
+    ),
+    Claim(
+        "beats_naive_walk",
+        "the network forecasts gold better than a trivial forecast in other years too",
+        "one test period, no naive forecast reported",
+        _WHAT_DECIDES,
+        _F + "beats_naive_walk",  # the share of beats_naive
+        kind="forecast",
+    ),
+    # --- decided in another setting too, folded into the claim it speaks to (combine)
+    Claim(
+        "memory_more_layers",
+        "adding more LSTM layers made it worse",
+        _WORSE,
+        _CH5,
+        _M + "claim_more_layers",
+        threshold=2.0,  # worse: six stacked LSTMs end with at least this times one LSTM's test MSE
+        kind="memory",
+        ledger=False,
+        same_as="more_layers",
+    ),
+    Claim(
+        "memory_residual_depth",
+        "residual connections help with 3+ LSTM layers",
+        _THREE_PLUS,
+        _CH5,
+        _M + "claim_residual_depth",
+        threshold=2.0,  # skips help when they divide a stack's test MSE by at least this
+        kind="memory",
+        ledger=False,
+        same_as="residual_depth",
+    ),
+    Claim(
+        "memory_orth_doubled",
+        "orthogonal initialisation doubled gradient flow",
+        _DOUBLED,
+        _CH5,
+        _M + "claim_orth_doubled",  # "doubled" as orth_doubled has it
+        kind="memory",
+        ledger=False,
+        same_as="orth_doubled",
+    ),
+    Claim(
+        "memory_clip_prevents",
+        "clipping prevents vanishing gradients",
+        _PREVENTS_BOTH,
+        _CH5,
+        _M + "claim_clip_prevents",
+        threshold=2.0,  # prevents vanishing: at least this times more gradient at the first step
+        kind="memory",
+        ledger=False,
+        same_as="clip_prevents",
+    ),
+    Claim(
+        "depth_residual_depth",
+        "residual connections only help with 3+ LSTM layers",
+        "3+",
+        _CH4,
+        _D + "claim_residual_depth",
+        threshold=3,  # the number of LSTM layers from which on, and not below, the blog says skips help
+        kind="depth",
+        ledger=False,
+        same_as="residual_depth",
+    ),
+    # --- decided on a chapter's page only
+    Claim(
+        "mae_clipnorm",
+        "step 2: clipping improves the forecast",
+        "“accuracy” 68 % → 83 %",
+        _CH2,
+        _C + "step_mae",
+        kind="step",
+        ledger=False,
+    ),
+    Claim(
+        "mae_orthogonal",
+        "step 3: orthogonal initialisation improves the forecast",
+        "“accuracy” → 91 %",
+        _CH3,
+        _C + "step_mae",
+        kind="step",
+        ledger=False,
+    ),
+    Claim(
+        "mae_residual",
+        "step 4: the residual network improves the forecast",
+        "MAE 47.23 → 12.84 USD",
+        _CH4,
+        _C + "step_mae",
+        kind="step",
+        ledger=False,
+    ),
+    Claim(
+        "clip_high_lr",
+        "clipping is the fix for a learning rate that diverges",
+        _PREVENTS_EXPLODING,
+        _CH2,
+        _C + "clip_high_lr",
+        threshold=0.1,  # rescues: it lowers the final training loss by at least this share
+        kind="step",
+        ledger=False,
+    ),
+    # the book's findings on where each fix works (chapters 1 to 3); their "blog" figure is the blog's
+    # nearest statement
+    Claim(
+        "sum_over_time",
+        "a layer's ‖∂L/∂W‖ sums the days of the window, and the recent days alone give nearly all of it",
+        "one gradient norm per layer decides the diagnosis",
+        _CH1,
+        _C + "sum_over_time",
+        threshold={"days": 30, "share": 0.9},  # nearly all: the last ``days`` days give ``share`` or more
+        kind="fix",
+        ledger=False,
+    ),
+    Claim(
+        "toy_explode",
+        "a recurrent gain above 1 explodes the gradient through time where tanh stays near linear",
+        "“prevents gradients from vanishing or exploding”",
+        _CH1,
+        _C + "toy_explode",
+        threshold={"factor": 10.0, "steps": 60},  # explodes: ×``factor`` or more after ``steps`` steps back
+        kind="fix",
+        ledger=False,
+    ),
+    Claim(
+        "depth_direction",
+        "the blog's depth figures describe a gradient vanishing across depth",
+        _DEPTH_FIGURES,
+        _CH1,
+        _C + "depth_direction",
+        figures={"early": 0.023, "deep": 0.000002},  # the blog's depth figures
+        kind="fix",
+        ledger=False,
+    ),
+    Claim(
+        "clip_rescue",
+        "clipping rescues a run whose gradient explodes",
+        _PREVENTS_EXPLODING,
+        _CH2,
+        _C + "clip_rescue",
+        kind="fix",
+        ledger=False,
+    ),
+    Claim(
+        "clip_counted",
+        "clipnorm=1.0 changes few training updates on gold and most of them where the gradient explodes",
+        "“the fastest fix that prevents both”",
+        _CH2,
+        _C + "clip_counted",
+        threshold=0.5,  # acts on most updates: at least this share changed (idle: as clip_prevents has it)
+        kind="fix",
+        ledger=False,
+    ),
+    Claim(
+        "gate_orthogonal",
+        "Keras's orthogonal recurrent kernel is orthogonal for each gate of an LSTM",
+        "Orthogonal(gain=1.0) as recurrent_initializer",
+        _CH3,
+        _C + "gate_orthogonal",
+        threshold={
+            "share": 0.99,
+            "within": 0.1,
+        },  # orthogonal: ``share`` of its singular values within 1 ± ``within``
+        kind="fix",
+        ledger=False,
+    ),
+    Claim(
+        "init_memory",
+        "on a task that needs memory, the recurrent initialisation decides whether a SimpleRNN learns",
+        "“orthogonal initialisation matters more than architecture”",
+        _CH3,
+        _C + "init_memory",
+        threshold=2 / 3,  # decides: the share of seeds solving differs by this much between two inits
+        kind="fix",
+        ledger=False,
+    ),
+    # the forecast's claims (the pages "Why the forecast fails" and "What decides the forecast")
+    Claim(
+        "follows_price",
+        "the network trained on the min-max-scaled price level forecasts the test period's prices",
+        "implied by its MAE 47.23 → 12.84 on a test period “spanning 2024 price movements”",
+        _WHY_FAILS,
+        _F + "follows_price",
+        kind="forecast",
+        ledger=False,
+    ),
+    Claim(
+        "fixes_shortfall",
+        "clipping, orthogonal initialisation and residual connections fix the forecast",
+        "MAE 47.23 → 12.84 (−73 %)",
+        _WHY_FAILS,
+        _F + "fixes_shortfall",
+        threshold=0.5,  # the best step removes at least this share of the error above the training maximum
+        kind="forecast",
+        ledger=False,
+    ),
+    Claim(
+        "target_decides",
+        "the gradient fixes are what moves the forecast error",
+        "MAE 47.23 → 12.84 from the fixes alone",
+        _WHAT_DECIDES,
+        _F + "target_decides",
+        threshold=1.0,  # the steps' spread of MAE/naive at least this multiple of the target's change
+        kind="forecast",
+        ledger=False,
+    ),
+    Claim(
+        "gradient_decides",
+        "more gradient reaching the layers gives a better forecast",
+        "layer-3 gradient 3e-06 → 2.147e-03 beside MAE 47.23 → 12.84",
+        _WHAT_DECIDES,
+        _F + "gradient_decides",
+        threshold=0.5,  # within each target, Spearman's rho of lstm_1's gradient and MAE/naive at most −this
+        kind="forecast",
+        ledger=False,
     ),
 )
 
+_BY_KEY: dict[str, Claim] = {c.key: c for c in CLAIMS}
+#: The blog's own claims (its headline table, its four steps, its other claims), as the intro restates them.
+BLOG_CLAIMS: tuple[Claim, ...] = tuple(c for c in CLAIMS if c.kind == "blog")
+#: The book's findings on where each fix works; rendered and asserted in chapters 1 to 3.
+FIX_CLAIMS: tuple[Claim, ...] = tuple(c for c in CLAIMS if c.kind == "fix")
+#: The claims of the claims table, in its order (:func:`goldlab.lab.ledger.every_verdict`).
+LEDGER: tuple[Claim, ...] = tuple(c for c in CLAIMS if c.ledger)
 #: Keys of the blog's headline results (its before/after table).
 HEADLINE: tuple[str, ...] = ("mae", "accuracy", "grad_layer3", "time_per_epoch", "tutorial_time")
+#: For claims the book tests in more than one setting, the key of a setting's verdict mapped to the key of
+#: the one registered claim it speaks to; :func:`combine` folds them, so every page shows one verdict.
+SAME_CLAIM: dict[str, str] = {c.key: c.same_as for c in CLAIMS if c.same_as}
+
+
+def registered(key: str) -> Claim:
+    """The registered claim ``key``: its one text, blog figure, page, threshold and decision (KeyError for
+    a key :data:`CLAIMS` does not declare)."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"no registered claim {key!r}; declare it in goldlab.lab.claims.CLAIMS") from None
+
+
+def threshold(key: str, name: str | None = None) -> float:
+    """The threshold of claim ``key`` (``name``: one of several, for a claim that has a mapping)."""
+    value = registered(key).threshold
+    if name is not None:
+        return value[name]
+    if not isinstance(value, (int, float)):
+        raise KeyError(f"claim {key!r} has thresholds {value!r}: name one")
+    return value
+
+
+def figure(key: str, name: str) -> float:
+    """The blog's figure ``name`` that claim ``key`` compares with (``figure("grad_layer3", "layer3")``)."""
+    return registered(key).figures[name]
+
+
+def decision(key: str) -> Callable[..., Verdict]:
+    """The function that decides claim ``key``, imported when asked (the modules import this one)."""
+    module, name = registered(key).decision.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def decides(*keys: str) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+    """Mark a function as the decision of the registered claims ``keys``: it keeps them as ``decides`` and
+    refuses to return a verdict of any other claim."""
+    for key in keys:
+        registered(key)
+
+    def mark(fn: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        @functools.wraps(fn)
+        def checked(*args, **kwargs) -> Verdict:
+            v = fn(*args, **kwargs)
+            if v.key not in keys:
+                raise ValueError(f"{fn.__qualname__} decides {', '.join(keys)}, not {v.key!r}")
+            return v
+
+        checked.decides = keys
+        return checked
+
+    return mark
+
+
+def verdict_for(key: str, measured: str, verdict: str, reason: str, /, **values) -> Verdict:
+    """The :class:`Verdict` of registered claim ``key``: its text, the blog's figure and its page come
+    from :data:`CLAIMS`; ``measured``, ``verdict``, ``reason`` and ``values`` from the decision. Every
+    verdict of the book is built here."""
+    c = registered(key)
+    return Verdict(key, c.claim, c.blog, measured, verdict, reason, c.where, dict(values))
+
+
+def not_computed(key: str, reason: str) -> Verdict:
+    """The verdict of a registered claim that nothing computed here (``reason`` says why)."""
+    return verdict_for(key, "not computed", NOT_TESTABLE, reason)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -325,8 +800,8 @@ def mean_sd(values: Sequence[float] | pd.Series, fmt: str = ".2f", scale: float 
 
 def _order(table: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(table["step"]))
-    return [s for s in (*BASELINES, *STEPS) if s in present] + [
-        s for s in present if s not in BASELINES + STEPS
+    return [s for s in (*BASELINES, *blog.STEPS) if s in present] + [
+        s for s in present if s not in BASELINES + blog.STEPS
     ]
 
 
@@ -344,7 +819,7 @@ def scores(table: pd.DataFrame, metrics: Sequence[str] = _METRICS) -> pd.DataFra
     return _in_order(out, table)
 
 
-def against_naive(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def against_naive(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Each model against the naive forecast, per (horizon, step).
 
     Columns: ``mae`` (mean over seeds), ``naive mae``, ``mae / naive`` (below 1: more accurate than naive),
@@ -389,29 +864,6 @@ def settle_epoch(history: pd.DataFrame) -> int:
     return int(history.loc[history["val_loss"] <= 1.1 * best, "epoch"].iloc[0])
 
 
-_BY_KEY = {c.key: c for c in BLOG_CLAIMS}
-
-
-def registered(key: str) -> Claim | None:
-    """The registered claim ``key`` of :data:`BLOG_CLAIMS`, or None: its one text, blog figure and page."""
-    return _BY_KEY.get(key)
-
-
-def _verdict(key: str, measured: str, verdict: str, reason: str, **values: float) -> Verdict:
-    """A :class:`Verdict` for the registered claim ``key`` (its text, the blog's figure and where)."""
-    c = _BY_KEY[key]
-    return Verdict(key, c.claim, c.blog, measured, verdict, reason, c.where, dict(values))
-
-
-#: For claims the book tests in more than one setting, the key of a setting's verdict mapped to the key of
-#: the one registered claim it speaks to; :func:`combine` folds them, so every page shows one verdict.
-SAME_CLAIM: dict[str, str] = {
-    "memory_more_layers": "more_layers",
-    "memory_residual_depth": "residual_depth",
-    "memory_orth_doubled": "orth_doubled",
-    "memory_clip_prevents": "clip_prevents",
-    "depth_residual_depth": "residual_depth",
-}
 #: How :func:`combine` names the setting of a verdict, from the prefix of its key.
 _SETTINGS = {"memory_": "on the adding problem (chapter 5)", "depth_": "on gold, by depth (chapter 4)"}
 
@@ -440,15 +892,14 @@ def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
         reason = "; ".join(f"{_setting(v)}, {v.verdict}: {v.reason}" for v in parts)
         measured = "; ".join(f"{_setting(v)}: {v.measured}" for v in parts)
         values = {f"{v.key}.{k}": x for v in parts for k, x in v.values.items()}
-        c = _BY_KEY[key]
-        out.append(Verdict(key, c.claim, c.blog, measured, verdict, reason, c.where, values))
+        out.append(verdict_for(key, measured, verdict, reason, **values))
     return out
 
 
 def _horizon(table: pd.DataFrame, horizon: int | None) -> int:
-    """``horizon``, else 30 (the blog's) when the table has it, else its longest."""
+    """``horizon``, else the blog's (:data:`goldlab.blog.HORIZON`) when the table has it, else its longest."""
     hs = sorted(int(h) for h in table["horizon"].dropna().unique())
-    return horizon if horizon is not None else (30 if 30 in hs else hs[-1])
+    return horizon if horizon is not None else (blog.HORIZON if blog.HORIZON in hs else hs[-1])
 
 
 def _mean(table: pd.DataFrame, step: str, h: int, col: str) -> float:
@@ -462,27 +913,24 @@ def _lstm_grads(table: pd.DataFrame, step: str, h: int) -> pd.DataFrame:
     return rows[sorted(c for c in rows.columns if c.startswith("grad_lstm_"))].dropna(axis=1, how="all")
 
 
-#: The step-4 network is the blog's final model; the headline compares it with the baseline.
-FINAL_STEP = "residual"
-#: A drop of the test MAE by at least this share reproduces the blog's headline (it reports −73 %).
-MAE_DROP = 0.5
-
-
+@decides("mae")
 def mae_headline(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     """The blog's headline MAE drop, baseline → final model, beside the naive forecast's MAE."""
     h = _horizon(table, horizon)
     base, final = _mean(table, "baseline", h, "mae"), _mean(table, FINAL_STEP, h, "mae")
     naive = float(_rows(table, "naive", h)["mae"].iloc[0])
     drop = 1 - final / base
-    verdict = decide(drop, MAE_DROP, SUPPORTED, NOT_REPRODUCED)
+    needed = threshold("mae")
+    verdict = decide(drop, needed, SUPPORTED, NOT_REPRODUCED)
     reason = (
-        f"the mean test MAE changes by {-drop:+.0%}, {'at least' if drop >= MAE_DROP else 'less than'} "
-        f"the {MAE_DROP:.0%} drop taken to reproduce it; the naive forecast's MAE is {naive:.2f} USD"
+        f"the mean test MAE changes by {-drop:+.0%}, {'at least' if drop >= needed else 'less than'} "
+        f"the {needed:.0%} drop taken to reproduce it; the naive forecast's MAE is {naive:.2f} USD"
     )
     measured = f"{base:.2f} → {final:.2f} USD (h={h}, mean over seeds)"
-    return _verdict("mae", measured, verdict, reason, baseline=base, final=final, naive=naive, drop=drop)
+    return verdict_for("mae", measured, verdict, reason, baseline=base, final=final, naive=naive, drop=drop)
 
 
+@decides("accuracy")
 def accuracy(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     """ "Accuracy" of a price regression: undefined; the directional accuracy and MASE stand beside it."""
     h = _horizon(table, horizon)
@@ -493,47 +941,41 @@ def accuracy(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
         f"MASE {mase['baseline']:.2f} → {mase[FINAL_STEP]:.2f} (h={h})"
     )
     reason = "a forecast of a price has errors, not a hit rate, and the blog defines no threshold"
-    return _verdict("accuracy", measured, UNDEFINED, reason, **{f"da_{k}": v for k, v in da.items()})
+    return verdict_for("accuracy", measured, UNDEFINED, reason, **{f"da_{k}": v for k, v in da.items()})
 
 
-#: The blog's monitor warns below this norm: a gradient above it is not vanishing by the blog's own test.
-BLOG_VANISH = blog.VANISH
-#: The blog's layer-3 gradient norm of the baseline.
-BLOG_LAYER3 = 3e-6
-
-
+@decides("grad_layer3")
 def grad_layer3(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     """The baseline's layer-3 gradient after training against the blog's 3e-06 and its 1e-5 warning."""
     h = _horizon(table, horizon)
     g = _lstm_grads(table, "baseline", h)["grad_lstm_3"]
-    lo = float(g.min())
-    verdict = decide(lo, BLOG_VANISH, REFUTED, SUPPORTED)
+    lo, vanish, layer3 = float(g.min()), threshold("grad_layer3"), figure("grad_layer3", "layer3")
+    verdict = decide(lo, vanish, REFUTED, SUPPORTED)
     reason = (
-        f"the smallest over seeds is {lo / BLOG_LAYER3:,.0f} times the blog's figure and "
-        f"{'above' if lo >= BLOG_VANISH else 'below'} its own warning level {BLOG_VANISH:g}"
+        f"the smallest over seeds is {lo / layer3:,.0f} times the blog's figure and "
+        f"{'above' if lo >= vanish else 'below'} its own warning level {vanish:g}"
     )
     measured = f"{lo:.2g} to {g.max():.2g} (lstm_3 after training, h={h}, every seed)"
-    return _verdict("grad_layer3", measured, verdict, reason, smallest=lo, ratio=lo / BLOG_LAYER3)
+    return verdict_for("grad_layer3", measured, verdict, reason, smallest=lo, ratio=lo / layer3)
 
 
-#: Vanishing across depth needs the first LSTM's gradient to exceed the last's by at least this factor.
-DEPTH_FACTOR = 10.0
-
-
+@decides("depth_fall")
 def depth_fall(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     """Whether the LSTM gradients fall with depth: the largest first-to-deepest ratio over seeds."""
     h = _horizon(table, horizon)
     g = _lstm_grads(table, "baseline", h)
     ratio = float((g.iloc[:, 0] / g.iloc[:, -1]).max())
-    verdict = decide(ratio, DEPTH_FACTOR, SUPPORTED, REFUTED)
+    factor = threshold("depth_fall")
+    verdict = decide(ratio, factor, SUPPORTED, REFUTED)
     reason = (
         f"the first LSTM's gradient is at most {ratio:.2g} times the deepest one's, "
-        f"{'at least' if ratio >= DEPTH_FACTOR else 'under'} the factor {DEPTH_FACTOR:g} a fall would need"
+        f"{'at least' if ratio >= factor else 'under'} the factor {factor:g} a fall would need"
     )
     measured = f"lstm_1 / lstm_3 gradient ratio up to {ratio:.2g} (baseline, after training, h={h})"
-    return _verdict("depth_fall", measured, verdict, reason, ratio=ratio)
+    return verdict_for("depth_fall", measured, verdict, reason, ratio=ratio)
 
 
+@decides("blog_monitor")
 def blog_monitor(model) -> Verdict:
     """The blog's callback looks for ``layer.kernel``: which layers of ``model`` would it report?"""
     seen = [layer.name for layer in model.layers if hasattr(layer, "kernel")]
@@ -544,13 +986,10 @@ def blog_monitor(model) -> Verdict:
         f"it reports {', '.join(seen) or 'no layer'} and misses {len(missed)} of {len(recurrent)} recurrent "
         "layers; what it prints is a weight norm, not a gradient"
     )
-    return _verdict("blog_monitor", f"reports: {', '.join(seen)}", verdict, reason, missed=len(missed))
+    return verdict_for("blog_monitor", f"reports: {', '.join(seen)}", verdict, reason, missed=len(missed))
 
 
-#: Clipping "acts" on a weight whose gradient norm exceeds clipnorm; below this share it is idle.
-CLIP_IDLE = 0.05
-
-
+@decides("clip_prevents")
 def clip_prevents(counts: pd.DataFrame, clipnorm: float = 1.0) -> Verdict:
     """Share of the training updates that ``clipnorm`` changed, counted inside the optimizer while it
     trained (:func:`goldlab.clipping.clip_shares` of :func:`goldlab.clipping.counting`: columns
@@ -563,62 +1002,68 @@ def clip_prevents(counts: pd.DataFrame, clipnorm: float = 1.0) -> Verdict:
     per_variable = counts[counts["variable"] != "global"]
     steps = int(per_variable["steps"].sum())
     share = float(per_variable["clipped"].sum() / steps) if steps else float("nan")
-    verdict = decide(share, CLIP_IDLE, NOT_REPRODUCED, REFUTED)
+    idle = threshold("clip_prevents")
+    verdict = decide(share, idle, NOT_REPRODUCED, REFUTED)
     reason = (
         f"clipping can only shrink a gradient, and during training it changed {share:.1%} of the variables' "
-        f"updates (counted in the optimizer over {steps:,} variable-steps; idle below {CLIP_IDLE:.0%})"
+        f"updates (counted in the optimizer over {steps:,} variable-steps; idle below {idle:.0%})"
     )
     measured = f"{share:.1%} of training updates clipped at clipnorm={clipnorm:g}"
-    return _verdict("clip_prevents", measured, verdict, reason, share=share)
+    return verdict_for("clip_prevents", measured, verdict, reason, share=share)
 
 
-#: The loss "flattens" after epoch 3 when it falls by less than this share from epoch 3 to the end.
-FLAT_SHARE = 0.1
-
-
+@decides("loss_flattening")
 def loss_flattening(history: pd.DataFrame) -> Verdict:
     """Does the baseline's training loss flatten after 3 epochs? ``history``: step, seed, epoch, loss."""
     base = history[history["step"] == "baseline"].groupby("epoch")["loss"].mean()
-    fall = float(1 - base.iloc[-1] / base.loc[3]) if 3 in base.index and base.index.max() > 3 else np.nan
-    verdict = decide(fall, FLAT_SHARE, REFUTED, SUPPORTED)
+    after = figure("loss_flattening", "epoch")
+    fall = (
+        float(1 - base.iloc[-1] / base.loc[after])
+        if after in base.index and base.index.max() > after
+        else np.nan
+    )
+    flat = threshold("loss_flattening")
+    verdict = decide(fall, flat, REFUTED, SUPPORTED)
     reason = (
-        f"without clipping the mean training loss falls by {fall:.0%} from epoch 3 to epoch "
+        f"without clipping the mean training loss falls by {fall:.0%} from epoch {after} to epoch "
         f"{base.index.max()}"
-        f" (flat would be under {FLAT_SHARE:.0%})"
+        f" (flat would be under {flat:.0%})"
         if np.isfinite(fall)
         else "the runs have no epoch after the third"
     )
-    measured = "runs of 3 epochs" if not np.isfinite(fall) else f"baseline loss {-fall:+.0%} after epoch 3"
-    return _verdict("loss_flattening", measured, verdict, reason, fall=fall)
+    measured = (
+        f"runs of {after} epochs"
+        if not np.isfinite(fall)
+        else f"baseline loss {-fall:+.0%} after epoch {after}"
+    )
+    return verdict_for("loss_flattening", measured, verdict, reason, fall=fall)
 
 
+@decides("lr_divergence")
 def lr_divergence(nan_losses: dict[str, bool]) -> Verdict:
     """The blog's NaN losses at learning rate 0.01: ``nan_losses`` maps each run's name to a NaN flag."""
     nans = [name for name, nan in nan_losses.items() if nan]
     verdict = SUPPORTED if nans else NOT_REPRODUCED
     reason = f"{len(nans)} of {len(nan_losses)} runs at learning rate 0.01 reached a NaN loss"
-    return _verdict("lr_divergence", f"NaN in {len(nans)} of {len(nan_losses)} runs", verdict, reason)
+    return verdict_for("lr_divergence", f"NaN in {len(nans)} of {len(nan_losses)} runs", verdict, reason)
 
 
-#: The blog's floor for deep-layer gradients with orthogonal initialisation.
-ORTH_FLOOR = 1e-3
-
-
+@decides("orth_floor")
 def orth_floor(table: pd.DataFrame) -> Verdict:
     """Smallest LSTM gradient after training, with step 3 (orthogonal) and without (clipnorm)."""
     lows = {s: float(table.loc[table["step"] == s, _grad_cols(table)].min().min()) for s in _PAIR3}
-    with_, without = lows["orthogonal"], lows["clipnorm"]
-    if with_ < ORTH_FLOOR:
+    with_, without, floor = lows["orthogonal"], lows["clipnorm"], threshold("orth_floor")
+    if with_ < floor:
         verdict = REFUTED
     else:
-        verdict = decide(without, ORTH_FLOOR, NOT_REPRODUCED, SUPPORTED)
+        verdict = decide(without, floor, NOT_REPRODUCED, SUPPORTED)
     reason = (
         f"the smallest LSTM gradient is {with_:.2g} with orthogonal initialisation and {without:.2g} "
-        f"without it (the blog's floor: {ORTH_FLOOR:g})"
+        f"without it (the blog's floor: {floor:g})"
     )
     if verdict == NOT_REPRODUCED:
         reason += ": the floor holds with it, but it holds without it too, so it is not orthogonal's doing"
-    return _verdict("orth_floor", f"{with_:.2g} with, {without:.2g} without", verdict, reason, **lows)
+    return verdict_for("orth_floor", f"{with_:.2g} with, {without:.2g} without", verdict, reason, **lows)
 
 
 _PAIR3 = ("clipnorm", "orthogonal")
@@ -628,10 +1073,7 @@ def _grad_cols(table: pd.DataFrame) -> list[str]:
     return sorted(c for c in table.columns if c.startswith("grad_lstm_"))
 
 
-#: "Doubled" gradient flow: the orthogonal/clipnorm gradient-norm ratio at initialisation must reach this.
-DOUBLED = 1.5
-
-
+@decides("orth_doubled")
 def orth_doubled(gradients: pd.DataFrame) -> Verdict:
     """Orthogonal / clipnorm gradient norm of each LSTM at initialisation (mean over seeds and horizons).
 
@@ -642,18 +1084,12 @@ def orth_doubled(gradients: pd.DataFrame) -> Verdict:
     m = g.pivot_table(index="layer", columns="step", values="norm", aggfunc="mean")
     ratio = m["orthogonal"] / m["clipnorm"]
     lo, hi = float(ratio.min()), float(ratio.max())
-    verdict = decide(hi, DOUBLED, SUPPORTED, NOT_REPRODUCED)
+    doubled = threshold("orth_doubled")
+    verdict = decide(hi, doubled, SUPPORTED, NOT_REPRODUCED)
     reason = (
-        f"the ratio at initialisation is ×{lo:.2f} to ×{hi:.2f} across LSTMs (doubling: ×{DOUBLED:g} or more)"
+        f"the ratio at initialisation is ×{lo:.2f} to ×{hi:.2f} across LSTMs (doubling: ×{doubled:g} or more)"
     )
-    return _verdict("orth_doubled", f"×{lo:.2f} to ×{hi:.2f}", verdict, reason, low=lo, high=hi)
-
-
-#: The 2-sd-over-seeds bar of earlier verdicts; only :func:`skip_effect` (one seed per depth, nothing to pair)
-#: still uses it.
-SEED_SDS = 2.0
-#: Significance level of the paired comparisons of two steps over seeds.
-PAIRED_ALPHA = 0.05
+    return verdict_for("orth_doubled", f"×{lo:.2f} to ×{hi:.2f}", verdict, reason, low=lo, high=hi)
 
 
 def _effect(table: pd.DataFrame, a: str, b: str, h: int) -> tuple[PairedResult, float]:
@@ -673,6 +1109,7 @@ def _paired_text(r: PairedResult) -> str:
     )
 
 
+@decides("orth_vs_arch")
 def orth_vs_arch(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     """Does step 3 (initialisation) lower the MAE, paired over seeds, and by more than step 4 (architecture)
     changes it?"""
@@ -681,22 +1118,19 @@ def orth_vs_arch(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
         _effect(table, "clipnorm", "orthogonal", h),
         _effect(table, "orthogonal", FINAL_STEP, h),
     )
-    real3 = r3.p_value < PAIRED_ALPHA and r3.mean < 0
+    real3 = r3.p_value < ALPHA and r3.mean < 0
     verdict = SUPPORTED if real3 and abs(r3.mean) > abs(r4.mean) else NOT_REPRODUCED
     reason = (
-        f"paired over seeds (same seed, same data; t-test at {PAIRED_ALPHA:g}), step 3 changes the MAE by "
+        f"paired over seeds (same seed, same data; t-test at {ALPHA:g}), step 3 changes the MAE by "
         f"{_paired_text(r3)}, step 4 by {_paired_text(r4)}; the claim needs a significant fall at step 3, "
         "larger than step 4's change"
     )
     measured = f"MAE {r3.mean:+.2f} (init) vs {r4.mean:+.2f} USD (architecture), h={h}"
     values = {"init": r3.mean, "arch": r4.mean, "p_init": r3.p_value, "p_arch": r4.p_value}
-    return _verdict("orth_vs_arch", measured, verdict, reason, sd_init=sd3, sd_arch=sd4, **values)
+    return verdict_for("orth_vs_arch", measured, verdict, reason, sd_init=sd3, sd_arch=sd4, **values)
 
 
-#: The residual model "converges sooner" when its median settling epoch is earlier by at least this share.
-SOONER = 0.1
-
-
+@decides("residual_convergence")
 def residual_convergence(history: pd.DataFrame) -> Verdict:
     """Median epoch at which the validation loss settles (:func:`settle_epoch`), orthogonal vs residual."""
     settle = history.groupby(["step", "seed"])[["epoch", "val_loss"]].apply(settle_epoch)
@@ -704,15 +1138,17 @@ def residual_convergence(history: pd.DataFrame) -> Verdict:
     before, after = float(med["orthogonal"]), float(med[FINAL_STEP])
     epochs = int(history["epoch"].max())
     gain = (before - after) / epochs
-    verdict = decide(gain, SOONER, SUPPORTED, NOT_REPRODUCED)
+    sooner = threshold("residual_convergence")
+    verdict = decide(gain, sooner, SUPPORTED, NOT_REPRODUCED)
     reason = (
         f"the validation loss settles at epoch {after:g} with skips and {before:g} without "
         "(median over seeds, "
-        f"of {epochs}); sooner means by at least {SOONER:.0%} of the epochs"
+        f"of {epochs}); sooner means by at least {sooner:.0%} of the epochs"
     )
-    return _verdict("residual_convergence", f"epoch {after:g} vs {before:g}", verdict, reason, gain=gain)
+    return verdict_for("residual_convergence", f"epoch {after:g} vs {before:g}", verdict, reason, gain=gain)
 
 
+@decides("residual_widths")
 def residual_widths() -> Verdict:
     """Keras ``Add()`` on a 128- and a 64-wide sequence: does it refuse, as the blog says?"""
     import keras
@@ -725,9 +1161,10 @@ def residual_widths() -> Verdict:
         failed, message = True, str(err).splitlines()[0][:80]
     verdict = SUPPORTED if failed else REFUTED
     reason = f"Keras's Add() on widths 128 and 64 {'raises' if failed else 'does not raise'}: {message}"
-    return _verdict("residual_widths", "Add() raises" if failed else "Add() accepts", verdict, reason)
+    return verdict_for("residual_widths", "Add() raises" if failed else "Add() accepts", verdict, reason)
 
 
+@decides("more_layers")
 def more_layers(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     """Is vanishing across depth worse with four LSTMs (step 4) than with three (baseline)?"""
     h = _horizon(table, horizon)
@@ -735,19 +1172,15 @@ def more_layers(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     for step in ("baseline", FINAL_STEP):
         g = _lstm_grads(table, step, h)
         spread[step] = float((g.max(axis=1) / g.min(axis=1)).max())
-    worse = spread[FINAL_STEP] >= DEPTH_FACTOR and spread[FINAL_STEP] > spread["baseline"]
+    factor = threshold("depth_fall")
+    worse = spread[FINAL_STEP] >= factor and spread[FINAL_STEP] > spread["baseline"]
     verdict = SUPPORTED if worse else REFUTED
     reason = (
         f"largest over smallest LSTM gradient: ×{spread['baseline']:.1f} with three LSTMs, "
-        f"×{spread[FINAL_STEP]:.1f} with four (vanishing would need ×{DEPTH_FACTOR:g})"
+        f"×{spread[FINAL_STEP]:.1f} with four (vanishing would need ×{factor:g})"
     )
     measured = f"×{spread['baseline']:.1f} → ×{spread[FINAL_STEP]:.1f} across depth (h={h})"
-    return _verdict("more_layers", measured, verdict, reason, **spread)
-
-
-#: Speed: the residual/baseline epoch-time ratio reproduces the blog's when within this factor of it.
-SPEED_TOLERANCE = 1.5
-BLOG_SECONDS = (8.7, 11.2)  # the blog's seconds per epoch, baseline and residual (TF 2.15, a GPU)
+    return verdict_for("more_layers", measured, verdict, reason, **spread)
 
 
 def _speed_device(rows: pd.DataFrame, device: str | None) -> tuple[pd.DataFrame, str]:
@@ -767,6 +1200,7 @@ def _speed_device(rows: pd.DataFrame, device: str | None) -> tuple[pd.DataFrame,
     return rows[rows["gpu"] == gpu], str(gpu)
 
 
+@decides("time_per_epoch")
 def time_per_epoch(
     speed: pd.DataFrame, backend: str = "jax", loop: str | None = None, device: str | None = None
 ) -> Verdict:
@@ -775,7 +1209,7 @@ def time_per_epoch(
     The rows of one machine (``device`` ``"cuda"`` or ``"cpu"``; by default the GPU the table holds most
     rows for, since the blog timed a GPU, else the CPU) and ``backend``, of ``loop`` or by default of
     every training loop timed there; of several rows for one model and loop, the last (newest) counts.
-    Reproduced when the largest ratio over those loops is within ``SPEED_TOLERANCE`` of the blog's.
+    Reproduced when the largest ratio over those loops is within the claim's threshold of the blog's.
     """
     rows, where = _speed_device(speed[speed["backend"] == backend], device)
     if loop is not None:
@@ -788,20 +1222,25 @@ def time_per_epoch(
             f"the speed benchmark has no Keras-{backend} {loops} rows for both models on {where}"
         )
     ratios = (per["residual"] / per["baseline"]).to_dict()
-    ours, blog = max(ratios.values()), BLOG_SECONDS[1] / BLOG_SECONDS[0]
-    verdict = decide(ours / blog, SPEED_TOLERANCE, NOT_REPRODUCED, SUPPORTED)
+    ours = max(ratios.values())
+    blog = figure("time_per_epoch", "residual") / figure("time_per_epoch", "baseline")
+    tolerance = threshold("time_per_epoch")
+    verdict = decide(ours / blog, tolerance, NOT_REPRODUCED, SUPPORTED)
     span = ", ".join(f"×{r:.2f} ({lp})" for lp, r in sorted(ratios.items(), key=lambda kv: kv[1]))
     named = where not in ("a GPU", "the CPU")
     which = f"{where}, the GPU the benchmark has most rows for" if named else where
     reason = (
         f"on {which}, with Keras-{backend}, the residual network's epoch takes {span} the baseline's, "
-        f"against the blog's ×{blog:.2f}; reproduced when within ×{SPEED_TOLERANCE:g} of it"
+        f"against the blog's ×{blog:.2f}; reproduced when within ×{tolerance:g} of it"
     )
     times = ", ".join(f"{r.baseline:.3g} s → {r.residual:.3g} s ({lp})" for lp, r in per.iterrows())
     measured = f"{times} per epoch, {where}"
-    return _verdict("time_per_epoch", measured, verdict, reason, ratio=ours, blog_ratio=blog, ratios=ratios)
+    return verdict_for(
+        "time_per_epoch", measured, verdict, reason, ratio=ours, blog_ratio=blog, ratios=ratios
+    )
 
 
+@decides("tutorial_time")
 def tutorial_time(
     table: pd.DataFrame, machine: str = "the machine named in these results' MACHINE.md"
 ) -> Verdict:
@@ -821,111 +1260,105 @@ def tutorial_time(
     )
     reason = "it depends on the machine more than on the recipe; the blog names no comparable setup"
     measured = f"{minutes:.0f} min of training epochs on {machine}" + (f" ({how})" if how else "")
-    return _verdict("tutorial_time", measured, NOT_TESTABLE, reason, minutes=minutes)
+    return verdict_for("tutorial_time", measured, NOT_TESTABLE, reason, minutes=minutes)
 
 
+@decides("tensorboard")
 def tensorboard() -> Verdict:
     """TensorBoard and ``check_numerics``: tools, not a claim about the model."""
     reason = (
         "it describes tools rather than a measurable effect; "
         "GradientMonitor(log_dir=...) writes such histograms"
     )
-    return _verdict("tensorboard", "see the API page", NOT_TESTABLE, reason)
+    return verdict_for("tensorboard", "see the API page", NOT_TESTABLE, reason)
 
 
-_STEP_CLAIMS = {
-    "clipnorm": ("step 2: clipping improves the forecast", "“accuracy” 68 % → 83 %"),
-    "orthogonal": ("step 3: orthogonal initialisation improves the forecast", "“accuracy” → 91 %"),
-    FINAL_STEP: ("step 4: the residual network improves the forecast", "MAE 47.23 → 12.84 USD"),
-}
-
-
+@decides("mae_clipnorm", "mae_orthogonal", "mae_residual")
 def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verdict:
     """Does ``step`` change the test MAE of the step before it, paired over seeds (paired t-test)?
 
-    Supported for a significant fall at ``PAIRED_ALPHA``, refuted for a significant rise, else not
+    Supported for a significant fall at ``ALPHA``, refuted for a significant rise, else not
     reproduced.
     """
-    if step not in _STEP_CLAIMS:
-        raise ValueError(f"step must be one of {', '.join(_STEP_CLAIMS)}, got {step!r}")
+    if step not in blog.STEPS[1:]:
+        raise ValueError(f"step must be one of {', '.join(blog.STEPS[1:])}, got {step!r}")
     h = _horizon(table, horizon)
-    before = STEPS[STEPS.index(step) - 1]
+    before = blog.STEPS[blog.STEPS.index(step) - 1]
     r, sd = _effect(table, before, step, h)
-    beyond = r.p_value < PAIRED_ALPHA
+    beyond = r.p_value < ALPHA
     verdict = (SUPPORTED if r.mean < 0 else REFUTED) if beyond else NOT_REPRODUCED
     reason = (
         f"paired over seeds (same seed, same data), the test MAE changes from {before} to {step} (h={h}) by "
-        f"{_paired_text(r)}: {'' if beyond else 'not '}significant at {PAIRED_ALPHA:g}"
+        f"{_paired_text(r)}: {'' if beyond else 'not '}significant at {ALPHA:g}"
     )
-    claim, blog = _STEP_CLAIMS[step]
-    where = {"clipnorm": _CH2, "orthogonal": _CH3}.get(step, _CH4)
     values = {"change": r.mean, "sd": sd, "p": r.p_value, "low": r.low, "high": r.high}
-    return Verdict(f"mae_{step}", claim, blog, f"{r.mean:+.2f} USD (h={h})", verdict, reason, where, values)
+    return verdict_for(f"mae_{step}", f"{r.mean:+.2f} USD (h={h})", verdict, reason, **values)
 
 
-#: Clipping "rescues" a high learning rate when it lowers the final training loss by at least this share.
-CLIP_RESCUE = 0.1
-
-
+@decides("clip_high_lr")
 def clip_high_lr(final_loss: dict[str, float]) -> Verdict:
     """Final training loss at learning rate 0.01, ``{"unclipped": loss, "clipped": loss}`` (NaN: diverged)."""
     free, clipped = float(final_loss["unclipped"]), float(final_loss["clipped"])
     gain = 1 - clipped / free if np.isfinite(free) else (1.0 if np.isfinite(clipped) else np.nan)
-    verdict = decide(gain, CLIP_RESCUE, SUPPORTED, NOT_REPRODUCED)
+    rescue = threshold("clip_high_lr")
+    verdict = decide(gain, rescue, SUPPORTED, NOT_REPRODUCED)
     reason = (
         f"at learning rate 0.01 the final training loss is {clipped:.3g} with clipnorm=1.0 and {free:.3g} "
-        f"without, a change of {-gain:+.0%} (rescue: a fall of {CLIP_RESCUE:.0%} or more)"
+        f"without, a change of {-gain:+.0%} (rescue: a fall of {rescue:.0%} or more)"
     )
     measured = f"training loss {free:.3g} → {clipped:.3g} with clipping"
-    claim, blog = "clipping is the fix for a learning rate that diverges", "“prevents … exploding”"
-    return Verdict("clip_high_lr", claim, blog, measured, verdict, reason, _CH2, {"gain": gain})
+    return verdict_for("clip_high_lr", measured, verdict, reason, gain=gain)
 
 
-def seed_sd(table: pd.DataFrame, step: str, horizon: int = HORIZON) -> float:
+def seed_sd(table: pd.DataFrame, step: str, horizon: int = blog.HORIZON) -> float:
     """The sd over seeds of ``step``'s test MAE at ``horizon`` in an ablation table."""
     return float(table.loc[(table["step"] == step) & (table["horizon"] == horizon), "mae"].std(ddof=1))
 
 
+@decides("residual_depth")
 def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
     """Test MAE with skips minus without, at each depth of ``square`` (columns lstms, skips, mae; one
-    seed), against ``SEED_SDS`` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
+    seed), against :data:`SEED_SDS` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
     mae = square.pivot_table(index="lstms", columns="skips", values="mae")
     change = (mae[True] - mae[False]).to_dict()
     lo, hi = min(change.values()), max(change.values())
-    bar = SEED_SDS * sd
+    sds = SEED_SDS
+    bar = sds * sd
     verdict = SUPPORTED if hi < -bar else REFUTED if lo > bar else NOT_REPRODUCED
     parts = ", ".join(f"{d:+.2f} USD with {n} LSTMs" for n, d in change.items())
     reason = (
         f"adding the skips changes the test MAE by {parts} (one seed); "
-        f"an effect must exceed {SEED_SDS:g} sd over seeds ({bar:.2f} USD) at every depth"
+        f"an effect must exceed {sds:g} sd over seeds ({bar:.2f} USD) at every depth"
     )
     values = {"low": lo, "high": hi, "bar": bar}
-    return _verdict("residual_depth", f"skips: {parts}", verdict, reason, **values)
+    return verdict_for("residual_depth", f"skips: {parts}", verdict, reason, **values)
 
 
+@decides("time_fade")
 def time_fade(through_time: pd.DataFrame) -> Verdict:
     """Where the gradient vanishes: across depth (the blog) or through time (the oldest day's share).
 
     ``through_time`` is indexed by (horizon, layer) with a ``median`` column: the median over seeds of
     ‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ after training (:func:`goldlab.monitor.time_ratio`). The verdict reads the
     shortest horizon: the blog's diagnosis is refuted where every layer's input keeps under
-    ``TIME_VANISH`` of the gradient for its oldest day.
+    the claim's threshold (:data:`goldlab.monitor.TIME_VANISH`) of the gradient for its oldest day.
     """
     short = int(through_time.index.get_level_values("horizon").min())
     shares = through_time.xs(short, level="horizon")["median"]
     top = float(shares.max())
-    verdict = decide(top, TIME_VANISH, NOT_REPRODUCED, REFUTED)
+    vanish = threshold("time_fade")
+    verdict = decide(top, vanish, NOT_REPRODUCED, REFUTED)
     per_h = "; ".join(
         f"h={h}: " + ", ".join(f"{layer} {v:.2g}" for layer, v in part.droplevel(0)["median"].items())
         for h, part in through_time.groupby(level="horizon")
     )
     reason = (
         f"what vanishes is the gradient through time: at h={short} every LSTM input passes at most "
-        f"{top:.2g} of it to the oldest day (vanishing: under {TIME_VANISH:g})"
+        f"{top:.2g} of it to the oldest day (vanishing: under {vanish:g})"
         if verdict == REFUTED
         else f"at h={short} an LSTM input passes {top:.2g} of the gradient to the oldest day"
     )
-    return _verdict("time_fade", f"oldest-day share, median over seeds: {per_h}", verdict, reason, top=top)
+    return verdict_for("time_fade", f"oldest-day share, median over seeds: {per_h}", verdict, reason, top=top)
 
 
 def table_verdicts(
@@ -955,103 +1388,56 @@ def table_verdicts(
 
 
 # --------------------------------------------------------------------------------------------------
-# Each fix where it works: the book's own findings (not the blog's), each declared once here, with its
-# threshold beside the function that decides it. Their "blog" figure is the blog's nearest statement.
-
-#: The book's findings on where each fix works; rendered and asserted in chapters 1 to 3.
-FIX_CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        "sum_over_time",
-        "a layer's ‖∂L/∂W‖ sums the days of the window, and the recent days alone give nearly all of it",
-        "one gradient norm per layer decides the diagnosis",
-        _CH1,
-    ),
-    Claim(
-        "toy_explode",
-        "a recurrent gain above 1 explodes the gradient through time where tanh stays near linear",
-        "“prevents gradients from vanishing or exploding”",
-        _CH1,
-    ),
-    Claim(
-        "depth_direction",
-        "the blog's depth figures describe a gradient vanishing across depth",
-        "0.023 (early layers) → 0.000002 (deeper layers)",
-        _CH1,
-    ),
-    Claim("clip_rescue", "clipping rescues a run whose gradient explodes", "“prevents … exploding”", _CH2),
-    Claim(
-        "clip_counted",
-        "clipnorm=1.0 changes few training updates on gold and most of them where the gradient explodes",
-        "“the fastest fix that prevents both”",
-        _CH2,
-    ),
-    Claim(
-        "gate_orthogonal",
-        "Keras's orthogonal recurrent kernel is orthogonal for each gate of an LSTM",
-        "Orthogonal(gain=1.0) as recurrent_initializer",
-        _CH3,
-    ),
-    Claim(
-        "init_memory",
-        "on a task that needs memory, the recurrent initialisation decides whether a SimpleRNN learns",
-        "“orthogonal initialisation matters more than architecture”",
-        _CH3,
-    ),
-)
-_BY_KEY.update({c.key: c for c in FIX_CLAIMS})
-
-#: "Nearly all of it": the last RECENT_DAYS days alone give at least this share of the whole window's norm.
-RECENT_DAYS, RECENT_SHARE = 30, 0.9
+# Each fix where it works: the book's own findings (not the blog's), declared in CLAIMS with the others.
 
 
+@decides("sum_over_time")
 def sum_over_time(kept: pd.DataFrame, window: int) -> Verdict:
-    """Each LSTM's ‖∂L/∂W‖ when the gradient flows back only ``RECENT_DAYS`` days, over the whole window's.
+    """Each LSTM's ‖∂L/∂W‖ when the gradient flows back only the claim's recent ``days``, over the whole
+    window's.
 
     ``kept``: columns ``layer``, ``k``, ``share`` (‖∂L/∂W‖ of the last k days over the whole window's,
-    :func:`goldlab.bptt.truncated_model`), for LSTM layers and k including ``RECENT_DAYS``. A ratio above 1
+    :func:`goldlab.bptt.truncated_model`), for LSTM layers and k including those days. A ratio above 1
     is possible: the older days' terms can point against the recent ones.
     """
-    at = kept[kept["k"] == RECENT_DAYS].set_index("layer")["share"]
+    days, share = threshold("sum_over_time", "days"), threshold("sum_over_time", "share")
+    at = kept[kept["k"] == days].set_index("layer")["share"]
     lo = float(at.min())
-    verdict = decide(lo, RECENT_SHARE, SUPPORTED, REFUTED)
+    verdict = decide(lo, share, SUPPORTED, REFUTED)
     parts = ", ".join(f"{layer} {v:.0%}" for layer, v in at.items())
     reason = (
-        f"the last {RECENT_DAYS} of {window} days alone give every LSTM a gradient norm of at least {lo:.0%} "
-        f"of the whole window's (nearly all: {RECENT_SHARE:.0%} or more), so the older days change the "
+        f"the last {days} of {window} days alone give every LSTM a gradient norm of at least {lo:.0%} "
+        f"of the whole window's (nearly all: {share:.0%} or more), so the older days change the "
         "norm little and a healthy norm says little about them"
     )
-    return _verdict("sum_over_time", f"last {RECENT_DAYS} days: {parts}", verdict, reason, lowest=lo)
+    return verdict_for("sum_over_time", f"last {days} days: {parts}", verdict, reason, lowest=lo)
 
 
-#: The toy chain "explodes" when the norm after EXPLODE_STEPS steps back reaches this factor.
-EXPLODE_FACTOR, EXPLODE_STEPS = 10.0, 60
-
-
+@decides("toy_explode")
 def toy_explode(near_linear: np.ndarray, saturated: np.ndarray, gain: float) -> Verdict:
     """The toy chain at one gain above 1, with small inputs (``near_linear``) and unit ones (``saturated``):
-    norms ‖∂h_T/∂h_(T−k)‖ for k = 0 … at least ``EXPLODE_STEPS`` (:func:`goldlab.bptt.jacobian_chain`)."""
-    grown, faded = float(near_linear[EXPLODE_STEPS]), float(saturated[EXPLODE_STEPS])
-    verdict = decide(grown, EXPLODE_FACTOR, SUPPORTED, REFUTED) if gain > 1 else NOT_TESTABLE
+    norms ‖∂h_T/∂h_(T−k)‖ for k = 0 … at least the claim's ``steps`` (:func:`goldlab.bptt.jacobian_chain`)."""
+    steps, factor = threshold("toy_explode", "steps"), threshold("toy_explode", "factor")
+    grown, faded = float(near_linear[steps]), float(saturated[steps])
+    verdict = decide(grown, factor, SUPPORTED, REFUTED) if gain > 1 else NOT_TESTABLE
     reason = (
-        f"at gain {gain:g} the chain's norm after {EXPLODE_STEPS} steps is {grown:.3g} with small inputs and "
-        f"{faded:.2g} with unit ones (exploding: ×{EXPLODE_FACTOR:g} or more); the bound {gain:g}^k is "
-        f"{gain**EXPLODE_STEPS:.3g}, an upper limit, reached by neither"
+        f"at gain {gain:g} the chain's norm after {steps} steps is {grown:.3g} with small inputs and "
+        f"{faded:.2g} with unit ones (exploding: ×{factor:g} or more); the bound {gain:g}^k is "
+        f"{gain**steps:.3g}, an upper limit, reached by neither"
     )
-    measured = f"×{grown:.3g} (near linear) vs ×{faded:.2g} (saturated) after {EXPLODE_STEPS} steps"
-    return _verdict("toy_explode", measured, verdict, reason, grown=grown, faded=faded)
+    measured = f"×{grown:.3g} (near linear) vs ×{faded:.2g} (saturated) after {steps} steps"
+    return verdict_for("toy_explode", measured, verdict, reason, grown=grown, faded=faded)
 
 
-#: The blog's depth figures: early layers, deeper layers.
-BLOG_DEPTH = (0.023, 0.000002)
-
-
+@decides("depth_direction")
 def depth_direction(lstm_grads: pd.DataFrame) -> Verdict:
     """Which way the blog's depth figures run, beside ours: a gradient vanishing across depth shrinks on its
     way back from the loss, so the layer nearest the loss (the deepest) would get the largest one.
 
     ``lstm_grads``: columns ``grad_lstm_1`` … ``grad_lstm_n`` (one row per run), ours.
     """
-    blog = BLOG_DEPTH[0] / BLOG_DEPTH[1]  # early / deep: above 1 means it falls towards the loss
+    early, deep = figure("depth_direction", "early"), figure("depth_direction", "deep")
+    blog = early / deep  # above 1: it falls towards the loss
     cols = sorted(c for c in lstm_grads.columns if c.startswith("grad_lstm_"))
     ours = lstm_grads[cols[0]] / lstm_grads[cols[-1]]
     verdict = decide(1 / blog, 1.0, SUPPORTED, REFUTED)
@@ -1061,9 +1447,10 @@ def depth_direction(lstm_grads: pd.DataFrame) -> Verdict:
         f"ours: lstm_1 gets ×{ours.min():.1f} to ×{ours.max():.1f} the deepest LSTM's"
     )
     measured = f"early / deep ×{blog:,.0f} (blog), ×{ours.median():.1f} median (ours)"
-    return _verdict("depth_direction", measured, verdict, reason, blog=blog, ours=float(ours.median()))
+    return verdict_for("depth_direction", measured, verdict, reason, blog=blog, ours=float(ours.median()))
 
 
+@decides("clip_rescue")
 def clip_rescue(runs: pd.DataFrame) -> Verdict:
     """``runs`` of :func:`goldlab.clipping.explode_runs` (``clip``, ``seed``, ``diverged``; ``none``: no
     clipping): rescued when every unclipped seed diverges and no clipped one does."""
@@ -1079,61 +1466,55 @@ def clip_rescue(runs: pd.DataFrame) -> Verdict:
         f"end ({', '.join(dict.fromkeys(clipped['clip']))})"
     )
     measured = f"diverged: {lost}/{len(free)} unclipped, {len(clipped) - kept}/{len(clipped)} clipped"
-    return _verdict("clip_rescue", measured, verdict, reason, lost=lost, kept=kept, clipped=len(clipped))
+    return verdict_for("clip_rescue", measured, verdict, reason, lost=lost, kept=kept, clipped=len(clipped))
 
 
-#: Clipping "acts on most updates" where it changes at least this share of the variables' updates.
-CLIP_BUSY = 0.5
-
-
+@decides("clip_counted")
 def clip_counted(gold: float, exploding: float) -> Verdict:
     """Share of training updates (per variable, as ``clipnorm`` decides) that clipping changed, counted in
-    the optimizer (:mod:`goldlab.clipping`): on gold, against ``CLIP_IDLE``; in the exploding case,
-    against ``CLIP_BUSY``."""
-    idle, busy = gold < CLIP_IDLE, exploding >= CLIP_BUSY
+    the optimizer (:mod:`goldlab.clipping`): on gold, against the idle share of ``clip_prevents``; in the
+    exploding case, against this claim's "most"."""
+    idle_below, most = threshold("clip_prevents"), threshold("clip_counted")
+    idle, busy = gold < idle_below, exploding >= most
     verdict = SUPPORTED if idle and busy else REFUTED if not idle and not busy else NOT_REPRODUCED
     reason = (
         f"clipnorm=1.0 rescaled {gold:.1%} of the variables' training updates on gold (idle below "
-        f"{CLIP_IDLE:.0%}) and {exploding:.0%} in the exploding case (most: {CLIP_BUSY:.0%} or more)"
+        f"{idle_below:.0%}) and {exploding:.0%} in the exploding case (most: {most:.0%} or more)"
     )
     measured = f"{gold:.1%} on gold, {exploding:.0%} exploding"
-    return _verdict("clip_counted", measured, verdict, reason, gold=gold, exploding=exploding)
+    return verdict_for("clip_counted", measured, verdict, reason, gold=gold, exploding=exploding)
 
 
-#: A gate's block counts as orthogonal where this share of its singular values lies within 10 % of 1.
-GATE_SHARE = 0.99
-
-
+@decides("gate_orthogonal")
 def gate_orthogonal(values: pd.DataFrame) -> Verdict:
     """Per-gate singular values of a Keras ``Orthogonal`` recurrent kernel (from
     :func:`goldlab.bptt.gate_singular_values`, columns gate and value): orthogonal per gate only if they
     all sit near 1."""
-    near = float(((values["value"] - 1).abs() <= 0.1).mean())
+    needed, within = threshold("gate_orthogonal", "share"), threshold("gate_orthogonal", "within")
+    near = float(((values["value"] - 1).abs() <= within).mean())
     rms = float(np.sqrt((values["value"] ** 2).mean()))
-    verdict = decide(near, GATE_SHARE, SUPPORTED, REFUTED)
+    verdict = decide(near, needed, SUPPORTED, REFUTED)
     lo, hi = float(values["value"].min()), float(values["value"].max())
     reason = (
-        f"{near:.0%} of the gates' singular values lie within 10 % of 1 ({GATE_SHARE:.0%} would make each "
-        f"gate orthogonal); they run from {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
+        f"{near:.0%} of the gates' singular values lie within {100 * within:g} % of 1 ({needed:.0%} would "
+        f"make each gate orthogonal); they run from {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
     )
     measured = f"per-gate singular values {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
-    return _verdict("gate_orthogonal", measured, verdict, reason, near=near, rms=rms, low=lo, high=hi)
+    return verdict_for("gate_orthogonal", measured, verdict, reason, near=near, rms=rms, low=lo, high=hi)
 
 
-#: The initialisation "decides" learning when the share of seeds solving differs by this much between two.
-INIT_SPREAD = 2 / 3
-
-
+@decides("init_memory")
 def init_memory(runs: pd.DataFrame, solved: float) -> Verdict:
     """Share of seeds whose test MSE is below ``solved`` for each init (``runs`` of
-    :func:`goldlab.bptt.init_runs`: init, seed, test_mse), the largest minus the smallest against
-    ``INIT_SPREAD``."""
+    :func:`goldlab.bptt.init_runs`: init, seed, test_mse), the largest minus the smallest against the
+    claim's threshold."""
     share = runs.groupby(["init", "seed"])["test_mse"].first().lt(solved).groupby("init").mean()
     spread = float(share.max() - share.min())
-    verdict = decide(spread, INIT_SPREAD, SUPPORTED, NOT_REPRODUCED)
+    spread_needed = threshold("init_memory")
+    verdict = decide(spread, spread_needed, SUPPORTED, NOT_REPRODUCED)
     parts = ", ".join(f"{init} {v:.0%}" for init, v in share.items())
     reason = (
         f"seeds solving the adding problem (test MSE under {solved:.3g}): {parts}; a spread of "
-        f"{spread:.0%} between inits (deciding: {INIT_SPREAD:.0%} or more), same data, budget and seeds"
+        f"{spread:.0%} between inits (deciding: {spread_needed:.0%} or more), same data, budget and seeds"
     )
-    return _verdict("init_memory", f"solved: {parts}", verdict, reason, spread=spread, **share.to_dict())
+    return verdict_for("init_memory", f"solved: {parts}", verdict, reason, spread=spread, **share.to_dict())

@@ -28,15 +28,14 @@ import keras
 import numpy as np
 import pandas as pd
 
+from goldlab import blog, metrics
 from goldlab import data as gdata
-from goldlab import metrics
 from goldlab.lab import claims, experiments, runner
 from goldlab.lab.profiles import Profile, get_profile, results_dir
 from goldlab.models import build_lstm, compile_model, lstm_layers
 from goldlab.monitor import gradient_norms
 
 __all__ = [
-    "FROM_LAYERS",
     "claim_residual_depth",
     "depth_table",
     "first_to_last",
@@ -95,7 +94,7 @@ def run_depth(
     ``out/depth.csv`` and returns it (:func:`depth_table`)."""
     prof = get_profile(profile)
     out = Path(out) if out is not None else results_dir(prof) / "depth"
-    windows = gdata.make_windows(gdata.make_features(gdata.load_gold()), horizon=claims.HORIZON)
+    windows = gdata.make_windows(gdata.make_features(gdata.load_gold()), horizon=blog.HORIZON)
     wanted = [(d, s, k) for d in prof.depth_depths for s in (False, True) for k in range(prof.depth_seeds)]
     rows = []
     for depth, skip, seed in wanted:
@@ -163,21 +162,19 @@ def _by_depth(gain: pd.DataFrame) -> pd.DataFrame:
     return gain.set_index("depth") if "depth" in gain.columns else gain
 
 
-#: The number of LSTM layers from which on, and not below, the blog says skips help.
-FROM_LAYERS = 3
-
-
+@claims.decides("depth_residual_depth")
 def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
     """ "Residual connections only help with 3+ LSTM layers", on gold over the sweep's depths: supported
-    when the skips lower the error in every seed at each depth of 3 or more and at no depth below; refuted
-    when they do so at no depth of 3 or more; mixed otherwise (the depths on each side named)."""
+    when the skips lower the error in every seed at each depth of 3 or more (the claim's threshold) and at
+    no depth below; refuted when they do so at no depth of 3 or more; mixed otherwise (the depths on each
+    side named)."""
+    key = "depth_residual_depth"
+    from_layers = claims.threshold(key)
     helps = skips_help(gain)
-    deep, shallow = helps[helps.index >= FROM_LAYERS], helps[helps.index < FROM_LAYERS]
-    key, claim, blog = "depth_residual_depth", "residual connections only help with 3+ LSTM layers", "3+"
-    where = "../notebooks/04_residual.ipynb"
+    deep, shallow = helps[helps.index >= from_layers], helps[helps.index < from_layers]
     if deep.empty:
-        reason = f"the sweep has no depth of {FROM_LAYERS} or more layers with skips"
-        return claims.Verdict(key, claim, blog, "not trained", claims.NOT_TESTABLE, reason, where)
+        reason = f"the sweep has no depth of {from_layers} or more layers with skips"
+        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, reason)
     if deep.all() and not shallow.any():
         verdict = claims.SUPPORTED
     elif not deep.any():
@@ -188,14 +185,14 @@ def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
     parts = ", ".join(f"{d} layers: {g.loc[d, 'skip_wins']} of {g.loc[d, 'seeds']}" for d in g.index)
     reason = (
         f"skips lower the test MAE (paired by seed) in {parts} seeds (helping: every seed at each depth of "
-        f"{FROM_LAYERS} or more, none below)"
+        f"{from_layers} or more, none below)"
     )
     if verdict == claims.MIXED and deep.all():
         reason += (
-            f"; they help with {FROM_LAYERS}+ layers, as the blog says, and below it too, which “only” denies"
+            f"; they help with {from_layers}+ layers, as the blog says, and below it too, which “only” denies"
         )
     measured = ", ".join(f"{d} layers: {g.loc[d, 'mae_gain_usd']:+.1f} USD" for d in g.index)
-    return claims.Verdict(key, claim, blog, measured, verdict, reason, where, {"helps": helps.to_dict()})
+    return claims.verdict_for(key, measured, verdict, reason, helps=helps.to_dict())
 
 
 def verdicts(results: str | Path, profile: str | Profile | None = None) -> list[claims.Verdict]:

@@ -25,7 +25,6 @@ from goldlab import data as gdata
 from goldlab import metrics
 from goldlab.lab import loops, runner
 from goldlab.lab.profiles import Profile, get_profile
-from goldlab.lab.profiles import repo_root as repo_root  # goldlab.lab.ledger reads it here
 from goldlab.metrics import BASELINES
 from goldlab.models import STEPS, build_step
 from goldlab.monitor import GradientMonitor, GradientProbe

@@ -9,7 +9,7 @@ the Mincer–Zarnowitz test), put every model beside the naive forecast (:func:`
 relate the gradient figures of each run to its error within each target (:func:`gradient_vs_error`), and
 decide the claims the two pages "Why the forecast fails" and "What decides the forecast" state, as
 :class:`goldlab.lab.claims.Verdict` objects.
-Each verdict's threshold is a module constant beside its function.
+Each verdict's claim, text and threshold are declared in the registry :data:`goldlab.lab.claims.CLAIMS`.
 """
 
 from __future__ import annotations
@@ -20,24 +20,22 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from goldlab import metrics
+from goldlab import blog, metrics
 from goldlab.lab.claims import (
+    ALPHA,
     NOT_REPRODUCED,
     REFUTED,
-    STEPS,
     SUPPORTED,
     UNDEFINED,
     Verdict,
     decide,
+    decides,
+    threshold,
+    verdict_for,
 )
 from goldlab.metrics import BASELINES
 
 __all__ = [
-    "ALPHA",
-    "BEATS_SHARE",
-    "GRADIENT_RHO",
-    "SHORTFALL_REMOVED",
-    "TARGET_RATIO",
     "beats_naive",
     "beats_naive_walk",
     "fixes_shortfall",
@@ -57,11 +55,6 @@ __all__ = [
     "walk_models",
     "walk_summary",
 ]
-
-WHY_FAILS, WHAT_DECIDES = "why_fails.ipynb", "what_decides.ipynb"
-
-#: Significance level of the Diebold–Mariano test against the naive forecast.
-ALPHA = 0.05
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,6 +147,7 @@ def _networks(short: pd.DataFrame, horizon: int) -> pd.DataFrame:
     return part[~part.index.get_level_values("step").isin(BASELINES)]
 
 
+@decides("follows_price")
 def follows_price(short: pd.DataFrame, horizon: int, alpha: float = ALPHA) -> Verdict:
     """Does any step's level-target forecast follow the price at ``horizon``? The Mincer–Zarnowitz test
     (:func:`shortfall`): the step whose median p over seeds (:func:`goldlab.metrics.median_p`) is the
@@ -168,10 +162,8 @@ def follows_price(short: pd.DataFrame, horizon: int, alpha: float = ALPHA) -> Ve
     below = runs["mean error below max (USD)"].mean()
     above = runs["mean error above max (USD)"].mean()
     verdict = decide(p, alpha, SUPPORTED, REFUTED)
-    return Verdict(
+    return verdict_for(
         "follows_price",
-        "the network trained on the min-max-scaled price level forecasts the test period's prices",
-        "implied by its MAE 47.23 → 12.84 on a test period “spanning 2024 price movements”",
         f"slope of actual on forecast {slope_:.2f} for the best step ({best}) at h = {horizon}, joint p "
         f"{p:.1g}; the naive forecast's slope {naive['MZ slope']:.2f}, joint p "
         f"{naive['MZ p (0, 1)']:.2g}; mean error {below:+.0f} USD below the training maximum, "
@@ -180,45 +172,37 @@ def follows_price(short: pd.DataFrame, horizon: int, alpha: float = ALPHA) -> Ve
         f"the Mincer–Zarnowitz test (actual on forecast, intercept 0 and slope 1 jointly, F test with a "
         f"Newey–West covariance, median p over seeds) {'accepts' if verdict == SUPPORTED else 'rejects'}"
         f" the best step's forecast at the {alpha:.0%} level",
-        WHY_FAILS,
-        {
-            "best_p": p,
-            "best_slope": slope_,
-            "naive_slope": naive["MZ slope"],
-            "naive_p": naive["MZ p (0, 1)"],
-            "error_below": below,
-            "error_above": above,
-        },
+        best_p=p,
+        best_slope=slope_,
+        naive_slope=naive["MZ slope"],
+        naive_p=naive["MZ p (0, 1)"],
+        error_below=below,
+        error_above=above,
     )
 
 
-#: The fixes "remove the shortfall" when the best step has at least this share less error above the
-#: training maximum than the baseline.
-SHORTFALL_REMOVED = 0.5
-
-
+@decides("fixes_shortfall")
 def fixes_shortfall(short: pd.DataFrame, horizon: int, first: str = "baseline") -> Verdict:
     """Do the gradient fixes remove the shortfall above the training maximum? The share of the ``first``
-    step's mean error above the maximum that the best other step removes, against
-    :data:`SHORTFALL_REMOVED`."""
+    step's mean error above the maximum that the best other step removes, against the claim's
+    threshold."""
     above = _networks(short, horizon).groupby("step", sort=False)["mean error above max (USD)"].mean()
     base = above.get(first, np.nan)
     others = above.drop(first, errors="ignore")
     best = others.loc[others.abs().idxmin()] if len(others) else np.nan
     removed = 1 - abs(best) / abs(base) if len(others) and base else np.nan
-    verdict = decide(removed, SHORTFALL_REMOVED, SUPPORTED, REFUTED)
+    needed = threshold("fixes_shortfall")
+    verdict = decide(removed, needed, SUPPORTED, REFUTED)
     cmp = "at least" if verdict == SUPPORTED else "less than"
-    return Verdict(
+    return verdict_for(
         "fixes_shortfall",
-        "clipping, orthogonal initialisation and residual connections fix the forecast",
-        "MAE 47.23 → 12.84 (−73 %)",
         f"mean error above the training maximum at h = {horizon}: {first} {base:+.0f} USD, best "
         f"other step {best:+.0f} USD ("
         + (f"{removed:.1%} of it removed)" if removed >= 0 else f"{-removed:.1%} larger)"),
         verdict,
-        f"the best fix removes {cmp} {SHORTFALL_REMOVED:.0%} of the {first}'s shortfall",
-        WHY_FAILS,
-        {"baseline_error_above": base, "removed": removed},
+        f"the best fix removes {cmp} {needed:.0%} of the {first}'s shortfall",
+        baseline_error_above=base,
+        removed=removed,
     )
 
 
@@ -253,11 +237,6 @@ def versus_naive(table: pd.DataFrame, formulation: str, alpha: float = ALPHA) ->
     return pd.concat({formulation: out}, names=["formulation"])
 
 
-#: The fixed networks "beat the naive forecast" when at least this share of their runs is significantly
-#: better than naive (Diebold–Mariano, :data:`ALPHA`).
-BEATS_SHARE = 0.5
-
-
 #: The sentence that says which test the two "beats naive" verdicts use.
 _DM_RULE = (
     "a run beats naive when the Diebold–Mariano test (Newey–West variance, Harvey–Leybourne–Newbold "
@@ -270,21 +249,22 @@ def _beats(runs: pd.DataFrame, alpha: float) -> tuple[float, int, int]:
     return (float(better.mean()) if better.size else np.nan), int(better.sum()), int(better.size)
 
 
+@decides("beats_naive")
 def beats_naive(tables: Sequence[pd.DataFrame], alpha: float = ALPHA) -> Verdict:
     """Do the blog's networks beat the naive forecast? The share of LSTM runs in the ablation ``tables``
-    (any step, target and horizon) significantly better than naive, against :data:`BEATS_SHARE`."""
+    (any step, target and horizon) significantly better than naive, against the claim's threshold."""
     runs = pd.concat([t[~t["step"].isin(BASELINES)] for t in tables], ignore_index=True)
     share, n_better, n = _beats(runs, alpha)
-    verdict = decide(share, BEATS_SHARE, SUPPORTED, REFUTED)
-    return Verdict(
+    needed = threshold("beats_naive")
+    verdict = decide(share, needed, SUPPORTED, REFUTED)
+    return verdict_for(
         "beats_naive",
-        "the fixed networks forecast gold better than before, i.e. better than a trivial forecast",
-        "MAE 47.23 → 12.84; no naive forecast reported",
         f"{n_better} of {n} LSTM runs significantly better than naive (DM, p < {alpha:g})",
         verdict,
-        f"{share:.0%} of the runs beat naive, against the {BEATS_SHARE:.0%} the claim needs; {_DM_RULE}",
-        WHAT_DECIDES,
-        {"share": share, "better": n_better, "runs": n},
+        f"{share:.0%} of the runs beat naive, against the {needed:.0%} the claim needs; {_DM_RULE}",
+        share=share,
+        better=n_better,
+        runs=n,
     )
 
 
@@ -314,24 +294,25 @@ def walk_summary(walk: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     )
 
 
+@decides("beats_naive_walk")
 def beats_naive_walk(walk: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     """The same claim as :func:`beats_naive` over the walk-forward years: the share of the networks'
-    (model, year) folds of :func:`walk_models` significantly better than naive, against
-    :data:`BEATS_SHARE`."""
+    (model, year) folds of :func:`walk_models` significantly better than naive, against the threshold of
+    :func:`beats_naive`'s claim."""
     nets = walk[~walk["model"].str.split(" ").str[0].isin(BASELINES)]
     share, n_better, n = _beats(nets, alpha)
-    verdict = decide(share, BEATS_SHARE, SUPPORTED, REFUTED)
-    return Verdict(
+    needed = threshold("beats_naive")
+    verdict = decide(share, needed, SUPPORTED, REFUTED)
+    return verdict_for(
         "beats_naive_walk",
-        "the network forecasts gold better than a trivial forecast in other years too",
-        "one test period, no naive forecast reported",
         f"{n_better} of {n} walk-forward folds significantly better than naive (DM, p < {alpha:g})",
         verdict,
-        f"{share:.0%} of the folds beat naive, against the {BEATS_SHARE:.0%} the claim needs; a fold beats "
+        f"{share:.0%} of the folds beat naive, against the {needed:.0%} the claim needs; a fold beats "
         "naive when its Diebold–Mariano test, as scored when the folds were trained, finds its squared "
         "errors significantly smaller",
-        WHAT_DECIDES,
-        {"share": share, "better": n_better, "folds": n},
+        share=share,
+        better=n_better,
+        folds=n,
     )
 
 
@@ -350,16 +331,12 @@ def outside_share(closes: pd.Series, years: Sequence[int], train_days: int) -> p
 # target or gradient: what moves the error
 
 
-#: The gradient fixes "decide" the forecast when the spread of MAE/naive across steps is at least this
-#: multiple of the change from switching the target from level to return.
-TARGET_RATIO = 1.0
-
-
+@decides("target_decides")
 def target_decides(compare: pd.DataFrame, horizon: int = 1) -> Verdict:
     """Steps or target: which moves the error more? ``compare`` is :func:`versus_naive` of both targets.
 
     Step effect: the largest minus the smallest level-target MAE/naive across the blog's steps. Target
-    effect: the mean over steps of (level − return) MAE/naive. Their ratio against :data:`TARGET_RATIO`.
+    effect: the mean over steps of (level − return) MAE/naive. Their ratio against the claim's threshold.
     """
     lv = compare.loc[("level", horizon), "MAE/naive"].drop(list(BASELINES), errors="ignore")
     rt = compare.loc[("return", horizon), "MAE/naive"].drop(list(BASELINES), errors="ignore")
@@ -367,17 +344,17 @@ def target_decides(compare: pd.DataFrame, horizon: int = 1) -> Verdict:
     step_effect = float(lv.max() - lv.min())
     target_effect = float((lv[steps] - rt[steps]).mean())
     ratio = step_effect / target_effect if target_effect > 0 else np.nan
-    verdict = decide(ratio, TARGET_RATIO, SUPPORTED, REFUTED) if target_effect > 0 else UNDEFINED
-    return Verdict(
+    needed = threshold("target_decides")
+    verdict = decide(ratio, needed, SUPPORTED, REFUTED) if target_effect > 0 else UNDEFINED
+    return verdict_for(
         "target_decides",
-        "the gradient fixes are what moves the forecast error",
-        "MAE 47.23 → 12.84 from the fixes alone",
         f"at h = {horizon}, the steps move MAE/naive by {step_effect:.2f}; switching the target from level "
         f"to return lowers it by {target_effect:.2f} on average",
         verdict,
-        f"the steps' effect is {ratio:.2f} times the target's (the claim needs {TARGET_RATIO:g} or more)",
-        WHAT_DECIDES,
-        {"step_effect": step_effect, "target_effect": target_effect, "ratio": ratio},
+        f"the steps' effect is {ratio:.2f} times the target's (the claim needs {needed:g} or more)",
+        step_effect=step_effect,
+        target_effect=target_effect,
+        ratio=ratio,
     )
 
 
@@ -412,11 +389,6 @@ def gradient_vs_error(runs: Mapping[str, Mapping[str, pd.DataFrame]], naive_mae:
     return pd.concat(parts, ignore_index=True)
 
 
-#: Larger gradients "give a better forecast" when, within each target kind, the rank correlation between the
-#: first LSTM's gradient norm and MAE/naive across runs is at most minus this and significant at ALPHA.
-GRADIENT_RHO = 0.5
-
-
 def _spearman(t: pd.DataFrame) -> tuple[float, float]:
     if len(t) <= 2:
         return np.nan, np.nan
@@ -424,42 +396,39 @@ def _spearman(t: pd.DataFrame) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
+@decides("gradient_decides")
 def gradient_decides(table: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     """Do larger gradients go with lower errors? Spearman's rank correlation of ``‖∂L/∂W‖ lstm_1`` and
     ``MAE/naive`` over the runs of :func:`gradient_vs_error`, within each target kind (``formulation``):
     pooled, the level runs' larger errors and the return runs' smaller gradients make a correlation
-    neither kind has (Simpson's paradox). Supported where every kind has ρ ≤ −:data:`GRADIENT_RHO` with
-    p < ``alpha``; refuted where no kind comes to −:data:`GRADIENT_RHO`; otherwise not reproduced."""
+    neither kind has (Simpson's paradox). Supported where every kind has ρ ≤ −rho (the claim's threshold)
+    with p < ``alpha``; refuted where no kind comes to −rho; otherwise not reproduced."""
+    rho_needed = threshold("gradient_decides")
     t = table.dropna(subset=["‖∂L/∂W‖ lstm_1", "MAE/naive"])
     kinds = t["formulation"] if "formulation" in t else pd.Series("all", index=t.index)
     within = {k: (*_spearman(part), len(part)) for k, part in t.groupby(kinds, sort=False)}
     pooled, _ = _spearman(t)
-    holds = [rho <= -GRADIENT_RHO and p < alpha for rho, p, _ in within.values()]
-    near = [rho <= -GRADIENT_RHO for rho, _, _ in within.values()]
+    holds = [rho <= -rho_needed and p < alpha for rho, p, _ in within.values()]
+    near = [rho <= -rho_needed for rho, _, _ in within.values()]
     if not within or any(np.isnan(rho) for rho, _, _ in within.values()):
         verdict = UNDEFINED
     else:
         verdict = SUPPORTED if all(holds) else REFUTED if not any(near) else NOT_REPRODUCED
     parts = "; ".join(f"{k} {rho:+.2f} (p {p:.2g}, {n} runs)" for k, (rho, p, n) in within.items())
-    return Verdict(
+    return verdict_for(
         "gradient_decides",
-        "more gradient reaching the layers gives a better forecast",
-        "layer-3 gradient 3e-06 → 2.147e-03 beside MAE 47.23 → 12.84",
         f"Spearman correlation of lstm_1's gradient norm and MAE/naive within each target: {parts}",
         verdict,
-        f"Spearman's rank test within each target (the claim needs ρ ≤ −{GRADIENT_RHO:g} with p < "
+        f"Spearman's rank test within each target (the claim needs ρ ≤ −{rho_needed:g} with p < "
         f"{alpha:g} in every one); pooled over targets it is {pooled:+.2f}, which mixes the targets",
-        WHAT_DECIDES,
-        {
-            "within": {k: rho for k, (rho, _, _) in within.items()},
-            "pooled": pooled,
-            "runs": len(t),
-            "p": {k: p for k, (_, p, _) in within.items()},
-        },
+        within={k: rho for k, (rho, _, _) in within.items()},
+        pooled=pooled,
+        runs=len(t),
+        p={k: p for k, (_, p, _) in within.items()},
     )
 
 
-def step_pairs(table: pd.DataFrame, steps: Sequence[str] = STEPS) -> pd.DataFrame:
+def step_pairs(table: pd.DataFrame, steps: Sequence[str] = blog.STEPS) -> pd.DataFrame:
     """Each of the blog's steps against the step before it, paired over seeds, per horizon.
 
     The steps of an ablation train on the same seeds and data, so seed ``s`` of one step is compared with

@@ -3,8 +3,9 @@
 Each chapter decides its claims from its own cells; the intro and the results page show them all in one
 table. :func:`every_verdict` computes each verdict again from the same saved results (it trains nothing),
 through the same functions and thresholds the chapters assert on, so the table and the chapters cannot
-disagree. A part whose results are missing (e.g. the long-memory runs not made yet) is reported as such
-in the table, not skipped.
+disagree. The table is the registry :data:`goldlab.lab.claims.LEDGER` iterated: one row per claim, in its
+order. A claim whose part has no saved results here (e.g. the long-memory runs not made yet) keeps its row,
+with a "not computed" verdict that names what is missing, rather than being skipped.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from goldlab import models, monitor
-from goldlab.lab import claims, depth, experiments, forecast, memory, variants
-from goldlab.lab.claims import NOT_TESTABLE, Verdict
+from goldlab import blog, models, monitor
+from goldlab.lab import claims, depth, experiments, forecast, memory, profiles, variants
+from goldlab.lab.claims import Verdict
 
 __all__ = ["benchmark", "every_verdict", "ledger", "oldest_share", "settled", "speed_table"]
 
@@ -26,7 +27,7 @@ def benchmark(name: str, root: str | Path | None = None) -> pd.DataFrame | None:
 
     ``root`` defaults to the nearest folder upwards from the working directory holding ``_toc.yml``.
     """
-    root = Path(root) if root is not None else experiments.repo_root()
+    root = Path(root) if root is not None else profiles.repo_root()
     path = None if root is None else root / "benchmarks" / name
     return pd.read_csv(path) if path is not None and path.exists() else None
 
@@ -37,7 +38,7 @@ def speed_table(root: str | Path | None = None) -> pd.DataFrame | None:
 
 
 def oldest_share(
-    results: str | Path, profile: str | experiments.Profile | None = None, step: str = "baseline"
+    results: str | Path, profile: str | profiles.Profile | None = None, step: str = "baseline"
 ) -> pd.DataFrame:
     """‖∂L/∂a_1‖ / ‖∂L/∂a_T‖ after training for each horizon and LSTM input of ``step``'s saved runs.
 
@@ -45,7 +46,7 @@ def oldest_share(
     reaches the oldest day of the window (:func:`goldlab.monitor.time_ratio`), the input of
     :func:`goldlab.lab.claims.time_fade`.
     """
-    prof = experiments.get_profile(profile)
+    prof = profiles.get_profile(profile)
     parts = {}
     for h in prof.horizons:
         runs = experiments.load_runs(results, [step], prof.seeds, h, prof.epochs)
@@ -55,38 +56,46 @@ def oldest_share(
     return pd.concat(parts, names=["horizon"])
 
 
-def _missing(part: str, err: Exception) -> Verdict:
-    reason = f"its saved results are missing here ({type(err).__name__}: {str(err)[:120]})"
-    return Verdict(
-        f"missing_{part}", f"the {part} claims", "see the chapter", "no results", NOT_TESTABLE, reason
-    )
-
-
-def _gather(parts: dict[str, Callable[[], list[Verdict]]]) -> list[Verdict]:
+def _gather(parts: dict[str, Callable[[], list[Verdict]]]) -> tuple[list[Verdict], list[str]]:
+    """The verdicts of every part that has its saved results, and one line per part that has not."""
     out: list[Verdict] = []
+    missing: list[str] = []
     for part, make in parts.items():
         try:
             out.extend(make())
         except FileNotFoundError as err:
-            out.append(_missing(part, err))
-    return out
+            missing.append(f"{part} ({type(err).__name__}: {str(err)[:120]})")
+    return out, missing
+
+
+def _by_registry(verdicts: list[Verdict], missing: list[str]) -> list[Verdict]:
+    """One verdict per claim of :data:`goldlab.lab.claims.LEDGER`, in its order: the computed one, else a
+    "not computed" verdict naming the parts whose saved results are missing here."""
+    found = {v.key: v for v in verdicts}
+    why = (
+        f"its saved results are missing here: {'; '.join(missing)}"
+        if missing
+        else "no part of the ledger computed it"
+    )
+    rows = [found.pop(c.key, None) or claims.not_computed(c.key, why) for c in claims.LEDGER]
+    return rows + list(found.values())  # a verdict of a claim off the table still shows
 
 
 def every_verdict(
-    results: str | Path, profile: str | experiments.Profile | None = None, speed: pd.DataFrame | None = None
+    results: str | Path, profile: str | profiles.Profile | None = None, speed: pd.DataFrame | None = None
 ) -> list[Verdict]:
     """Every claim's verdict from the results folder of ``profile`` (see the module docstring).
 
     ``speed`` is the speed benchmark (:func:`speed_table`); without it the speed claim says it is not
     testable here.
     """
-    prof = experiments.get_profile(profile)
+    prof = profiles.get_profile(profile)
     results = Path(results)
     table = pd.read_csv(results / "ablation_level.csv")
-    steps = list(claims.STEPS)
+    steps = list(blog.STEPS)
 
     def ablation() -> list[Verdict]:
-        runs = experiments.load_runs(results, steps, prof.seeds, claims.HORIZON, prof.epochs)
+        runs = experiments.load_runs(results, steps, prof.seeds, blog.HORIZON, prof.epochs)
         watch = claims.blog_monitor(models.build_step("baseline", seed=0))
         fade = claims.time_fade(oldest_share(results, prof))
         both = [table, *([pd.read_csv(ret)] if (ret := results / "ablation_return.csv").exists() else [])]
@@ -111,25 +120,24 @@ def every_verdict(
     def walk() -> list[Verdict]:
         return [forecast.beats_naive_walk(pd.read_csv(results / "walk_forward.csv"))]
 
-    return claims.combine(
-        _gather(
-            {
-                "ablation": ablation,
-                "speed": speed_claim,
-                "high learning rate": high_lr,
-                "clip counts": clip_counts,
-                "skip square": skip_square,
-                "variants": lambda: variants.verdicts(results, prof),
-                "long-memory": lambda: memory.verdicts(results),
-                "depth sweep": lambda: depth.verdicts(results, prof),
-                "walk-forward": walk,
-            }
-        )
+    found, missing = _gather(
+        {
+            "ablation": ablation,
+            "speed": speed_claim,
+            "high learning rate": high_lr,
+            "clip counts": clip_counts,
+            "skip square": skip_square,
+            "variants": lambda: variants.verdicts(results, prof),
+            "long-memory": lambda: memory.verdicts(results),
+            "depth sweep": lambda: depth.verdicts(results, prof),
+            "walk-forward": walk,
+        }
     )
+    return _by_registry(claims.combine(found), missing)
 
 
 def settled(
-    verdicts: list[Verdict], results: str | Path, profile: str | experiments.Profile | None = None
+    verdicts: list[Verdict], results: str | Path, profile: str | profiles.Profile | None = None
 ) -> list[Verdict]:
     """The book's one verdict for each claim a page decided: where a claim is also tested elsewhere
     (:data:`goldlab.lab.claims.SAME_CLAIM`), the page's own verdict is replaced by the combined one that

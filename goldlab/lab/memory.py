@@ -15,7 +15,8 @@ Every run is a folder under ``out/runs/`` written whole or not at all, so an int
 stopped (:func:`goldlab.lab.runner.cached`, as for every experiment). How much is trained is the profile's
 ``memory_*`` fields (:class:`goldlab.lab.profiles.Profile`).
 Each claim of the blog this experiment speaks to
-has a function returning a :class:`goldlab.lab.claims.Verdict`, with its threshold as a constant beside it.
+has a function returning a :class:`goldlab.lab.claims.Verdict`; the claim, its text and its threshold are
+declared in the registry :data:`goldlab.lab.claims.CLAIMS`.
 """
 
 from __future__ import annotations
@@ -450,7 +451,7 @@ def run_gold(profile: str | Profile | None = None, out: str | Path | None = None
     when it holds every (window, seed)."""
     prof = get_profile(profile)
     path = (Path(out) if out is not None else memory_dir(prof)) / "gold.csv"
-    horizons = (claims.HORIZON,)
+    horizons = (blog.HORIZON,)
     wanted = {
         (w, h, s) for w in prof.memory_gold_windows for h in horizons for s in range(prof.memory_gold_seeds)
     }
@@ -638,9 +639,7 @@ def sanity_check(table: pd.DataFrame, model: str = "lstm_fb1", length: int = 100
 
 
 # ------------------------------------------------------------------------------------------------
-# The blog's claims, where memory matters: one function each, its threshold beside it.
-
-_WHERE = "../notebooks/05_long_memory.ipynb"  # relative to book/, as goldlab.lab.claims has it
+# The blog's claims, where memory matters: one function each, its claim declared in goldlab.lab.claims.
 
 
 def _solved(table: pd.DataFrame, model: str, lengths: Iterable[int] | None = None) -> pd.Series:
@@ -653,14 +652,6 @@ def _solved(table: pd.DataFrame, model: str, lengths: Iterable[int] | None = Non
 
 def _fmt_fracs(fracs: pd.Series) -> str:
     return ", ".join(f"T = {t}: {f:.0%}" for t, f in fracs.items()) or "not trained"
-
-
-def _verdict(key: str, claim: str, blog: str, measured: str, verdict: str, reason: str, **values):
-    """A verdict of this chapter; a claim the registry holds keeps the registry's text and blog figure."""
-    known = claims.registered(key)
-    if known is not None:
-        claim, blog = known.claim, known.blog
-    return claims.Verdict(key, claim, blog, measured, verdict, reason, _WHERE, dict(values))
 
 
 def _budget(table: pd.DataFrame, models: Iterable[str]) -> str:
@@ -688,44 +679,42 @@ def _fmt_by_t(per_t: pd.Series) -> str:
     return ", ".join(f"×{v:.2g} at T = {t}" for t, v in per_t.items())
 
 
-#: "Works" up to 100 steps: the blog's best step solves at least this fraction of seeds at each T <= 100.
-UP_TO_100_SOLVED = 0.5
 _FIXES = ("blog_clipnorm", "blog_orthogonal", "blog_residual")  # the blog's steps 2-4
 
 
+@claims.decides("memory_up_to_100")
 def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
     """Do the blog's techniques (the best of its steps 2-4 at each T) solve the adding problem at T <= 100?"""
     short = [t for t in table["T"].unique() if t <= 100]
     found = {m: f for m in _FIXES if not (f := _solved(table, m, short)).empty}
     steps = pd.concat(found, axis=1) if found else pd.DataFrame()
-    key, claim, blog = "memory_up_to_100", "the techniques work for sequences up to 100 steps", "up to 100"
+    key, solved = "memory_up_to_100", claims.threshold("memory_up_to_100")
     if steps.empty:
         reason = "none of the blog's steps 2-4 was trained at any T <= 100 here"
-        return _verdict(key, claim, blog, "not trained", claims.NOT_TESTABLE, reason)
+        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, reason)
     best = steps.max(axis=1)
     worst = float(best.min())
     chrono = _solved(table, "lstm_chrono", best.index)
-    verdict = claims.decide(worst, UP_TO_100_SOLVED, claims.SUPPORTED, claims.REFUTED)
+    verdict = claims.decide(worst, solved, claims.SUPPORTED, claims.REFUTED)
     if verdict == claims.REFUTED and _budget_limited(table, _FIXES, best.index):
         verdict = claims.BUDGET
     seeds = int(table[table["model"].isin(list(found))].groupby(["model", "T"])["seed"].count().min())
-    if seeds < MIN_PAIRS:
+    if seeds < claims.MIN_SEEDS:
         verdict = claims.BUDGET
     reason = (
         f"on the adding problem the best of the blog's steps ({', '.join(steps.columns)}; "
         f"{_budget(table, found)}) solves {_fmt_fracs(best)} of seeds (works: "
-        f"{UP_TO_100_SOLVED:.0%} at every T <= 100, over at least {MIN_PAIRS} seeds: here {seeds}); one "
+        f"{solved:.0%} at every T <= 100, over at least {claims.MIN_SEEDS} seeds: here {seeds}); one "
         f"LSTM(32) with chrono initialisation: {_fmt_fracs(chrono)}"
     )
     measured = f"solved {_fmt_fracs(best)}"
-    return _verdict(key, claim, blog, measured, verdict, reason, worst=worst)
+    return claims.verdict_for(key, measured, verdict, reason, worst=worst)
 
 
-#: "Needs a GRU" beyond 100 steps: the GRU solves this much larger a fraction of seeds than every LSTM.
-GRU_ADVANTAGE = 0.5
 _LSTMS = ("lstm_fb0", "lstm_fb1", "lstm_chrono")
 
 
+@claims.decides("memory_gru_over_100")
 def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
     """Beyond 100 steps, does the GRU solve where no single LSTM (forget bias 0, 1 or chrono) does?"""
     every = ("gru", *_LSTMS)  # a length counts only where all four were trained
@@ -733,26 +722,25 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
     long = sorted(t for t in table["T"].unique() if t > 100 and trained.get(t, 0) == len(every))
     gru = _solved(table, "gru", long)
     lstm = pd.concat({m: _solved(table, m, gru.index) for m in _LSTMS}, axis=1).reindex(gru.index)
-    key, claim = "memory_gru_over_100", "sequences over 100 steps might need a GRU"
-    blog = "over 100 steps: GRU, Transformers or chunks"
+    key, needed = "memory_gru_over_100", claims.threshold("memory_gru_over_100")
     best = lstm.max(axis=1)
     if gru.empty:
         reason = "the GRU was not trained at any T > 100 here"
-        return _verdict(key, claim, blog, "not trained", claims.NOT_TESTABLE, reason)
+        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, reason)
     measured = f"GRU {_fmt_fracs(gru)}"
     if gru.max() == 0 and best.max() == 0:
         limited = _budget_limited(table, ("gru", *_LSTMS), gru.index)
         verdict = claims.BUDGET if limited else claims.NOT_TESTABLE
         reason = "neither the GRU nor any LSTM solves the adding problem beyond T = 100 in this budget"
-        return _verdict(key, claim, blog, measured, verdict, reason)
+        return claims.verdict_for(key, measured, verdict, reason)
     advantage = float((gru - best).mean())
-    verdict = claims.decide(advantage, GRU_ADVANTAGE, claims.SUPPORTED, claims.REFUTED)
+    verdict = claims.decide(advantage, needed, claims.SUPPORTED, claims.REFUTED)
     reason = (
         f"beyond T = 100 the GRU solves {_fmt_fracs(gru)} of seeds, the best single LSTM "
-        f"{_fmt_fracs(best)} (needing a GRU: {GRU_ADVANTAGE:.0%} more)"
+        f"{_fmt_fracs(best)} (needing a GRU: {needed:.0%} more)"
     )
     measured = f"GRU − best LSTM = {advantage:+.0%} of seeds solved"
-    return _verdict(key, claim, blog, measured, verdict, reason, advantage=advantage)
+    return claims.verdict_for(key, measured, verdict, reason, advantage=advantage)
 
 
 def _mse_ratios(table: pd.DataFrame, a: str, b: str) -> pd.Series:
@@ -765,47 +753,41 @@ def _mse_ratios(table: pd.DataFrame, a: str, b: str) -> pd.Series:
     return (ma[keep] / mb[keep]).rename("ratio")
 
 
-#: "Worse" with depth: six stacked LSTMs end with at least this many times one LSTM's test MSE.
-DEPTH_WORSE = 2.0
-
-
+@claims.decides("memory_more_layers")
 def claim_more_layers(table: pd.DataFrame) -> claims.Verdict:
     """Six stacked LSTM(32)s against one, on the adding problem: is the deeper stack worse, at each T?"""
-    key, claim, blog = "memory_more_layers", "adding more LSTM layers made it worse", "worse with depth"
+    key, worse = "memory_more_layers", claims.threshold("memory_more_layers")
     per_t = _mse_ratios(table, "lstm_x6", "lstm_fb1")
     if per_t.empty:
         reason = "one LSTM and six were not both trained, with either solving, at any T here"
-        return _verdict(key, claim, blog, "not compared", claims.NOT_TESTABLE, reason)
-    verdict = _split(per_t, DEPTH_WORSE, claims.SUPPORTED, claims.REFUTED)
+        return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
+    verdict = _split(per_t, worse, claims.SUPPORTED, claims.REFUTED)
     one, six = _solved(table, "lstm_fb1", per_t.index), _solved(table, "lstm_x6", per_t.index)
     reason = (
-        f"six LSTMs end with {_fmt_by_t(per_t)} the mean test MSE of one (worse: ×{DEPTH_WORSE:g} or more); "
+        f"six LSTMs end with {_fmt_by_t(per_t)} the mean test MSE of one (worse: ×{worse:g} or more); "
         f"solved: one LSTM {_fmt_fracs(one)}, six {_fmt_fracs(six)}"
     )
     worst = float(per_t.max())
-    return _verdict(key, claim, blog, _fmt_by_t(per_t) + " test MSE", verdict, reason, ratio=worst)
+    return claims.verdict_for(key, _fmt_by_t(per_t) + " test MSE", verdict, reason, ratio=worst)
 
 
-#: Skips "help" a stack when they divide its test MSE by at least this factor.
-SKIP_GAIN = 2.0
-
-
+@claims.decides("memory_residual_depth")
 def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
     """Do skip connections help stacks of 3 and 6 LSTMs on the adding problem (the blog: with 3+ layers)?
     Decided per depth and T; split evidence is "mixed", with the cases on each side named."""
-    key, claim, blog = "memory_residual_depth", "residual connections help with 3+ LSTM layers", "3+ layers"
+    key, helping = "memory_residual_depth", claims.threshold("memory_residual_depth")
     gains = {}
     for d in (3, 6):
         for t, g in _mse_ratios(table, f"lstm_x{d}", f"lstm_x{d}_res").items():
             gains[(d, t)] = g
     if not gains:
         reason = "no stack of 3 or 6 LSTMs was trained both with and without skips, with either solving"
-        return _verdict(key, claim, blog, "not compared", claims.NOT_TESTABLE, reason)
+        return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
     per = pd.Series(gains)
-    verdict = _split(per, SKIP_GAIN, claims.SUPPORTED, claims.NOT_REPRODUCED)
+    verdict = _split(per, helping, claims.SUPPORTED, claims.NOT_REPRODUCED)
     parts = ", ".join(f"×{g:.2g} with {d} LSTMs at T = {t}" for (d, t), g in per.items())
-    reason = f"skips divide the mean test MSE by {parts} (helping: ×{SKIP_GAIN:g} or more)"
-    return _verdict(key, claim, blog, parts, verdict, reason, least=float(per.min()))
+    reason = f"skips divide the mean test MSE by {parts} (helping: ×{helping:g} or more)"
+    return claims.verdict_for(key, parts, verdict, reason, least=float(per.min()))
 
 
 def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float, int]:
@@ -820,55 +802,45 @@ def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float
     return float(np.exp(np.mean(np.log(pa[common] / pb[common])))), len(common)
 
 
-#: Clipping "prevents vanishing" if it leaves at least this many times more gradient at the first step.
-CLIP_GAIN = 2.0
-#: A comparison of the blog's steps paired by (T, seed) needs this many pairs; fewer are "not tested at a
-#: sufficient budget" (the blog's networks cost the most to train, so they fill their seeds last).
-MIN_PAIRS = 3
-
-
+@claims.decides("memory_clip_prevents")
 def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
-    """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?"""
+    """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?
+
+    Paired by (T, seed); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are "not tested at a
+    sufficient budget" (the blog's networks cost the most to train, so they fill their seeds last)."""
     gain, n = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_final")
     at_init, _ = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_init")
-    key, claim, blog = "memory_clip_prevents", "clipping prevents vanishing gradients", "“prevents both”"
+    key, needed, pairs = "memory_clip_prevents", claims.threshold("memory_clip_prevents"), claims.MIN_SEEDS
     if n == 0:
-        return _verdict(
-            key, claim, blog, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained"
-        )
-    verdict = claims.decide(gain, CLIP_GAIN, claims.SUPPORTED, claims.REFUTED)
-    if n < MIN_PAIRS:
+        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained")
+    verdict = claims.decide(gain, needed, claims.SUPPORTED, claims.REFUTED)
+    if n < pairs:
         verdict = claims.BUDGET
     reason = (
         f"‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training is ×{gain:.2g} with clipping (×{at_init:.2g} at "
         f"initialisation, the same weights; geometric mean over {n} runs paired by T and seed; preventing "
-        f"vanishing would need ×{CLIP_GAIN:g}; a verdict needs {MIN_PAIRS} pairs)"
+        f"vanishing would need ×{needed:g}; a verdict needs {pairs} pairs)"
     )
-    return _verdict(key, claim, blog, f"×{gain:.2g} after training", verdict, reason, gain=gain)
+    return claims.verdict_for(key, f"×{gain:.2g} after training", verdict, reason, gain=gain)
 
 
+@claims.decides("memory_orth_doubled")
 def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 3 against step 2 at initialisation: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of orthogonal over Glorot,
-    judged by the book's one threshold for "doubled", :data:`goldlab.lab.claims.DOUBLED`."""
+    judged by the book's one threshold for "doubled", that of the registered claim ``orth_doubled``."""
     gain, n = _ratio_gain(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
-    key, claim, blog = (
-        "memory_orth_doubled",
-        "orthogonal initialisation doubled gradient flow",
-        "doubled (2×)",
-    )
+    key, doubled, pairs = "memory_orth_doubled", claims.threshold("orth_doubled"), claims.MIN_SEEDS
     if n == 0:
-        return _verdict(
-            key, claim, blog, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained"
-        )
-    verdict = claims.decide(gain, claims.DOUBLED, claims.SUPPORTED, claims.NOT_REPRODUCED)
-    if n < MIN_PAIRS:
+        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained")
+    verdict = claims.decide(gain, doubled, claims.SUPPORTED, claims.NOT_REPRODUCED)
+    if n < pairs:
         verdict = claims.BUDGET
     reason = (
         f"the gradient reaching the first step, relative to the last, is ×{gain:.2g} at initialisation "
-        f"with orthogonal input kernels ({n} runs paired by T and seed, a verdict needs {MIN_PAIRS}; "
-        f"doubling: ×{claims.DOUBLED:g})"
+        f"with orthogonal input kernels ({n} runs paired by T and seed, a verdict needs {pairs}; "
+        f"doubling: ×{doubled:g})"
     )
-    return _verdict(key, claim, blog, f"×{gain:.2g} through time", verdict, reason, gain=gain)
+    return claims.verdict_for(key, f"×{gain:.2g} through time", verdict, reason, gain=gain)
 
 
 CLAIMS = (

@@ -7,7 +7,7 @@ between LSTM layers broke (stateful) training; and, in its subtitle, that the fi
 34 %". This module measures each one cheaply (few epochs and seeds, sized by the profile's ``variant_*``
 fields, :class:`goldlab.lab.profiles.Profile`) and decides a
 :class:`goldlab.lab.claims.Verdict` from the measurement
-with a threshold kept beside the function that uses it.
+with the threshold its claim declares in the registry :data:`goldlab.lab.claims.CLAIMS`.
 
 Each experiment function (:func:`diagnose`, :func:`clip_values`, :func:`gains`, :func:`batchnorm`) trains
 through :func:`goldlab.lab.experiments.compile_and_fit`, which validates on ``windows.validation``: the loss
@@ -48,6 +48,7 @@ from goldlab import data as gdata
 from goldlab.lab import experiments, runner
 from goldlab.lab.claims import (
     BUDGET,
+    MIN_SEEDS,
     NOT_REPRODUCED,
     NOT_TESTABLE,
     REFUTED,
@@ -55,6 +56,10 @@ from goldlab.lab.claims import (
     UNDEFINED,
     Verdict,
     decide,
+    decides,
+    figure,
+    threshold,
+    verdict_for,
 )
 from goldlab.lab.profiles import Profile, get_profile, results_dir
 from goldlab.monitor import GradientMonitor, GradientProbe, time_ratio
@@ -63,7 +68,6 @@ __all__ = [
     "CHECK_EPOCH",
     "CLIP_VALUES",
     "GAINS",
-    "HORIZON",
     "accuracy_verdict",
     "batchnorm",
     "batchnorm_stateful_verdict",
@@ -80,35 +84,16 @@ __all__ = [
     "load_windows",
     "read_table",
     "run_all",
-    "VANISH_NORM",
-    "VANISH_RATIO",
-    "AGREE_SHARE",
-    "LIFT",
-    "HURT",
-    "LEVEL",
-    "FASTER_EPOCHS",
-    "EARLY_EPOCHS",
-    "RISE",
-    "EXTRA_UNSTABLE",
-    "BROKE",
     "BN_MOMENTUM",
-    "BLOG_ACCURACY",
-    "BLOG_IMPROVEMENT",
     "table_path",
     "verdicts",
 ]
 
-#: The forecast horizon of these experiments, in trading days (the blog's 30-day-forward forecast).
-HORIZON = blog.HORIZON
 
-
-_CH1, _CH2 = "../notebooks/01_diagnose.ipynb", "../notebooks/02_clip.ipynb"
-_CH3, _CH4 = "../notebooks/03_orthogonal.ipynb", "../notebooks/04_residual.ipynb"
-_RESULTS = "results.ipynb"
 _BATCH = 32  # the blog's batch size (Keras's default)
 
 
-def load_windows(horizon: int = HORIZON, prices: pd.DataFrame | None = None) -> gdata.Windows:
+def load_windows(horizon: int = blog.HORIZON, prices: pd.DataFrame | None = None) -> gdata.Windows:
     """The blog's windows (60 days × 5 features of its 1,247 days) at ``horizon``, with validation."""
     prices = gdata.load_gold() if prices is None else prices
     return gdata.make_windows(gdata.make_features(prices), horizon=horizon)
@@ -297,7 +282,7 @@ def _saved_table(out, experiment: str, horizon: int, epochs: int, sizes_: dict, 
 _MAKERS = {"diagnose": "diagnose", "clip": "clip_values", "gain": "gains", "batchnorm": "batchnorm"}
 
 
-def read_table(out: str | Path, experiment: str, profile=None, horizon: int = HORIZON) -> pd.DataFrame:
+def read_table(out: str | Path, experiment: str, profile=None, horizon: int = blog.HORIZON) -> pd.DataFrame:
     """A saved experiment table of ``profile``'s size, or a clear error naming the function that makes it."""
     prof = get_profile(profile)
     epochs = prof.variant_diagnose_epochs if experiment == "diagnose" else prof.variant_epochs
@@ -325,15 +310,6 @@ def _grad_columns(table: pd.DataFrame, prefix: str) -> list[str]:
 
 #: The epoch the blog says is enough (its step 1); compared with the end of the run.
 CHECK_EPOCH = 10
-#: A layer is diagnosed as vanishing when its gradient norm is below the blog's own warning threshold ...
-VANISH_NORM = blog.VANISH
-#: ... or when less than this share of the gradient at the latest day reaches the oldest day of the window.
-VANISH_RATIO = 1e-2
-#: Share of (seed, layer) diagnoses at the check epoch that must equal the end's for the claim to hold.
-AGREE_SHARE = 1.0
-#: Fewer seeds than this cannot say whether a diagnosis holds: the verdict is then "not tested at a
-#: sufficient budget" (the book's least number of seeds for a verdict).
-MIN_SEEDS = 3
 
 
 def diagnose(
@@ -347,7 +323,9 @@ def diagnose(
 
 
 def _diagnosis(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per (seed, layer): vanishing (True/False) from the gradient norm and the time ratio."""
+    """Per (seed, layer): vanishing (True/False) from the gradient norm (below the blog's own warning
+    level, :data:`goldlab.blog.VANISH`) and the time ratio (the claim's ``ratio``)."""
+    vanish_ratio = threshold("diagnose_epochs", "ratio")
     layers = [c[5:] for c in _grad_columns(rows, "grad_")]
     out = []
     for _, row in rows.iterrows():
@@ -359,21 +337,24 @@ def _diagnosis(rows: pd.DataFrame) -> pd.DataFrame:
                     "layer": layer,
                     "norm": norm,
                     "ratio": ratio,
-                    "vanishing": bool(norm < VANISH_NORM or ratio < VANISH_RATIO),
+                    "vanishing": bool(norm < blog.VANISH or ratio < vanish_ratio),
                 }
             )
     return pd.DataFrame(out).set_index(["seed", "layer"])
 
 
+@decides("diagnose_epochs")
 def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Verdict:
-    """Does the diagnosis after ``check_epoch`` epochs (at most half the run) equal the one at the end?"""
+    """Does the diagnosis after ``check_epoch`` epochs (at most half the run) equal the one at the end?
+    Fewer seeds than :data:`goldlab.lab.claims.MIN_SEEDS` cannot say: "not tested at a sufficient budget"."""
+    needed, ratio = threshold("diagnose_epochs", "agree"), threshold("diagnose_epochs", "ratio")
     end = int(table["epoch"].max())
     check = min(check_epoch, end // 2)
     early, late = _diagnosis(table[table["epoch"] == check]), _diagnosis(table[table["epoch"] == end])
     agree = float((early["vanishing"] == late["vanishing"]).mean())
     factor = float(np.exp(np.abs(np.log(early["norm"] / late["norm"])).max()))
     vanishing = int(late["vanishing"].sum())
-    verdict = decide(agree, AGREE_SHARE, SUPPORTED, REFUTED)
+    verdict = decide(agree, needed, SUPPORTED, REFUTED)
     if table["seed"].nunique() < MIN_SEEDS:
         verdict = BUDGET
     measured = (
@@ -382,26 +363,12 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
         f"smallest time ratio {early['ratio'].min():.2g} → {late['ratio'].min():.2g}"
     )
     reason = (
-        f"the diagnosis at epoch {check} {'equals' if agree >= AGREE_SHARE else 'differs from'} the one at "
-        f"epoch {end} ({agree:.0%} agree, needed {AGREE_SHARE:.0%}; vanishing = norm < {VANISH_NORM:g} or "
-        f"time ratio < {VANISH_RATIO:g}; {table['seed'].nunique()} seed(s), a verdict needs {MIN_SEEDS})"
+        f"the diagnosis at epoch {check} {'equals' if agree >= needed else 'differs from'} the one at "
+        f"epoch {end} ({agree:.0%} agree, needed {needed:.0%}; vanishing = norm < {blog.VANISH:g} or "
+        f"time ratio < {ratio:g}; {table['seed'].nunique()} seed(s), a verdict needs {MIN_SEEDS})"
     )
-    return Verdict(
-        "diagnose_epochs",
-        "10 epochs are enough to confirm vanishing gradients",
-        "10 epochs",
-        measured,
-        verdict,
-        reason,
-        _CH1,
-        {
-            "check_epoch": check,
-            "end_epoch": end,
-            "agree": agree,
-            "factor": factor,
-            "vanishing_end": vanishing,
-        },
-    )
+    values = {"check_epoch": check, "end_epoch": end, "agree": agree, "factor": factor}
+    return verdict_for("diagnose_epochs", measured, verdict, reason, **values, vanishing_end=vanishing)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -409,10 +376,6 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
 
 #: The clip thresholds tried (the blog's 1.0, its advice 0.5, its floor 0.1, and one value below the floor).
 CLIP_VALUES: tuple[float, ...] = (1.0, 0.5, 0.1, 0.05)
-#: clipnorm 0.5 "helps vanishing" when it raises the smallest LSTM gradient by at least this factor.
-LIFT = 2.0
-#: Going below 0.1 "hurts" when the final validation loss at 0.05 is at least this multiple of that at 0.1.
-HURT = 1.1
 
 
 def clip_values(
@@ -444,8 +407,10 @@ def _clip_summary(table: pd.DataFrame) -> str:
     )
 
 
+@decides("clip_value")
 def clip_value_verdict(table: pd.DataFrame) -> Verdict:
-    """Does clipnorm 0.5 lift the smallest LSTM gradient (vanishing) above clipnorm 1.0's by :data:`LIFT`?
+    """Does clipnorm 0.5 lift the smallest LSTM gradient (vanishing) above clipnorm 1.0's by the claim's
+    threshold?
 
     Clipping rescales a gradient g to ``g * min(1, c / |g|)``: never up. ``values['smallest_clipped']`` is,
     per clipnorm, the share of records after epoch 0 whose smallest LSTM mini-batch gradient was above the
@@ -466,10 +431,11 @@ def clip_value_verdict(table: pd.DataFrame) -> Verdict:
         f"was above the threshold (clipped at all) in {touched[1.0]:.0%} of records at 1.0 and "
         f"{touched[0.5]:.0%} at 0.5; {_clip_summary(table)}"
     )
-    verdict = decide(lift, LIFT, SUPPORTED, REFUTED)
+    needed = threshold("clip_value")
+    verdict = decide(lift, needed, SUPPORTED, REFUTED)
     reason = (
         f"clipnorm 0.5 changes the smallest LSTM gradient by ×{lift:.2f} "
-        f"({'at least' if lift >= LIFT else 'less than'} the ×{LIFT:g} a fix for vanishing would need); "
+        f"({'at least' if lift >= needed else 'less than'} the ×{needed:g} a fix for vanishing would need); "
         "clipping only scales a gradient down, so it cannot raise a small one "
         f"({table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
     )
@@ -479,27 +445,20 @@ def clip_value_verdict(table: pd.DataFrame) -> Verdict:
         "smallest_clipped": touched.to_dict(),
         "never_raised": never_raised,
     }
-    return Verdict(
-        "clip_value",
-        "if gradients still vanish, clipnorm 0.5 helps",
-        "try clipnorm=0.5",
-        measured,
-        verdict,
-        reason,
-        _CH2,
-        values,
-    )
+    return verdict_for("clip_value", measured, verdict, reason, **values)
 
 
+@decides("clip_floor")
 def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
-    """Does clipnorm 0.05 end with a validation loss :data:`HURT` times that of 0.1 or worse?"""
+    """Does clipnorm 0.05 end with a validation loss the claim's threshold times that of 0.1 or worse?"""
     table = (
         table if "clipnorm" in table else table.assign(clipnorm=table["variant"].str.slice(4).astype(float))
     )
     last = _last(table)
     val = last.groupby("clipnorm")["val_loss"].mean()
     ratio = float(val[0.05] / val[0.1])
-    verdict = decide(ratio, HURT, SUPPORTED, NOT_REPRODUCED)
+    hurt = threshold("clip_floor")
+    verdict = decide(ratio, hurt, SUPPORTED, NOT_REPRODUCED)
     measured = (
         "final validation loss (MSE, scaled) "
         + ", ".join(f"clipnorm {c:g} {v:.3g}" for c, v in val.sort_index(ascending=False).items())
@@ -507,19 +466,10 @@ def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
     )
     reason = (
         f"below the floor (0.05) the validation loss ends ×{ratio:.2f} that at 0.1 "
-        f"({'at least' if ratio >= HURT else 'less than'} the ×{HURT:g} that would count as hurting; "
+        f"({'at least' if ratio >= hurt else 'less than'} the ×{hurt:g} that would count as hurting; "
         f"{table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
     )
-    return Verdict(
-        "clip_floor",
-        "clipnorm below 0.1 hurts training",
-        "never below 0.1",
-        measured,
-        verdict,
-        reason,
-        _CH2,
-        {"ratio": ratio, "val_loss": val.to_dict()},
-    )
+    return verdict_for("clip_floor", measured, verdict, reason, ratio=ratio, val_loss=val.to_dict())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -527,16 +477,6 @@ def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
 
 #: The orthogonal gains compared (the blog's 1.0 and the 1.5 it mentions).
 GAINS: tuple[float, ...] = (1.0, 1.5)
-#: The loss level both gains must reach, as a multiple of the larger of their best validation losses.
-LEVEL = 1.1
-#: Gain 1.5 "trains faster" when it reaches the level at least this many epochs sooner (median over seeds).
-FASTER_EPOCHS = 1
-#: The window of the blog's "first 5 epochs".
-EARLY_EPOCHS = 5
-#: An epoch is "unstable" with a NaN loss or a training loss more than this share above the epoch before.
-RISE = 0.05
-#: Gain 1.5 "risks instability" when it has at least this many more unstable epochs per seed than gain 1.0.
-EXTRA_UNSTABLE = 1.0
 
 
 def gains(windows: gdata.Windows, profile=None, out: str | Path | None = None, quiet=False) -> pd.DataFrame:
@@ -557,93 +497,77 @@ def _with_gain(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _epochs_to_level(table: pd.DataFrame) -> pd.DataFrame:
-    """Per seed and gain: the first epoch whose validation loss reaches the common level (see LEVEL)."""
+    """Per seed and gain: the first epoch whose validation loss reaches the common level (the ``level`` of
+    claim ``orth_gain``)."""
     trained = _with_gain(table)
     trained = trained[trained["epoch"] > 0]
     best = trained.groupby(["seed", "gain"])["val_loss"].min()
-    level = LEVEL * best.groupby("seed").max()
+    level = threshold("orth_gain", "level") * best.groupby("seed").max()
     reached = trained[trained["val_loss"] <= trained["seed"].map(level)]
     first = reached.groupby(["seed", "gain"])["epoch"].min().unstack("gain")
     return first
 
 
+@decides("orth_gain")
 def gain_speed_verdict(table: pd.DataFrame) -> Verdict:
-    """Does gain 1.5 reach a common validation-loss level :data:`FASTER_EPOCHS` or more epochs sooner?"""
+    """Does gain 1.5 reach a common validation-loss level the claim's ``epochs`` or more epochs sooner?"""
     first = _epochs_to_level(table)
     sooner = float((first[1.0] - first[1.5]).median())
-    verdict = decide(sooner, FASTER_EPOCHS, SUPPORTED, NOT_REPRODUCED)
+    level, faster = threshold("orth_gain", "level"), threshold("orth_gain", "epochs")
+    verdict = decide(sooner, faster, SUPPORTED, NOT_REPRODUCED)
     median = first.median()
     measured = (
-        f"epochs to a validation loss within ×{LEVEL:g} of the worse gain's best: "
+        f"epochs to a validation loss within ×{level:g} of the worse gain's best: "
         f"gain 1.0 {median[1.0]:.1f}, gain 1.5 {median[1.5]:.1f} (median over {len(first)} seed(s); "
         f"per seed {first[1.0].tolist()} and {first[1.5].tolist()})"
     )
     reason = (
         f"gain 1.5 reaches the level {sooner:+.1f} epochs sooner (median over seeds) "
-        f"({'at least' if sooner >= FASTER_EPOCHS else 'less than'} "
-        f"the {FASTER_EPOCHS} epoch(s) that would count as faster; {int(table['epoch'].max())} epochs)"
+        f"({'at least' if sooner >= faster else 'less than'} "
+        f"the {faster} epoch(s) that would count as faster; {int(table['epoch'].max())} epochs)"
     )
-    return Verdict(
-        "orth_gain",
-        "orthogonal gain 1.5 trains faster",
-        "gain 1.5: faster",
-        measured,
-        verdict,
-        reason,
-        _CH3,
-        {"sooner": sooner, "epochs_to_level": first.to_dict()},
-    )
+    return verdict_for("orth_gain", measured, verdict, reason, sooner=sooner, epochs_to_level=first.to_dict())
 
 
 def _unstable_epochs(table: pd.DataFrame) -> pd.Series:
-    """Per gain: unstable epochs (NaN or a training-loss rise > RISE) in the first EARLY_EPOCHS, per seed."""
+    """Per gain: unstable epochs (NaN or a training-loss rise above the claim's ``rise``) in its first
+    ``early`` epochs, per seed (claim ``orth_gain_stability``)."""
+    rise, early_epochs = threshold("orth_gain_stability", "rise"), threshold("orth_gain_stability", "early")
     trained = _with_gain(table)
     trained = trained[(trained["epoch"] > 0)].sort_values(["gain", "seed", "epoch"])
     previous = trained.groupby(["gain", "seed"])["loss"].shift()
-    bad = ~np.isfinite(trained["loss"]) | (trained["loss"] > (1 + RISE) * previous)
-    early = trained["epoch"] <= EARLY_EPOCHS
+    bad = ~np.isfinite(trained["loss"]) | (trained["loss"] > (1 + rise) * previous)
+    early = trained["epoch"] <= early_epochs
     counts = bad[early].groupby([trained["gain"], trained["seed"]]).sum()
     return counts.groupby("gain").mean()
 
 
+@decides("orth_gain_stability")
 def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
-    """Does gain 1.5 have :data:`EXTRA_UNSTABLE` or more unstable early epochs per seed than gain 1.0?"""
+    """Does gain 1.5 have the claim's ``extra`` or more unstable early epochs per seed than gain 1.0?"""
+    key = "orth_gain_stability"
+    rise, needed = threshold(key, "rise"), threshold(key, "extra")
     unstable = _unstable_epochs(table)
     extra = float(unstable.get(1.5, 0.0) - unstable.get(1.0, 0.0))
-    verdict = decide(extra, EXTRA_UNSTABLE, SUPPORTED, NOT_REPRODUCED)
-    last = min(EARLY_EPOCHS, int(table["epoch"].max()))
+    verdict = decide(extra, needed, SUPPORTED, NOT_REPRODUCED)
+    last = min(threshold(key, "early"), int(table["epoch"].max()))
     measured = (
-        f"unstable epochs (NaN, or training loss up > {RISE:.0%}) in epochs 1–{last}: gain 1.0 "
+        f"unstable epochs (NaN, or training loss up > {rise:.0%}) in epochs 1–{last}: gain 1.0 "
         f"{unstable.get(1.0, 0.0):.1f}, gain 1.5 {unstable.get(1.5, 0.0):.1f} per seed"
     )
     reason = (
         f"gain 1.5 has {extra:+.1f} unstable early epochs per seed over gain 1.0 "
-        f"({'at least' if extra >= EXTRA_UNSTABLE else 'less than'} the {EXTRA_UNSTABLE:g} that would count; "
+        f"({'at least' if extra >= needed else 'less than'} the {needed:g} that would count; "
         f"{table['seed'].nunique()} seed(s))"
     )
-    return Verdict(
-        "orth_gain_stability",
-        "orthogonal gain 1.5 risks instability in the first 5 epochs",
-        "gain 1.5: unstable early",
-        measured,
-        verdict,
-        reason,
-        _CH3,
-        {"extra": extra, "unstable": unstable.to_dict()},
-    )
+    return verdict_for(key, measured, verdict, reason, extra=extra, unstable=unstable.to_dict())
 
 
 # --------------------------------------------------------------------------------------------------
 # claim 4: "batch normalisation between LSTM layers broke [stateful] training"
 
-#: Batch normalisation "broke" training when a run has a NaN loss or its final validation loss is at least
-#: this multiple of the baseline's (mean over seeds).
-BROKE = 2.0
 #: Keras's default momentum of the moving mean and variance that a BatchNormalization layer predicts with.
 BN_MOMENTUM = 0.99
-#: The moving averages have forgotten their start once they weigh it by less than this; before that the
-#: validation loss reads averages still near their initial values, and the run is too short to judge.
-BN_SETTLED = 0.01
 
 
 def build_batchnorm(
@@ -684,13 +608,17 @@ def batchnorm(
     return _experiment("batchnorm", variants, windows, prof.variant_epochs, prof, out, quiet)
 
 
+@decides("batchnorm_plain")
 def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
-    """Did batch normalisation (non-stateful) diverge or end at :data:`BROKE` times the baseline's loss?
+    """Did batch normalisation (non-stateful) diverge or end at the claim's ``broke`` times the baseline's
+    loss? Before the moving averages settle (their start weighs ``settled`` or more), the validation loss
+    reads averages still near their initial values, and the run is too short to judge.
 
     Beside the verdict: the final training-loss ratio (did training itself suffer, or only the validation
     loss, which uses the moving averages) and ``values['moving_left']``, the weight the moving averages still
     give their initial values after the run's updates (``BN_MOMENTUM ** steps``; needs ``train_windows``).
     """
+    broke, settled = threshold("batchnorm_plain", "broke"), threshold("batchnorm_plain", "settled")
     last = _last(table)
     val = last.groupby("variant")["val_loss"].mean()
     train = float(last.groupby("variant")["loss"].mean().pipe(lambda s: s["batchnorm"] / s["none"]))
@@ -700,8 +628,8 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     trained = table[(table["variant"] == "batchnorm") & (table["epoch"] > 0)]  # epoch 0 has no loss
     nan = bool(~np.isfinite(trained["loss"]).all())
     ratio = np.inf if nan else float(val["batchnorm"] / val["none"])
-    verdict = SUPPORTED if nan else decide(ratio, BROKE, SUPPORTED, NOT_REPRODUCED)
-    if not nan and left > BN_SETTLED:  # NaN (unknown sizes) compares False: judged as it is
+    verdict = SUPPORTED if nan else decide(ratio, broke, SUPPORTED, NOT_REPRODUCED)
+    if not nan and left > settled:  # NaN (unknown sizes) compares False: judged as it is
         verdict = BUDGET
     measured = (
         f"final validation loss (MSE, scaled) {val['none']:.3g} without, {val['batchnorm']:.3g} with "
@@ -715,27 +643,26 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     )
     reason = (
         f"with batch normalisation between the LSTMs (not stateful) the validation loss ends ×{ratio:.2f} "
-        f"the baseline's ({'at least' if ratio >= BROKE else 'less than'} the ×{BROKE:g} that would count as "
+        f"the baseline's ({'at least' if ratio >= broke else 'less than'} the ×{broke:g} that would count as "
         f"broken{', and a NaN loss' if nan else ''}; {table['seed'].nunique()} seed(s), "
         f"{int(table['epoch'].max())} epochs), while its training loss ends ×{train:.2f} the baseline's"
     )
     if verdict == BUDGET:
         reason += (
             f"; but the moving averages still weigh their start by {left:.0%} (settled below "
-            f"{BN_SETTLED:.0%}), so the validation loss reads unsettled averages"
+            f"{settled:.0%}), so the validation loss reads unsettled averages"
         )
-    return Verdict(
-        "batchnorm_plain",
-        "batch normalisation between LSTM layers breaks training (non-stateful, as the blog's models are)",
-        "“broke training”",
-        measured,
-        verdict,
-        reason,
-        _CH4,
-        {"ratio": ratio, "nan": nan, "val_loss": val.to_dict(), "train_ratio": train, "moving_left": left},
-    )
+    values = {
+        "ratio": ratio,
+        "nan": nan,
+        "val_loss": val.to_dict(),
+        "train_ratio": train,
+        "moving_left": left,
+    }
+    return verdict_for("batchnorm_plain", measured, verdict, reason, **values)
 
 
+@decides("batchnorm")
 def batchnorm_stateful_verdict() -> Verdict:
     """The stateful half of the claim cannot be tested: the blog trains no stateful model."""
     reason = (
@@ -743,28 +670,15 @@ def batchnorm_stateful_verdict() -> Verdict:
         "are shuffled, so no batch continues the sequences of the one before: there is no stateful training "
         "of the blog's to reproduce, and building one would test a model the blog does not show"
     )
-    return Verdict(
-        "batchnorm",
-        "batch normalisation between LSTMs broke stateful training",
-        "“broke stateful training”",
-        "no stateful model in the blog",
-        NOT_TESTABLE,
-        reason,
-        _CH4,
-        {},
-    )
+    return verdict_for("batchnorm", "no stateful model in the blog", NOT_TESTABLE, reason)
 
 
 # --------------------------------------------------------------------------------------------------
 # claim 5: the subtitle's "improve accuracy by 34 %"
 
-#: The blog's "model accuracy" before and after (its headline table).
-BLOG_ACCURACY = (0.68, 0.91)
-#: The subtitle's "improve accuracy by 34 %".
-BLOG_IMPROVEMENT = 0.34
 
-
-def accuracy_verdict(ablation: pd.DataFrame, horizon: int = HORIZON) -> Verdict:
+@decides("accuracy_34")
+def accuracy_verdict(ablation: pd.DataFrame, horizon: int = blog.HORIZON) -> Verdict:
     """What "accuracy +34 %" could mean, computed from the ablation table; the verdict is UNDEFINED.
 
     A regression has no accuracy; the blog never defines it. Candidates: the relative change of the
@@ -782,7 +696,8 @@ def accuracy_verdict(ablation: pd.DataFrame, horizon: int = HORIZON) -> Verdict:
     mean = models_.groupby("step")[["directional_accuracy", "mae"]].mean()
     da0, da1 = mean.loc[first, "directional_accuracy"], mean.loc[last, "directional_accuracy"]
     mae0, mae1 = mean.loc[first, "mae"], mean.loc[last, "mae"]
-    blog_relative = BLOG_ACCURACY[1] / BLOG_ACCURACY[0] - 1
+    before, after = figure("accuracy_34", "before"), figure("accuracy_34", "after")
+    blog_relative = after / before - 1
     values = {
         "blog_relative": blog_relative,
         "direction_relative": float(da1 / da0 - 1),
@@ -797,27 +712,19 @@ def accuracy_verdict(ablation: pd.DataFrame, horizon: int = HORIZON) -> Verdict:
         f"test MAE {mae0:.2f} → {mae1:.2f} USD ({values['mae_relative']:+.0%})"
     )
     reason = (
-        "a regression has no accuracy and the blog never defines one; its 34 % is "
-        f"({100 * BLOG_ACCURACY[1]:.0f} − {100 * BLOG_ACCURACY[0]:.0f}) / {100 * BLOG_ACCURACY[0]:.0f} = "
+        "a regression has no accuracy and the blog never defines one; "
+        f"its {100 * figure('accuracy_34', 'improvement'):.0f} % is "
+        f"({100 * after:.0f} − {100 * before:.0f}) / {100 * before:.0f} = "
         f"{blog_relative:.1%} of its own undefined figures, and no defined measure of ours can stand for it"
     )
-    return Verdict(
-        "accuracy_34",
-        "the fixes “improve accuracy by 34 %” (subtitle)",
-        f"+{BLOG_IMPROVEMENT:.0%}",
-        measured,
-        UNDEFINED,
-        reason,
-        _RESULTS,
-        values,
-    )
+    return verdict_for("accuracy_34", measured, UNDEFINED, reason, **values)
 
 
 # --------------------------------------------------------------------------------------------------
 # all of them
 
 
-def verdicts(results_dir: str | Path, profile=None, horizon: int = HORIZON) -> list[Verdict]:
+def verdicts(results_dir: str | Path, profile=None, horizon: int = blog.HORIZON) -> list[Verdict]:
     """Every claim's verdict from the saved tables under ``results_dir`` (trains nothing).
 
     Reads ``variants/*.csv`` (made by :func:`run_all` or the four experiment functions) and
@@ -842,7 +749,8 @@ def verdicts(results_dir: str | Path, profile=None, horizon: int = HORIZON) -> l
 
 
 def run_all(profile=None, out: str | Path | None = None, quiet: bool = False) -> dict[str, pd.DataFrame]:
-    """Train (or read back) all four experiments at :data:`HORIZON` into ``out`` (the profile's results)."""
+    """Train (or read back) all four experiments at :data:`goldlab.blog.HORIZON` into ``out`` (the profile's
+    results)."""
     out = results_dir(profile) if out is None else Path(out)
     windows = load_windows()
     return {
