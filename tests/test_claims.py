@@ -361,20 +361,6 @@ def test_clip_high_lr_threshold(clipped, verdict):
     assert rescued.verdict == claims.SUPPORTED
 
 
-@pytest.mark.parametrize(
-    ("change", "verdict"),
-    # sd 1.0: an effect exceeds 2 USD at both depths
-    [((-2.1, -2.5), claims.SUPPORTED), ((-2.1, -1.9), claims.NOT_REPRODUCED), ((2.1, 3.0), claims.REFUTED)],
-)
-def test_skip_effect_threshold(change, verdict):
-    rows = []
-    for n, d in zip((3, 4), change, strict=True):
-        rows += [{"lstms": n, "skips": False, "mae": 50.0}, {"lstms": n, "skips": True, "mae": 50.0 + d}]
-    v = claims.skip_effect(pd.DataFrame(rows), sd=1.0)
-    assert v.verdict == verdict and v.key == "residual_depth"
-    assert v.values["low"] == pytest.approx(min(change)) and v.values["bar"] == pytest.approx(2.0)
-
-
 @pytest.mark.parametrize(("top", "verdict"), [(0.099, claims.REFUTED), (0.1, claims.NOT_REPRODUCED)])
 def test_time_fade_threshold(top, verdict):
     idx = pd.MultiIndex.from_product([[1, 30], ["lstm_1", "lstm_2"]], names=["horizon", "layer"])

@@ -92,8 +92,6 @@ __all__ = [
     "tutorial_time",
     "scores",
     "settle_epoch",
-    "seed_sd",
-    "skip_effect",
     "step_mae",
     "sum_over_time",
     "toy_explode",
@@ -194,7 +192,7 @@ ALPHA = 0.05
 #: sufficient budget".
 MIN_SEEDS = 3
 #: The spread bar, in sd over seeds, that an effect must exceed where there is nothing to pair (the
-#: threshold of :func:`skip_effect`, one seed per depth, and of the chapters' checks of a step's MAE change).
+#: threshold of the chapters' checks of a step's MAE change).
 SEED_SDS = 2.0
 
 
@@ -395,7 +393,7 @@ CLAIMS: tuple[Claim, ...] = (
         "step 4: residual connections only help with 3+ LSTM layers",
         _THREE_PLUS,
         _CH4,
-        _C + "skip_effect",  # an effect must exceed SEED_SDS sd over seeds at every depth
+        _D + "claim_residual_depth",  # decided on gold by the depth sweep's seeds, paired (chapter 4)
     ),
     Claim(
         "diagnose_epochs",
@@ -1308,30 +1306,6 @@ def clip_high_lr(final_loss: dict[str, float]) -> Verdict:
     )
     measured = f"training loss {free:.3g} → {clipped:.3g} with clipping"
     return verdict_for("clip_high_lr", measured, verdict, reason, gain=gain)
-
-
-def seed_sd(table: pd.DataFrame, step: str, horizon: int = blog.HORIZON) -> float:
-    """The sd over seeds of ``step``'s test MAE at ``horizon`` in an ablation table."""
-    return float(table.loc[(table["step"] == step) & (table["horizon"] == horizon), "mae"].std(ddof=1))
-
-
-@decides("residual_depth")
-def skip_effect(square: pd.DataFrame, sd: float) -> Verdict:
-    """Test MAE with skips minus without, at each depth of ``square`` (columns lstms, skips, mae; one
-    seed), against :data:`SEED_SDS` times ``sd``, the sd over seeds of the ablation's step-4 MAE."""
-    mae = square.pivot_table(index="lstms", columns="skips", values="mae")
-    change = (mae[True] - mae[False]).to_dict()
-    lo, hi = min(change.values()), max(change.values())
-    sds = SEED_SDS
-    bar = sds * sd
-    verdict = SUPPORTED if hi < -bar else REFUTED if lo > bar else NOT_REPRODUCED
-    parts = ", ".join(f"{d:+.2f} USD with {n} LSTMs" for n, d in change.items())
-    reason = (
-        f"adding the skips changes the test MAE by {parts} (one seed); "
-        f"an effect must exceed {sds:g} sd over seeds ({bar:.2f} USD) at every depth"
-    )
-    values = {"low": lo, "high": hi, "bar": bar}
-    return verdict_for("residual_depth", f"skips: {parts}", verdict, reason, **values)
 
 
 @decides("time_fade")

@@ -162,7 +162,7 @@ def _by_depth(gain: pd.DataFrame) -> pd.DataFrame:
     return gain.set_index("depth") if "depth" in gain.columns else gain
 
 
-@claims.decides("depth_residual_depth")
+@claims.decides("depth_residual_depth", "residual_depth")
 def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
     """ "Residual connections only help with 3+ LSTM layers", on gold over the sweep's depths: supported
     when the skips lower the error in every seed at each depth of 3 or more (the claim's threshold) and at

@@ -113,10 +113,6 @@ def every_verdict(
     def clip_counts() -> list[Verdict]:  # chapter 2's clipping counted in the optimizer, on gold
         return [claims.clip_prevents(experiments.load_side(results, "clip_counts_gold", prof.extra_epochs))]
 
-    def skip_square() -> list[Verdict]:  # chapter 4's depth-by-skips square
-        square = experiments.load_side(results, "skip_square", prof.epochs)
-        return [claims.skip_effect(square, claims.seed_sd(table, claims.FINAL_STEP))]
-
     def walk() -> list[Verdict]:
         return [forecast.beats_naive_walk(pd.read_csv(results / "walk_forward.csv"))]
 
@@ -126,7 +122,6 @@ def every_verdict(
             "speed": speed_claim,
             "high learning rate": high_lr,
             "clip counts": clip_counts,
-            "skip square": skip_square,
             "variants": lambda: variants.verdicts(results, prof),
             "long-memory": lambda: memory.verdicts(results),
             "depth sweep": lambda: depth.verdicts(results, prof),
