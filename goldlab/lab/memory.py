@@ -802,6 +802,15 @@ def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float
     return float(np.exp(np.mean(np.log(pa[common] / pb[common])))), len(common)
 
 
+def _paired(gain: float, n: int, threshold: float, below: str) -> str:
+    """The verdict of a blog step's gain over the step before, from ``n`` runs paired by (T, seed):
+    supported at ``threshold`` or above, ``below`` under it, and "not tested at a sufficient budget" with
+    fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs."""
+    if n < claims.MIN_SEEDS:
+        return claims.BUDGET
+    return claims.decide(gain, threshold, claims.SUPPORTED, below)
+
+
 @claims.decides("memory_clip_prevents")
 def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?
@@ -813,9 +822,7 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
     key, needed, pairs = "memory_clip_prevents", claims.threshold("memory_clip_prevents"), claims.MIN_SEEDS
     if n == 0:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained")
-    verdict = claims.decide(gain, needed, claims.SUPPORTED, claims.REFUTED)
-    if n < pairs:
-        verdict = claims.BUDGET
+    verdict = _paired(gain, n, needed, claims.REFUTED)
     reason = (
         f"‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training is ×{gain:.2g} with clipping (×{at_init:.2g} at "
         f"initialisation, the same weights; geometric mean over {n} runs paired by T and seed; preventing "
@@ -832,9 +839,7 @@ def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     key, doubled, pairs = "memory_orth_doubled", claims.threshold("orth_doubled"), claims.MIN_SEEDS
     if n == 0:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained")
-    verdict = claims.decide(gain, doubled, claims.SUPPORTED, claims.NOT_REPRODUCED)
-    if n < pairs:
-        verdict = claims.BUDGET
+    verdict = _paired(gain, n, doubled, claims.NOT_REPRODUCED)
     reason = (
         f"the gradient reaching the first step, relative to the last, is ×{gain:.2g} at initialisation "
         f"with orthogonal input kernels ({n} runs paired by T and seed, a verdict needs {pairs}; "
