@@ -437,6 +437,14 @@ def test_a_verdict_is_built_from_its_registered_claim_and_only_from_one():
     assert missing.verdict == claims.NOT_TESTABLE and missing.measured == "not computed"
 
 
+def test_check_decides_a_claim_by_its_registered_function():
+    v = claims.check("lr_divergence", {"0.01": False, "0.1": False})
+    assert v == claims.lr_divergence({"0.01": False, "0.1": False})
+    assert v.key == "lr_divergence"
+    with pytest.raises(KeyError, match="no registered claim"):
+        claims.check("not_a_claim")
+
+
 def test_thresholds_are_read_from_the_registry():
     assert claims.threshold("orth_doubled") == claims.registered("orth_doubled").threshold
     days = claims.threshold("sum_over_time", "days")

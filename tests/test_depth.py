@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from goldlab.lab import depth, profiles
+from goldlab.lab import claims, depth, profiles
 from goldlab.models import build_lstm, compile_model
 from goldlab.monitor import gradient_norms
 
@@ -88,6 +88,13 @@ def _gain(wins: dict[int, int], seeds: int = 3) -> pd.DataFrame:
         for d, w in wins.items()
     ]
     return pd.DataFrame(rows)
+
+
+def test_check_names_the_setting_the_decision_returns():
+    gain = _gain({2: 1, 4: 3, 8: 3})
+    assert claims.check("depth_residual_depth", gain) == depth.claim_residual_depth(gain)
+    with pytest.raises(ValueError, match="returned a verdict of 'depth_residual_depth'"):
+        claims.check("residual_depth", gain)  # the book's one verdict is combined, not decided here
 
 
 def test_claim_residual_depth_both_sides_and_split():

@@ -280,3 +280,19 @@ def test_no_claim_is_rendered_with_two_verdicts():
     split = {c: sorted(v) for c, v in seen.items() if len({verdict for verdict, _ in v}) > 1}
     assert not split, split
     assert seen, "the scan found no verdict sentence at all"
+
+
+DECISIONS = {c.decision.split(":")[1] for c in claims.CLAIMS}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_reach_verdicts_through_one_visible_check(page):
+    """A page that decides a claim shows it as ``claims.check("key", evidence)``: the registered key names
+    the text, blog figure and threshold, and no shown cell calls a decision function by its own name."""
+    called = []
+    for cell in _cells(page):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] != "code" or {"remove-input", "hide-input"} & set(tags):
+            continue
+        called += [m for m in re.findall(r"\.(\w+)\(", "".join(cell["source"])) if m in DECISIONS]
+    assert not called, f"{page.name} calls {sorted(set(called))}; use claims.check"

@@ -49,6 +49,7 @@ __all__ = [
     "SAME_CLAIM",
     "combine",
     "decides",
+    "check",
     "decision",
     "figure",
     "not_computed",
@@ -769,6 +770,19 @@ def decides(*keys: str) -> Callable[[Callable[..., Verdict]], Callable[..., Verd
     return mark
 
 
+def check(key: str, /, *evidence, **options) -> Verdict:
+    """Decide registered claim ``key`` from ``evidence``: the one call a page makes for a verdict.
+
+    It runs the claim's decision function (:func:`decision`) on the numbers the page computed, so the
+    page names the claim whose text, blog figure and threshold :data:`CLAIMS` declares, e.g.
+    ``claims.check("clip_prevents", counts)``; a decision that returns another claim's verdict is an
+    error."""
+    v = decision(key)(*evidence, **options)
+    if v.key != key:
+        raise ValueError(f"the decision of {key!r} returned a verdict of {v.key!r}")
+    return v
+
+
 def verdict_for(key: str, measured: str, verdict: str, reason: str, /, **values) -> Verdict:
     """The :class:`Verdict` of registered claim ``key``: its text, the blog's figure and its page come
     from :data:`CLAIMS`; ``measured``, ``verdict``, ``reason`` and ``values`` from the decision. Every
@@ -874,8 +888,9 @@ def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
     """One verdict per claim: verdicts of one registered claim decided in several settings (see
     ``SAME_CLAIM``) become one, with the registry's text. It keeps the settings' common verdict when they
     agree, ignoring settings that could not test it, or not at a sufficient budget; where they disagree it
-    is ``MIXED``, and the reason names each setting's verdict and why. Other verdicts pass through in
-    order."""
+    is ``MIXED``. The reason names each setting's verdict and the measurement names its figure; each
+    setting's own reasoning is on the page that measures it (kept short so the sentence reads as one).
+    Other verdicts pass through in order."""
     groups: dict[str, list[Verdict]] = {}
     for v in verdicts:
         groups.setdefault(SAME_CLAIM.get(v.key, v.key), []).append(v)
@@ -887,7 +902,7 @@ def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
         tested = [v for v in parts if v.verdict not in (NOT_TESTABLE, UNDEFINED, BUDGET)] or parts
         found = {v.verdict for v in tested}
         verdict = found.pop() if len(found) == 1 else MIXED
-        reason = "; ".join(f"{_setting(v)}, {v.verdict}: {v.reason}" for v in parts)
+        reason = "; ".join(f"{_setting(v)}, {v.verdict}" for v in parts)
         measured = "; ".join(f"{_setting(v)}: {v.measured}" for v in parts)
         values = {f"{v.key}.{k}": x for v in parts for k, x in v.values.items()}
         out.append(verdict_for(key, measured, verdict, reason, **values))
