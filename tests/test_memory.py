@@ -6,6 +6,7 @@ The bias-layout tests run under TensorFlow and, through ``make test-jax``, under
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import keras
@@ -318,6 +319,28 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(memory.collect(prof, tmp_path), table)
     with pytest.raises(ValueError, match="unknown model"):
         memory.run_grid(prof, tmp_path, models=["lstm_huge"])
+
+
+def test_run_gold_keeps_one_folder_per_run_and_resumes(tmp_path, monkeypatch):
+    prof = _tiny(gold_windows=(10,), gold_seeds=2, gold_epochs=1)
+    table = memory.run_gold(prof, tmp_path)
+    assert table["model"].tolist() == ["naive", "lstm_chrono"] * 2 and table["seed"].tolist() == [0, 0, 1, 1]
+    folders = sorted(p.name for p in (tmp_path / "gold").iterdir())
+    assert folders == ["chrono_w10_h30_e1_s0", "chrono_w10_h30_e1_s1"]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "gold.csv"), table, check_dtype=False)
+    trained = []
+
+    def count(window, horizon, seed, prof):
+        trained.append(seed)
+        raise RuntimeError("trained")
+
+    monkeypatch.setattr(memory, "_train_gold", count)
+    pd.testing.assert_frame_equal(memory.run_gold(prof, tmp_path), table, check_dtype=False)
+    assert trained == [], "saved runs are read back"
+    shutil.rmtree(tmp_path / "gold" / folders[1])
+    with pytest.raises(RuntimeError, match="trained"):
+        memory.run_gold(prof, tmp_path)
+    assert trained == [1], "only the missing run trains again"
 
 
 def test_verdicts_reads_a_results_folder(tmp_path):

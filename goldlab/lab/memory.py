@@ -447,37 +447,46 @@ def gold_windows(window: int, horizon: int) -> gdata.Windows:
 
 def run_gold(profile: str | Profile | None = None, out: str | Path | None = None) -> pd.DataFrame:
     """The fix for long memory on gold: a chrono LSTM(32) over windows of each profile length, at the blog's
-    30-day horizon, against the naive forecast on the same test days. Saved as ``out/gold.csv`` and read back
-    when it holds every (window, seed)."""
+    30-day horizon, against the naive forecast on the same test days. Each (window, seed) is a run folder
+    under ``out/gold/`` (:func:`goldlab.lab.runner.cached`: written whole, read back, resumable), and
+    ``out/gold.csv`` is rebuilt from them."""
     prof = get_profile(profile)
-    path = (Path(out) if out is not None else memory_dir(prof)) / "gold.csv"
-    horizons = (blog.HORIZON,)
-    wanted = {
-        (w, h, s) for w in prof.memory_gold_windows for h in horizons for s in range(prof.memory_gold_seeds)
-    }
-    if path.exists():
-        saved = pd.read_csv(path)
-        keys = list(zip(saved["window"], saved["horizon"], saved["seed"], strict=True))
-        if wanted <= set(keys) and (saved["epochs"] == prof.memory_gold_epochs).all():
-            return saved[[k in wanted for k in keys]].reset_index(drop=True)
-    rows = []
-    for window, horizon, seed in sorted(wanted):
-        windows = gold_windows(window, horizon)
-        keras.utils.set_random_seed(seed)
-        shape = windows.x_train.shape[1:]
-        model = compile_model(build_lstm(shape, units=(UNITS,), dropout=0.0, forget_bias="chrono"))
-        hist = compile_and_fit(
-            model, windows, prof.memory_gold_epochs, prof.memory_batch_size, loop="epoch", seed=seed
-        )
-        pred = windows.to_usd(model.predict(windows.x_test, verbose=0), "test")
-        common = {"window": window, "horizon": horizon, "epochs": prof.memory_gold_epochs}
-        naive = score_forecast(windows, windows.base_test)
-        rows.append(common | {"model": "naive", "seed": seed} | naive)
-        rows.append(common | {"model": "lstm_chrono", "seed": seed} | score_forecast(windows, pred))
-        rows[-1]["sec_per_epoch"] = float(np.median(hist.epoch_seconds))
-    table = pd.DataFrame(rows)
-    runner.write_table(table, path)
+    out = Path(out) if out is not None else memory_dir(prof)
+    parts = []
+    for window in sorted(prof.memory_gold_windows):
+        for seed in range(prof.memory_gold_seeds):
+            folder = _gold_dir(out, window, blog.HORIZON, prof.memory_gold_epochs, seed)
+
+            def train(window: int = window, seed: int = seed) -> dict:
+                return {"scores": _train_gold(window, blog.HORIZON, seed, prof)}
+
+            parts.append(runner.cached(folder, train, keys=["scores"])["scores"])
+    table = pd.concat(parts, ignore_index=True)
+    runner.write_table(table, out / "gold.csv")
     return table
+
+
+def _gold_dir(out: Path, window: int, horizon: int, epochs: int, seed: int) -> Path:
+    """The run folder of one gold run: what changes it is in its name, as for the grid's runs."""
+    return out / "gold" / f"chrono_w{window}_h{horizon}_e{epochs}_s{seed}"
+
+
+def _train_gold(window: int, horizon: int, seed: int, prof: Profile) -> pd.DataFrame:
+    """One gold run of :func:`run_gold`: its chrono LSTM's scores and the naive forecast's, one row each."""
+    windows = gold_windows(window, horizon)
+    keras.utils.set_random_seed(seed)
+    model = compile_model(
+        build_lstm(windows.x_train.shape[1:], units=(UNITS,), dropout=0.0, forget_bias="chrono")
+    )
+    hist = compile_and_fit(
+        model, windows, prof.memory_gold_epochs, prof.memory_batch_size, loop="epoch", seed=seed
+    )
+    pred = windows.to_usd(model.predict(windows.x_test, verbose=0), "test")
+    common = {"window": window, "horizon": horizon, "epochs": prof.memory_gold_epochs}
+    naive = common | {"model": "naive", "seed": seed} | score_forecast(windows, windows.base_test)
+    lstm = common | {"model": "lstm_chrono", "seed": seed} | score_forecast(windows, pred)
+    lstm["sec_per_epoch"] = float(np.median(hist.epoch_seconds))
+    return pd.DataFrame([naive, lstm])
 
 
 def learning_contrast(table: pd.DataFrame) -> pd.DataFrame:
