@@ -61,12 +61,25 @@ def test_the_committed_full_results_decide_every_blog_claim():
         assert v.key in claims.decision(v.key).decides and v.claim == claims.registered(v.key).claim
 
 
-def test_side_experiments_are_kept_whole_and_named_by_what_changes_them(tmp_path):
+def test_side_experiments_are_run_folders_named_by_what_changes_them(tmp_path):
     from goldlab.lab import experiments
 
     runs = pd.DataFrame({"run": ["unclipped", "clipped"], "nan": [True, False]})
-    experiments.save_side(tmp_path, "lr_0.01", runs, epochs=10)
+    trained = []
+
+    def train() -> pd.DataFrame:
+        trained.append(1)
+        return runs
+
+    pd.testing.assert_frame_equal(experiments.side(tmp_path, "lr_0.01", 10, train), runs)
+    pd.testing.assert_frame_equal(experiments.side(tmp_path, "lr_0.01", 10, train), runs)
+    assert trained == [1], "trained once, then read back"
+    assert [p.name for p in (tmp_path / "side").iterdir()] == ["lr_0.01_e10_val10"]
     pd.testing.assert_frame_equal(experiments.load_side(tmp_path, "lr_0.01", 10), runs)
-    assert [p.name for p in (tmp_path / "side").iterdir()] == ["lr_0.01_e10_val10.csv"]
-    with pytest.raises(FileNotFoundError, match="lr_0.01_e20_val10.csv"):
+    with pytest.raises(FileNotFoundError, match="lr_0.01_e20_val10"):
         experiments.load_side(tmp_path, "lr_0.01", 20)
+    experiments.save_side(tmp_path, "lr_0.01", runs.iloc[:1], epochs=10)  # a record replaced
+    assert experiments.load_side(tmp_path, "lr_0.01", 10)["run"].tolist() == ["unclipped"]
+    assert [p.name for p in (tmp_path / "side").iterdir()] == ["lr_0.01_e10_val10"], "no leftovers"
+    two = experiments.side(tmp_path, "two", 10, lambda: {"a": runs, "b": runs.iloc[:1]})
+    assert list(experiments.load_side(tmp_path, "two", 10)) == list(two) == ["a", "b"]

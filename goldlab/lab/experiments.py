@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import keras
@@ -40,6 +40,7 @@ __all__ = [
     "run_one",
     "run_seeds",
     "save_side",
+    "side",
     "score_forecast",
     "walk_forward",
 ]
@@ -442,30 +443,60 @@ def load_run(
     return runner.read_run(folder, _RUN_KEYS, dates=("date",))
 
 
-def _side_path(out: str | Path, name: str, epochs: int, val_fraction: float) -> Path:
-    return Path(out) / "side" / f"{name}_e{epochs}_val{round(100 * val_fraction)}.csv"
+#: The file name of a side experiment's one table (``runs.csv``).
+SIDE_TABLE = "runs"
+
+
+def _side_dir(out: str | Path, name: str, epochs: int, val_fraction: float) -> Path:
+    return Path(out) / "side" / f"{name}_e{epochs}_val{round(100 * val_fraction)}"
+
+
+def side(
+    out: str | Path,
+    name: str,
+    epochs: int,
+    train: Callable[[], pd.DataFrame | dict[str, pd.DataFrame]],
+    val_fraction: float = gdata.VAL_FRACTION,
+) -> pd.DataFrame | dict[str, pd.DataFrame]:
+    """A chapter's side experiment, trained once and kept beside the ablation.
+
+    The chapters train a few runs of their own (say, the blog's learning rate 0.01). ``train()`` returns
+    their table, or several by name; they are a run folder ``<out>/side/<name>_e<epochs>_val<v>/`` like
+    any other (:func:`goldlab.lab.runner.cached`: written whole, read back instead of trained again), so
+    that :mod:`goldlab.lab.ledger` decides those claims too without training. The name holds what changes
+    the runs, as a run folder's does. Returns what ``train`` returns, or its saved copy.
+    """
+    if runner.is_saved(_side_dir(out, name, epochs, val_fraction)):
+        return load_side(out, name, epochs, val_fraction)
+    made = train()
+    save_side(out, name, made, epochs, val_fraction)
+    return made
 
 
 def save_side(
-    out: str | Path, name: str, table: pd.DataFrame, epochs: int, val_fraction: float = gdata.VAL_FRACTION
+    out: str | Path,
+    name: str,
+    tables: pd.DataFrame | dict[str, pd.DataFrame],
+    epochs: int,
+    val_fraction: float = gdata.VAL_FRACTION,
 ) -> None:
-    """Keep a chapter's side experiment beside the ablation, as ``<out>/side/<name>_e<epochs>_val<v>.csv``.
-
-    The chapters train a few runs of their own (say, the blog's learning rate 0.01); what their verdicts
-    read is saved here, written whole, so that :mod:`goldlab.lab.ledger` decides those claims too without
-    training. The name holds what changes the runs, as a run folder's does.
-    """
-    runner.write_table(table, _side_path(out, name, epochs, val_fraction))
+    """Record a side experiment's table (or tables by name) in its folder, replaced whole: for runs the
+    chapter trains every time, where :func:`side` would read an old copy back."""
+    named = {SIDE_TABLE: tables} if isinstance(tables, pd.DataFrame) else tables
+    files = {f"{k}.csv": v for k, v in named.items()}
+    runner.write_whole(_side_dir(out, name, epochs, val_fraction), files, replace=True)
 
 
 def load_side(
     out: str | Path, name: str, epochs: int, val_fraction: float = gdata.VAL_FRACTION
-) -> pd.DataFrame:
-    """A side experiment kept by :func:`save_side`; FileNotFoundError, naming it, where there is none."""
-    path = _side_path(out, name, epochs, val_fraction)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such side experiment; the chapter that runs it saves it")
-    return pd.read_csv(path)
+) -> pd.DataFrame | dict[str, pd.DataFrame]:
+    """A saved side experiment's table (its tables by name, where it has several); FileNotFoundError,
+    naming it, where there is none."""
+    folder = _side_dir(out, name, epochs, val_fraction)
+    if not runner.is_saved(folder):
+        raise FileNotFoundError(f"{folder}: no such side experiment; the chapter that runs it saves it")
+    run = runner.read_run(folder)
+    return run[SIDE_TABLE] if list(run) == [SIDE_TABLE] else run
 
 
 def load_runs(

@@ -74,9 +74,22 @@ def cached(
     return run
 
 
-def write_whole(folder: Path, files: dict[str, pd.DataFrame | dict]) -> None:
-    """Write ``files`` into ``folder`` atomically: into a temporary sibling, then renamed into place."""
+def write_whole(folder: Path, files: dict[str, pd.DataFrame | dict], replace: bool = False) -> None:
+    """Write ``files`` into ``folder`` atomically: into a temporary sibling, then renamed into place. A
+    folder already there is kept (another process wrote the same run first), or with ``replace`` swapped
+    out whole for the new one."""
     folder.parent.mkdir(parents=True, exist_ok=True)
+    if replace and folder.is_dir():
+        old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+        os.replace(folder, old / folder.name)
+        try:
+            write_whole(folder, files)
+        except BaseException:
+            os.replace(old / folder.name, folder)
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+        return
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         for name, content in files.items():
