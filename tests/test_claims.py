@@ -94,6 +94,11 @@ def test_verdicts_use_the_vocabulary_and_render(table):
         claims.Verdict("k", "c", "b", "m", "maybe", "r")
 
 
+def test_plural_counts_one_and_many():
+    assert claims.plural(1, "seed") == "1 seed" and claims.plural(2, "seed") == "2 seeds"
+    assert claims.plural(0, "run") == "0 runs"
+
+
 def test_decide_and_nan():
     assert claims.decide(2.0, 2.0, "hi", "lo") == "hi"
     assert claims.decide(1.999, 2.0, "hi", "lo") == "lo"
@@ -579,6 +584,6 @@ def test_time_per_epoch_reads_the_gpu_with_most_rows():
     v = claims.time_per_epoch(speed)
     assert v.values["ratios"] == pytest.approx({"epoch": 1.4, "stacked": 2.5})
     assert v.values["ratio"] == pytest.approx(2.5) and v.verdict == claims.NOT_REPRODUCED
-    assert "NVIDIA H200, the GPU the benchmark has most rows for" in v.reason
+    assert "NVIDIA H200, the GPU with most benchmark rows" in v.measured
     h100 = claims.time_per_epoch(speed[speed["gpu"] == "NVIDIA H100"])
     assert h100.verdict == claims.SUPPORTED and "NVIDIA H100" in h100.measured

@@ -56,6 +56,9 @@ def test_diagnose_verdict_a_diagnosis_that_changes_refutes_it(end):
     assert v.values["vanishing_end"] == 3
     few = variants.diagnose_verdict(diag_table(HEALTHY, end, seeds=claims.MIN_SEEDS - 1))
     assert few.verdict == claims.BUDGET, "too few seeds for a verdict either way"
+    assert f"{claims.MIN_SEEDS - 1} seeds, a verdict needs {claims.MIN_SEEDS}" in few.reason, (
+        "the seeds it had"
+    )
 
 
 def test_diagnose_verdict_at_the_threshold_is_not_vanishing():

@@ -57,6 +57,7 @@ __all__ = [
     "threshold",
     "verdict_for",
     "decide",
+    "plural",
     "page_name",
     "render",
     "verdict_table",
@@ -147,6 +148,11 @@ def decide(value: float, threshold: float, above: str, below: str) -> str:
     if value is None or not np.isfinite(value):
         return UNDEFINED
     return above if value >= threshold else below
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 seed"``, ``"2 seeds"``: a count with its noun, plural unless it is one (verdict reasons)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def render(verdicts: Sequence[Verdict]) -> str:
@@ -1018,8 +1024,8 @@ def clip_prevents(counts: pd.DataFrame, clipnorm: float = 1.0) -> Verdict:
     idle = threshold("clip_prevents")
     verdict = decide(share, idle, NOT_REPRODUCED, REFUTED)
     reason = (
-        f"clipping can only shrink a gradient, and during training it changed {share:.1%} of the variables' "
-        f"updates (counted in the optimizer over {steps:,} variable-steps; idle below {idle:.0%})"
+        f"clipping only shrinks a gradient; idle means under {idle:.0%} of {steps:,} variable updates "
+        "clipped, counted in the optimizer"
     )
     measured = f"{share:.1%} of training updates clipped at clipnorm={clipnorm:g}"
     return verdict_for("clip_prevents", measured, verdict, reason, share=share)
@@ -1070,12 +1076,12 @@ def orth_floor(table: pd.DataFrame) -> Verdict:
         verdict = REFUTED
     else:
         verdict = decide(without, floor, NOT_REPRODUCED, SUPPORTED)
-    reason = (
-        f"the smallest LSTM gradient is {with_:.2g} with orthogonal initialisation and {without:.2g} "
-        f"without it (the blog's floor: {floor:g})"
-    )
-    if verdict == NOT_REPRODUCED:
-        reason += ": the floor holds with it, but it holds without it too, so it is not orthogonal's doing"
+    stays = f"the smallest LSTM gradient stays above the blog's floor, {floor:g},"
+    reason = {
+        REFUTED: f"with orthogonal initialisation the smallest LSTM gradient falls below {floor:g}",
+        NOT_REPRODUCED: f"{stays} without orthogonal initialisation too, so it is not orthogonal's doing",
+        SUPPORTED: f"{stays} only with orthogonal initialisation",
+    }[verdict]
     return verdict_for("orth_floor", f"{with_:.2g} with, {without:.2g} without", verdict, reason, **lows)
 
 
@@ -1100,9 +1106,12 @@ def orth_doubled(gradients: pd.DataFrame) -> Verdict:
     doubled = threshold("orth_doubled")
     verdict = decide(hi, doubled, SUPPORTED, NOT_REPRODUCED)
     reason = (
-        f"the ratio at initialisation is ×{lo:.2f} to ×{hi:.2f} across LSTMs (doubling: ×{doubled:g} or more)"
+        f"doubling needs ×{doubled:g} or more in some LSTM: its gradient norm at initialisation, orthogonal "
+        "over Glorot"
     )
-    return verdict_for("orth_doubled", f"×{lo:.2f} to ×{hi:.2f}", verdict, reason, low=lo, high=hi)
+    return verdict_for(
+        "orth_doubled", f"×{lo:.2f} to ×{hi:.2f} across LSTMs", verdict, reason, low=lo, high=hi
+    )
 
 
 def _effect(table: pd.DataFrame, a: str, b: str, h: int) -> tuple[PairedResult, float]:
@@ -1113,13 +1122,6 @@ def _effect(table: pd.DataFrame, a: str, b: str, h: int) -> tuple[PairedResult, 
     both = pd.concat({a: ma, b: mb}, axis=1).dropna()
     sd = float(max(ma.std(ddof=1), mb.std(ddof=1)))
     return paired_difference(both[a], both[b]), sd
-
-
-def _paired_text(r: PairedResult) -> str:
-    return (
-        f"{r.mean:+.2f} USD (95 % interval {r.low:+.2f} to {r.high:+.2f}; lower in {r.lower} of {r.n} seeds; "
-        f"paired t-test p = {r.p_value:.2g})"
-    )
 
 
 @decides("orth_vs_arch")
@@ -1134,11 +1136,10 @@ def orth_vs_arch(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     real3 = r3.p_value < ALPHA and r3.mean < 0
     verdict = SUPPORTED if real3 and abs(r3.mean) > abs(r4.mean) else NOT_REPRODUCED
     reason = (
-        f"paired over seeds (same seed, same data; t-test at {ALPHA:g}), step 3 changes the MAE by "
-        f"{_paired_text(r3)}, step 4 by {_paired_text(r4)}; the claim needs a significant fall at step 3, "
-        "larger than step 4's change"
+        f"the claim needs a fall at step 3 significant at {ALPHA:g} and larger than step 4's change; "
+        f"paired t-test over {plural(r3.n, 'seed')}: p = {r3.p_value:.2g} (step 3), {r4.p_value:.2g} (step 4)"
     )
-    measured = f"MAE {r3.mean:+.2f} (init) vs {r4.mean:+.2f} USD (architecture), h={h}"
+    measured = f"MAE {r3.mean:+.2f} USD at step 3 (init), {r4.mean:+.2f} USD at step 4 (architecture), h={h}"
     values = {"init": r3.mean, "arch": r4.mean, "p_init": r3.p_value, "p_arch": r4.p_value}
     return verdict_for("orth_vs_arch", measured, verdict, reason, sd_init=sd3, sd_arch=sd4, **values)
 
@@ -1153,12 +1154,9 @@ def residual_convergence(history: pd.DataFrame) -> Verdict:
     gain = (before - after) / epochs
     sooner = threshold("residual_convergence")
     verdict = decide(gain, sooner, SUPPORTED, NOT_REPRODUCED)
-    reason = (
-        f"the validation loss settles at epoch {after:g} with skips and {before:g} without "
-        "(median over seeds, "
-        f"of {epochs}); sooner means by at least {sooner:.0%} of the epochs"
-    )
-    return verdict_for("residual_convergence", f"epoch {after:g} vs {before:g}", verdict, reason, gain=gain)
+    reason = f"sooner means by at least {sooner:.0%} of the {epochs} epochs (median over seeds)"
+    measured = f"the validation loss settles at epoch {after:g} with skips, {before:g} without"
+    return verdict_for("residual_convergence", measured, verdict, reason, gain=gain)
 
 
 @decides("residual_widths")
@@ -1189,10 +1187,10 @@ def more_layers(table: pd.DataFrame, horizon: int | None = None) -> Verdict:
     worse = spread[FINAL_STEP] >= factor and spread[FINAL_STEP] > spread["baseline"]
     verdict = SUPPORTED if worse else REFUTED
     reason = (
-        f"largest over smallest LSTM gradient: ×{spread['baseline']:.1f} with three LSTMs, "
-        f"×{spread[FINAL_STEP]:.1f} with four (vanishing would need ×{factor:g})"
+        f"worse means the largest over the smallest LSTM gradient reaches ×{factor:g} with four LSTMs "
+        "and exceeds that with three"
     )
-    measured = f"×{spread['baseline']:.1f} → ×{spread[FINAL_STEP]:.1f} across depth (h={h})"
+    measured = f"×{spread['baseline']:.1f} with three LSTMs, ×{spread[FINAL_STEP]:.1f} with four (h={h})"
     return verdict_for("more_layers", measured, verdict, reason, **spread)
 
 
@@ -1241,13 +1239,13 @@ def time_per_epoch(
     verdict = decide(ours / blog, tolerance, NOT_REPRODUCED, SUPPORTED)
     span = ", ".join(f"×{r:.2f} ({lp})" for lp, r in sorted(ratios.items(), key=lambda kv: kv[1]))
     named = where not in ("a GPU", "the CPU")
-    which = f"{where}, the GPU the benchmark has most rows for" if named else where
+    which = f"{where}, the GPU with most benchmark rows" if named else where
     reason = (
-        f"on {which}, with Keras-{backend}, the residual network's epoch takes {span} the baseline's, "
-        f"against the blog's ×{blog:.2f}; reproduced when within ×{tolerance:g} of it"
+        f"the residual network's epoch takes {span} the baseline's, against the blog's ×{blog:.2f}; "
+        f"reproduced within ×{tolerance:g} of it"
     )
-    times = ", ".join(f"{r.baseline:.3g} s → {r.residual:.3g} s ({lp})" for lp, r in per.iterrows())
-    measured = f"{times} per epoch, {where}"
+    times = ", ".join(f"{r.baseline:.3g} → {r.residual:.3g} s ({lp})" for lp, r in per.iterrows())
+    measured = f"{times}, Keras-{backend} on {which}"
     return verdict_for(
         "time_per_epoch", measured, verdict, reason, ratio=ours, blog_ratio=blog, ratios=ratios
     )
@@ -1301,11 +1299,12 @@ def step_mae(table: pd.DataFrame, step: str, horizon: int | None = None) -> Verd
     beyond = r.p_value < ALPHA
     verdict = (SUPPORTED if r.mean < 0 else REFUTED) if beyond else NOT_REPRODUCED
     reason = (
-        f"paired over seeds (same seed, same data), the test MAE changes from {before} to {step} (h={h}) by "
-        f"{_paired_text(r)}: {'' if beyond else 'not '}significant at {ALPHA:g}"
+        f"the change from {before} is {'' if beyond else 'not '}significant at {ALPHA:g} (paired t-test over "
+        f"{plural(r.n, 'seed')}, p = {r.p_value:.2g})"
     )
     values = {"change": r.mean, "sd": sd, "p": r.p_value, "low": r.low, "high": r.high}
-    return verdict_for(f"mae_{step}", f"{r.mean:+.2f} USD (h={h})", verdict, reason, **values)
+    measured = f"test MAE {r.mean:+.2f} USD (95 % interval {r.low:+.2f} to {r.high:+.2f}, h={h})"
+    return verdict_for(f"mae_{step}", measured, verdict, reason, **values)
 
 
 @decides("clip_high_lr")
@@ -1316,8 +1315,8 @@ def clip_high_lr(final_loss: dict[str, float]) -> Verdict:
     rescue = threshold("clip_high_lr")
     verdict = decide(gain, rescue, SUPPORTED, NOT_REPRODUCED)
     reason = (
-        f"at learning rate 0.01 the final training loss is {clipped:.3g} with clipnorm=1.0 and {free:.3g} "
-        f"without, a change of {-gain:+.0%} (rescue: a fall of {rescue:.0%} or more)"
+        f"at learning rate 0.01 clipnorm=1.0 changes the final training loss by {-gain:+.0%} "
+        f"(rescue: a fall of {rescue:.0%} or more)"
     )
     measured = f"training loss {free:.3g} → {clipped:.3g} with clipping"
     return verdict_for("clip_high_lr", measured, verdict, reason, gain=gain)
@@ -1342,12 +1341,14 @@ def time_fade(through_time: pd.DataFrame) -> Verdict:
         for h, part in through_time.groupby(level="horizon")
     )
     reason = (
-        f"what vanishes is the gradient through time: at h={short} every LSTM input passes at most "
-        f"{top:.2g} of it to the oldest day (vanishing: under {vanish:g})"
+        f"what vanishes is the gradient through time: at h={short} every LSTM input passes under {vanish:g} "
+        "of it to the oldest day"
         if verdict == REFUTED
-        else f"at h={short} an LSTM input passes {top:.2g} of the gradient to the oldest day"
+        else f"at h={short} an LSTM input passes {vanish:g} or more of the gradient to the oldest day"
     )
-    return verdict_for("time_fade", f"oldest-day share, median over seeds: {per_h}", verdict, reason, top=top)
+    return verdict_for(
+        "time_fade", f"oldest-day share (median over seeds): {per_h}", verdict, reason, top=top
+    )
 
 
 def table_verdicts(
@@ -1395,9 +1396,8 @@ def sum_over_time(kept: pd.DataFrame, window: int) -> Verdict:
     verdict = decide(lo, share, SUPPORTED, REFUTED)
     parts = ", ".join(f"{layer} {v:.0%}" for layer, v in at.items())
     reason = (
-        f"the last {days} of {window} days alone give every LSTM a gradient norm of at least {lo:.0%} "
-        f"of the whole window's (nearly all: {share:.0%} or more), so the older days change the "
-        "norm little and a healthy norm says little about them"
+        f"nearly all means {share:.0%} or more of every LSTM's whole-window gradient norm from the last "
+        f"{days} of {window} days"
     )
     return verdict_for("sum_over_time", f"last {days} days: {parts}", verdict, reason, lowest=lo)
 
@@ -1410,11 +1410,11 @@ def toy_explode(near_linear: np.ndarray, saturated: np.ndarray, gain: float) -> 
     grown, faded = float(near_linear[steps]), float(saturated[steps])
     verdict = decide(grown, factor, SUPPORTED, REFUTED) if gain > 1 else NOT_TESTABLE
     reason = (
-        f"at gain {gain:g} the chain's norm after {steps} steps is {grown:.3g} with small inputs and "
-        f"{faded:.2g} with unit ones (exploding: ×{factor:g} or more); the bound {gain:g}^k is "
-        f"{gain**steps:.3g}, an upper limit, reached by neither"
+        f"at gain {gain:g} the chain's norm after {steps} steps with small inputs "
+        f"{'reaches' if grown >= factor else 'stays under'} the ×{factor:g} of exploding; the bound "
+        f"{gain:g}^{steps} is ×{gain**steps:.3g}"
     )
-    measured = f"×{grown:.3g} (near linear) vs ×{faded:.2g} (saturated) after {steps} steps"
+    measured = f"×{grown:.3g} near linear (small inputs), ×{faded:.2g} saturated (unit inputs)"
     return verdict_for("toy_explode", measured, verdict, reason, grown=grown, faded=faded)
 
 
@@ -1431,11 +1431,10 @@ def depth_direction(lstm_grads: pd.DataFrame) -> Verdict:
     ours = lstm_grads[cols[0]] / lstm_grads[cols[-1]]
     verdict = decide(1 / blog, 1.0, SUPPORTED, REFUTED)
     reason = (
-        f"the blog's early layers get ×{blog:,.0f} the gradient of its deeper ones: a fall towards the loss, "
-        "the opposite of vanishing across depth, where the deepest layer, nearest the loss, gets the most; "
-        f"ours: lstm_1 gets ×{ours.min():.1f} to ×{ours.max():.1f} the deepest LSTM's"
+        "vanishing across depth gives the deepest layer, nearest the loss, the largest gradient, "
+        "so early / deep would be under ×1"
     )
-    measured = f"early / deep ×{blog:,.0f} (blog), ×{ours.median():.1f} median (ours)"
+    measured = f"early / deep ×{blog:,.0f} (blog), ×{ours.min():.1f} to ×{ours.max():.1f} (ours, LSTMs)"
     return verdict_for("depth_direction", measured, verdict, reason, blog=blog, ours=float(ours.median()))
 
 
@@ -1467,10 +1466,10 @@ def clip_counted(gold: float, exploding: float) -> Verdict:
     idle, busy = gold < idle_below, exploding >= most
     verdict = SUPPORTED if idle and busy else REFUTED if not idle and not busy else NOT_REPRODUCED
     reason = (
-        f"clipnorm=1.0 rescaled {gold:.1%} of the variables' training updates on gold (idle below "
-        f"{idle_below:.0%}) and {exploding:.0%} in the exploding case (most: {most:.0%} or more)"
+        f"of the variables' training updates, counted in the optimizer, idle means under {idle_below:.0%} "
+        f"and most {most:.0%} or more"
     )
-    measured = f"{gold:.1%} on gold, {exploding:.0%} exploding"
+    measured = f"clipnorm=1.0 rescaled {gold:.1%} on gold, {exploding:.0%} in the exploding case"
     return verdict_for("clip_counted", measured, verdict, reason, gold=gold, exploding=exploding)
 
 
@@ -1486,7 +1485,7 @@ def gate_orthogonal(values: pd.DataFrame) -> Verdict:
     lo, hi = float(values["value"].min()), float(values["value"].max())
     reason = (
         f"{near:.0%} of the gates' singular values lie within {100 * within:g} % of 1 ({needed:.0%} would "
-        f"make each gate orthogonal); they run from {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
+        "make each gate orthogonal)"
     )
     measured = f"per-gate singular values {lo:.2g} to {hi:.2f}, RMS {rms:.2f}"
     return verdict_for("gate_orthogonal", measured, verdict, reason, near=near, rms=rms, low=lo, high=hi)
@@ -1503,7 +1502,7 @@ def init_memory(runs: pd.DataFrame, solved: float) -> Verdict:
     verdict = decide(spread, spread_needed, SUPPORTED, NOT_REPRODUCED)
     parts = ", ".join(f"{init} {v:.0%}" for init, v in share.items())
     reason = (
-        f"seeds solving the adding problem (test MSE under {solved:.3g}): {parts}; a spread of "
-        f"{spread:.0%} between inits (deciding: {spread_needed:.0%} or more), same data, budget and seeds"
+        f"the share of seeds solving the adding problem (test MSE under {solved:.3g}) spreads {spread:.0%} "
+        f"between inits (deciding: {spread_needed:.0%} or more; same data, budget and seeds)"
     )
     return verdict_for("init_memory", f"solved: {parts}", verdict, reason, spread=spread, **share.to_dict())

@@ -184,14 +184,13 @@ def claim_residual_depth(gain: pd.DataFrame) -> claims.Verdict:
     g = _by_depth(gain)
     parts = ", ".join(f"{d} layers: {g.loc[d, 'skip_wins']} of {g.loc[d, 'seeds']}" for d in g.index)
     reason = (
-        f"skips lower the test MAE (paired by seed) in {parts} seeds (helping: every seed at each depth of "
-        f"{from_layers} or more, none below)"
+        f"skips lower the MAE in {parts} paired seeds (helping: every seed from {from_layers} layers, "
+        "none below)"
     )
     if verdict == claims.MIXED and deep.all():
-        reason += (
-            f"; they help with {from_layers}+ layers, as the blog says, and below it too, which “only” denies"
-        )
-    measured = ", ".join(f"{d} layers: {g.loc[d, 'mae_gain_usd']:+.1f} USD" for d in g.index)
+        reason += f"; they help below {from_layers} layers too"
+    gains = ", ".join(f"{g.loc[d, 'mae_gain_usd']:+.1f}" for d in g.index)
+    measured = f"MAE gain {gains} USD at {', '.join(map(str, g.index))} layers"
     return claims.verdict_for(key, measured, verdict, reason, helps=helps.to_dict())
 
 

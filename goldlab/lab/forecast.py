@@ -164,14 +164,11 @@ def follows_price(short: pd.DataFrame, horizon: int, alpha: float = ALPHA) -> Ve
     verdict = decide(p, alpha, SUPPORTED, REFUTED)
     return verdict_for(
         "follows_price",
-        f"slope of actual on forecast {slope_:.2f} for the best step ({best}) at h = {horizon}, joint p "
-        f"{p:.1g}; the naive forecast's slope {naive['MZ slope']:.2f}, joint p "
-        f"{naive['MZ p (0, 1)']:.2g}; mean error {below:+.0f} USD below the training maximum, "
-        f"{above:+.0f} USD above it",
+        f"{best}, h = {horizon}: slope {slope_:.2f}, p = {p:.1g}",
         verdict,
-        f"the Mincer–Zarnowitz test (actual on forecast, intercept 0 and slope 1 jointly, F test with a "
-        f"Newey–West covariance, median p over seeds) {'accepts' if verdict == SUPPORTED else 'rejects'}"
-        f" the best step's forecast at the {alpha:.0%} level",
+        f"a Mincer–Zarnowitz F test (intercept 0, slope 1, Newey–West) "
+        f"{'accepts' if verdict == SUPPORTED else 'rejects'} the best step at {alpha:.0%}, "
+        "median p over seeds",
         best_p=p,
         best_slope=slope_,
         naive_slope=naive["MZ slope"],
@@ -237,13 +234,6 @@ def versus_naive(table: pd.DataFrame, formulation: str, alpha: float = ALPHA) ->
     return pd.concat({formulation: out}, names=["formulation"])
 
 
-#: The sentence that says which test the two "beats naive" verdicts use.
-_DM_RULE = (
-    "a run beats naive when the Diebold–Mariano test (Newey–West variance, Harvey–Leybourne–Newbold "
-    "correction) finds its squared errors significantly smaller"
-)
-
-
 def _beats(runs: pd.DataFrame, alpha: float) -> tuple[float, int, int]:
     better = ((runs["dm_stat"] < 0) & (runs["dm_p"] < alpha)).to_numpy()
     return (float(better.mean()) if better.size else np.nan), int(better.sum()), int(better.size)
@@ -259,9 +249,10 @@ def beats_naive(tables: Sequence[pd.DataFrame], alpha: float = ALPHA) -> Verdict
     verdict = decide(share, needed, SUPPORTED, REFUTED)
     return verdict_for(
         "beats_naive",
-        f"{n_better} of {n} LSTM runs significantly better than naive (DM, p < {alpha:g})",
+        f"{n_better} of {n} LSTM runs better than naive",
         verdict,
-        f"{share:.0%} of the runs beat naive, against the {needed:.0%} the claim needs; {_DM_RULE}",
+        f"{share:.0%} of the runs have significantly smaller squared errors than naive (Diebold–Mariano, "
+        f"p < {alpha:g}), against the {needed:.0%} the claim needs",
         share=share,
         better=n_better,
         runs=n,
@@ -305,11 +296,10 @@ def beats_naive_walk(walk: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     verdict = decide(share, needed, SUPPORTED, REFUTED)
     return verdict_for(
         "beats_naive_walk",
-        f"{n_better} of {n} walk-forward folds significantly better than naive (DM, p < {alpha:g})",
+        f"{n_better} of {n} walk-forward folds better than naive",
         verdict,
-        f"{share:.0%} of the folds beat naive, against the {needed:.0%} the claim needs; a fold beats "
-        "naive when its Diebold–Mariano test, as scored when the folds were trained, finds its squared "
-        "errors significantly smaller",
+        f"{share:.0%} of the folds have significantly smaller squared errors than naive (Diebold–Mariano, "
+        f"p < {alpha:g}, as scored in training), against the {needed:.0%} the claim needs",
         share=share,
         better=n_better,
         folds=n,
@@ -348,8 +338,8 @@ def target_decides(compare: pd.DataFrame, horizon: int = 1) -> Verdict:
     verdict = decide(ratio, needed, SUPPORTED, REFUTED) if target_effect > 0 else UNDEFINED
     return verdict_for(
         "target_decides",
-        f"at h = {horizon}, the steps move MAE/naive by {step_effect:.2f}; switching the target from level "
-        f"to return lowers it by {target_effect:.2f} on average",
+        f"at h = {horizon} the steps move MAE/naive by {step_effect:.2f}, the target (level → return) by "
+        f"{target_effect:.2f} on average",
         verdict,
         f"the steps' effect is {ratio:.2f} times the target's (the claim needs {needed:g} or more)",
         step_effect=step_effect,
@@ -417,10 +407,10 @@ def gradient_decides(table: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     parts = "; ".join(f"{k} {rho:+.2f} (p {p:.2g}, {n} runs)" for k, (rho, p, n) in within.items())
     return verdict_for(
         "gradient_decides",
-        f"Spearman correlation of lstm_1's gradient norm and MAE/naive within each target: {parts}",
+        f"ρ {parts}",
         verdict,
-        f"Spearman's rank test within each target (the claim needs ρ ≤ −{rho_needed:g} with p < "
-        f"{alpha:g} in every one); pooled over targets it is {pooled:+.2f}, which mixes the targets",
+        f"the Spearman correlation of lstm_1's gradient norm and MAE/naive must reach ρ ≤ −{rho_needed:g} "
+        f"with p < {alpha:g} within every target",
         within={k: rho for k, (rho, _, _) in within.items()},
         pooled=pooled,
         runs=len(t),

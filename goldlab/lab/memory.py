@@ -711,12 +711,10 @@ def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
     if seeds < claims.MIN_SEEDS:
         verdict = claims.BUDGET
     reason = (
-        f"on the adding problem the best of the blog's steps ({', '.join(steps.columns)}; "
-        f"{_budget(table, found)}) solves {_fmt_fracs(best)} of seeds (works: "
-        f"{solved:.0%} at every T <= 100, over at least {claims.MIN_SEEDS} seeds: here {seeds}); one "
-        f"LSTM(32) with chrono initialisation: {_fmt_fracs(chrono)}"
+        f"working means the best of the blog's steps 2-4 solves {solved:.0%} of seeds at every T <= 100 "
+        f"({claims.plural(seeds, 'seed')}, a verdict needs {claims.MIN_SEEDS}; {_budget(table, found)})"
     )
-    measured = f"solved {_fmt_fracs(best)}"
+    measured = f"solved {_fmt_fracs(best)}; one chrono LSTM(32): {_fmt_fracs(chrono)}"
     return claims.verdict_for(key, measured, verdict, reason, worst=worst)
 
 
@@ -745,10 +743,12 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
     advantage = float((gru - best).mean())
     verdict = claims.decide(advantage, needed, claims.SUPPORTED, claims.REFUTED)
     reason = (
-        f"beyond T = 100 the GRU solves {_fmt_fracs(gru)} of seeds, the best single LSTM "
-        f"{_fmt_fracs(best)} (needing a GRU: {needed:.0%} more)"
+        f"needing a GRU means it solves {needed:.0%} more seeds than the best single LSTM beyond T = 100 "
+        "(mean over T)"
     )
-    measured = f"GRU − best LSTM = {advantage:+.0%} of seeds solved"
+    measured = "solved, GRU vs best LSTM: " + ", ".join(
+        f"T = {t}: {gru[t]:.0%} vs {best[t]:.0%}" for t in gru.index
+    )
     return claims.verdict_for(key, measured, verdict, reason, advantage=advantage)
 
 
@@ -772,12 +772,10 @@ def claim_more_layers(table: pd.DataFrame) -> claims.Verdict:
         return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
     verdict = _split(per_t, worse, claims.SUPPORTED, claims.REFUTED)
     one, six = _solved(table, "lstm_fb1", per_t.index), _solved(table, "lstm_x6", per_t.index)
-    reason = (
-        f"six LSTMs end with {_fmt_by_t(per_t)} the mean test MSE of one (worse: ×{worse:g} or more); "
-        f"solved: one LSTM {_fmt_fracs(one)}, six {_fmt_fracs(six)}"
-    )
+    reason = f"six LSTMs end with {_fmt_by_t(per_t)} the mean test MSE of one (worse: ×{worse:g} or more)"
     worst = float(per_t.max())
-    return claims.verdict_for(key, _fmt_by_t(per_t) + " test MSE", verdict, reason, ratio=worst)
+    measured = f"solved: one LSTM {_fmt_fracs(one)}; six {_fmt_fracs(six)}"
+    return claims.verdict_for(key, measured, verdict, reason, ratio=worst)
 
 
 @claims.decides("memory_residual_depth")
@@ -794,8 +792,16 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
         return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
     per = pd.Series(gains)
     verdict = _split(per, helping, claims.SUPPORTED, claims.NOT_REPRODUCED)
-    parts = ", ".join(f"×{g:.2g} with {d} LSTMs at T = {t}" for (d, t), g in per.items())
-    reason = f"skips divide the mean test MSE by {parts} (helping: ×{helping:g} or more)"
+    helped = [f"{d} LSTMs at T = {t}" for (d, t), g in per.items() if g >= helping]
+    reason = (
+        f"helping means skips divide the mean test MSE by ×{helping:g} or more; they do in "
+        f"{len(helped)} of {len(per)} (depth, T) cases" + (f": {', '.join(helped)}" if helped else "")
+    )
+    by_depth = {d: per.xs(d, level=0) for d in dict.fromkeys(per.index.get_level_values(0))}
+    parts = "; ".join(
+        f"{d} LSTMs: " + ", ".join(f"×{g:.2g}" for g in at) + " at T = " + ", ".join(map(str, at.index))
+        for d, at in by_depth.items()
+    )
     return claims.verdict_for(key, parts, verdict, reason, least=float(per.min()))
 
 
@@ -833,9 +839,9 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained")
     verdict = _paired(gain, n, needed, claims.REFUTED)
     reason = (
-        f"‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training is ×{gain:.2g} with clipping (×{at_init:.2g} at "
-        f"initialisation, the same weights; geometric mean over {n} runs paired by T and seed; preventing "
-        f"vanishing would need ×{needed:g}; a verdict needs {pairs} pairs)"
+        f"preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training ×{needed:g} "
+        f"(×{at_init:.2g} at initialisation; geometric mean over {claims.plural(n, 'run')} paired by T and "
+        f"seed, a verdict needs {pairs})"
     )
     return claims.verdict_for(key, f"×{gain:.2g} after training", verdict, reason, gain=gain)
 
@@ -850,9 +856,8 @@ def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained")
     verdict = _paired(gain, n, doubled, claims.NOT_REPRODUCED)
     reason = (
-        f"the gradient reaching the first step, relative to the last, is ×{gain:.2g} at initialisation "
-        f"with orthogonal input kernels ({n} runs paired by T and seed, a verdict needs {pairs}; "
-        f"doubling: ×{doubled:g})"
+        f"doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation "
+        f"×{doubled:g} ({claims.plural(n, 'run')} paired by T and seed, a verdict needs {pairs})"
     )
     return claims.verdict_for(key, f"×{gain:.2g} through time", verdict, reason, gain=gain)
 

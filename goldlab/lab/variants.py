@@ -58,6 +58,7 @@ from goldlab.lab.claims import (
     decide,
     decides,
     figure,
+    plural,
     threshold,
     verdict_for,
 )
@@ -357,15 +358,11 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
     verdict = decide(agree, needed, SUPPORTED, REFUTED)
     if table["seed"].nunique() < MIN_SEEDS:
         verdict = BUDGET
-    measured = (
-        f"epoch {check} vs epoch {end}: the same diagnosis for {agree:.0%} of (seed, LSTM) pairs; "
-        f"vanishing at the end in {vanishing} of {len(late)}; gradient norms within ×{factor:.1f}; "
-        f"smallest time ratio {early['ratio'].min():.2g} → {late['ratio'].min():.2g}"
-    )
+    measured = f"vanishing at epoch {end} in {vanishing} of {len(late)} (seed, LSTM) pairs"
     reason = (
-        f"the diagnosis at epoch {check} {'equals' if agree >= needed else 'differs from'} the one at "
-        f"epoch {end} ({agree:.0%} agree, needed {needed:.0%}; vanishing = norm < {blog.VANISH:g} or "
-        f"time ratio < {ratio:g}; {table['seed'].nunique()} seed(s), a verdict needs {MIN_SEEDS})"
+        f"epochs {check} and {end} give the same diagnosis for {agree:.0%} of pairs, needed {needed:.0%} "
+        f"(vanishing: norm < {blog.VANISH:g} or time ratio < {ratio:g}; "
+        f"{plural(table['seed'].nunique(), 'seed')}, a verdict needs {MIN_SEEDS})"
     )
     values = {"check_epoch": check, "end_epoch": end, "agree": agree, "factor": factor}
     return verdict_for("diagnose_epochs", measured, verdict, reason, **values, vanishing_end=vanishing)
@@ -399,14 +396,6 @@ def _by_clip(table: pd.DataFrame, column: str) -> pd.Series:
     return np.exp(np.log(last[column].astype(float)).groupby(last["clipnorm"]).mean())
 
 
-def _clip_summary(table: pd.DataFrame) -> str:
-    later = table[table["epoch"] > 0]
-    share = later.groupby("clipnorm")["batch_share_clipped"].mean().sort_index(ascending=False)
-    return "share of mini-batch variable gradients above the threshold after epoch 0: " + ", ".join(
-        f"clipnorm {c:g} {s:.0%}" for c, s in share.items()
-    )
-
-
 @decides("clip_value")
 def clip_value_verdict(table: pd.DataFrame) -> Verdict:
     """Does clipnorm 0.5 lift the smallest LSTM gradient (vanishing) above clipnorm 1.0's by the claim's
@@ -425,19 +414,14 @@ def clip_value_verdict(table: pd.DataFrame) -> Verdict:
     later = table[table["epoch"] > 0]
     touched = (later["batch_min_lstm_grad"] > later["clipnorm"]).groupby(later["clipnorm"]).mean()
     never_raised = bool((table["batch_min_clipped"] <= table["batch_min_lstm_grad"]).all())
-    measured = (
-        f"smallest LSTM gradient after training ×{lift:.2f} at clipnorm 0.5 vs 1.0 "
-        f"({smallest[0.5]:.2g} vs {smallest[1.0]:.2g}); after epoch 0 the smallest LSTM mini-batch gradient "
-        f"was above the threshold (clipped at all) in {touched[1.0]:.0%} of records at 1.0 and "
-        f"{touched[0.5]:.0%} at 0.5; {_clip_summary(table)}"
-    )
+    measured = f"{smallest[0.5]:.2g} at clipnorm 0.5, {smallest[1.0]:.2g} at 1.0 (after training)"
     needed = threshold("clip_value")
     verdict = decide(lift, needed, SUPPORTED, REFUTED)
     reason = (
-        f"clipnorm 0.5 changes the smallest LSTM gradient by ×{lift:.2f} "
-        f"({'at least' if lift >= needed else 'less than'} the ×{needed:g} a fix for vanishing would need); "
-        "clipping only scales a gradient down, so it cannot raise a small one "
-        f"({table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
+        f"clipnorm 0.5 changes the smallest LSTM gradient by ×{lift:.2f} against 1.0, "
+        f"{'at least' if lift >= needed else 'less than'} the "
+        f"×{needed:g} a fix would need ({plural(table['seed'].nunique(), 'seed')}, "
+        f"{int(table['epoch'].max())} epochs): clipping only scales a gradient down"
     )
     values = {
         "lift": lift,
@@ -459,15 +443,11 @@ def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
     ratio = float(val[0.05] / val[0.1])
     hurt = threshold("clip_floor")
     verdict = decide(ratio, hurt, SUPPORTED, NOT_REPRODUCED)
-    measured = (
-        "final validation loss (MSE, scaled) "
-        + ", ".join(f"clipnorm {c:g} {v:.3g}" for c, v in val.sort_index(ascending=False).items())
-        + f": 0.05 / 0.1 = ×{ratio:.2f}"
-    )
+    measured = f"final validation loss (MSE, scaled) {val[0.05]:.3g} at clipnorm 0.05, {val[0.1]:.3g} at 0.1"
     reason = (
-        f"below the floor (0.05) the validation loss ends ×{ratio:.2f} that at 0.1 "
-        f"({'at least' if ratio >= hurt else 'less than'} the ×{hurt:g} that would count as hurting; "
-        f"{table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
+        f"below the floor the validation loss ends ×{ratio:.2f} that at 0.1, "
+        f"{'at least' if ratio >= hurt else 'less than'} the ×{hurt:g} that would count as hurting "
+        f"({plural(table['seed'].nunique(), 'seed')}, {int(table['epoch'].max())} epochs)"
     )
     return verdict_for("clip_floor", measured, verdict, reason, ratio=ratio, val_loss=val.to_dict())
 
@@ -516,15 +496,11 @@ def gain_speed_verdict(table: pd.DataFrame) -> Verdict:
     level, faster = threshold("orth_gain", "level"), threshold("orth_gain", "epochs")
     verdict = decide(sooner, faster, SUPPORTED, NOT_REPRODUCED)
     median = first.median()
-    measured = (
-        f"epochs to a validation loss within ×{level:g} of the worse gain's best: "
-        f"gain 1.0 {median[1.0]:.1f}, gain 1.5 {median[1.5]:.1f} (median over {len(first)} seed(s); "
-        f"per seed {first[1.0].tolist()} and {first[1.5].tolist()})"
-    )
+    measured = f"epochs to that level: gain 1.0 {median[1.0]:.1f}, gain 1.5 {median[1.5]:.1f} (medians)"
     reason = (
-        f"gain 1.5 reaches the level {sooner:+.1f} epochs sooner (median over seeds) "
-        f"({'at least' if sooner >= faster else 'less than'} "
-        f"the {faster} epoch(s) that would count as faster; {int(table['epoch'].max())} epochs)"
+        f"gain 1.5 reaches a validation loss within ×{level:g} of the worse gain's best {sooner:+.1f} epochs "
+        f"sooner, {'at least' if sooner >= faster else 'less than'} the {faster:g} that would count as "
+        f"faster (median over {plural(len(first), 'seed')})"
     )
     return verdict_for("orth_gain", measured, verdict, reason, sooner=sooner, epochs_to_level=first.to_dict())
 
@@ -552,13 +528,13 @@ def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
     verdict = decide(extra, needed, SUPPORTED, NOT_REPRODUCED)
     last = min(threshold(key, "early"), int(table["epoch"].max()))
     measured = (
-        f"unstable epochs (NaN, or training loss up > {rise:.0%}) in epochs 1–{last}: gain 1.0 "
-        f"{unstable.get(1.0, 0.0):.1f}, gain 1.5 {unstable.get(1.5, 0.0):.1f} per seed"
+        f"unstable epochs 1–{last} per seed: gain 1.0 {unstable.get(1.0, 0.0):.1f}, "
+        f"gain 1.5 {unstable.get(1.5, 0.0):.1f}"
     )
     reason = (
-        f"gain 1.5 has {extra:+.1f} unstable early epochs per seed over gain 1.0 "
-        f"({'at least' if extra >= needed else 'less than'} the {needed:g} that would count; "
-        f"{table['seed'].nunique()} seed(s))"
+        f"gain 1.5 has {extra:+.1f} unstable epochs per seed over gain 1.0, "
+        f"{'at least' if extra >= needed else 'less than'} the {needed:g} that would count (unstable: NaN "
+        f"or loss up > {rise:.0%}; {plural(table['seed'].nunique(), 'seed')})"
     )
     return verdict_for(key, measured, verdict, reason, extra=extra, unstable=unstable.to_dict())
 
@@ -631,26 +607,18 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     verdict = SUPPORTED if nan else decide(ratio, broke, SUPPORTED, NOT_REPRODUCED)
     if not nan and left > settled:  # NaN (unknown sizes) compares False: judged as it is
         verdict = BUDGET
-    measured = (
-        f"final validation loss (MSE, scaled) {val['none']:.3g} without, {val['batchnorm']:.3g} with "
-        f"batch normalisation (×{ratio:.2f}); final training loss ×{train:.2f}; NaN loss: "
-        f"{'yes' if nan else 'no'}"
-        + (
-            f"; after {steps} updates the moving averages still weigh their start by {left:.0%}"
-            if steps
-            else ""
-        )
+    measured = f"validation loss {val['none']:.3g} → {val['batchnorm']:.3g}, training loss ×{train:.2f}" + (
+        "; NaN loss" if nan else ""
     )
+    runs = f"{plural(table['seed'].nunique(), 'seed')}, {epochs} epochs"
     reason = (
-        f"with batch normalisation between the LSTMs (not stateful) the validation loss ends ×{ratio:.2f} "
-        f"the baseline's ({'at least' if ratio >= broke else 'less than'} the ×{broke:g} that would count as "
-        f"broken{', and a NaN loss' if nan else ''}; {table['seed'].nunique()} seed(s), "
-        f"{int(table['epoch'].max())} epochs), while its training loss ends ×{train:.2f} the baseline's"
+        f"the loss goes NaN ({runs})"
+        if nan
+        else f"the validation loss ends ×{ratio:.2f} the baseline's (broken: ×{broke:g} or more; {runs})"
     )
     if verdict == BUDGET:
         reason += (
-            f"; but the moving averages still weigh their start by {left:.0%} (settled below "
-            f"{settled:.0%}), so the validation loss reads unsettled averages"
+            f", but the moving averages still weigh their start by {left:.0%} (settled: under {settled:.0%})"
         )
     values = {
         "ratio": ratio,
@@ -666,9 +634,8 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
 def batchnorm_stateful_verdict() -> Verdict:
     """The stateful half of the claim cannot be tested: the blog trains no stateful model."""
     reason = (
-        "the blog's models are not stateful (no stateful=True), and its windows overlap by 59 of 60 days and "
-        "are shuffled, so no batch continues the sequences of the one before: there is no stateful training "
-        "of the blog's to reproduce, and building one would test a model the blog does not show"
+        "the blog's models are not stateful (no stateful=True) and its windows overlap by 59 of 60 days and "
+        "are shuffled, so there is no stateful training of the blog's to reproduce"
     )
     return verdict_for("batchnorm", "no stateful model in the blog", NOT_TESTABLE, reason)
 
@@ -707,15 +674,13 @@ def accuracy_verdict(ablation: pd.DataFrame, horizon: int = blog.HORIZON) -> Ver
         "last": last,
     }
     measured = (
-        f"{first} → {last} at h={horizon}: directional accuracy {da0:.1%} → {da1:.1%} "
-        f"({values['direction_relative']:+.0%} relative, {100 * values['direction_points']:+.0f} points); "
-        f"test MAE {mae0:.2f} → {mae1:.2f} USD ({values['mae_relative']:+.0%})"
+        f"directional accuracy {da0:.1%} → {da1:.1%} ({values['direction_relative']:+.0%}), "
+        f"test MAE {mae0:.2f} → {mae1:.2f} USD ({first} → {last}, h={horizon})"
     )
     reason = (
-        "a regression has no accuracy and the blog never defines one; "
+        "a regression has no accuracy and the blog defines none; "
         f"its {100 * figure('accuracy_34', 'improvement'):.0f} % is "
-        f"({100 * after:.0f} − {100 * before:.0f}) / {100 * before:.0f} = "
-        f"{blog_relative:.1%} of its own undefined figures, and no defined measure of ours can stand for it"
+        f"({100 * after:.0f} − {100 * before:.0f}) / {100 * before:.0f} of its own undefined figures"
     )
     return verdict_for("accuracy_34", measured, UNDEFINED, reason, **values)
 
