@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export GOLDLAB_PROFILE ?= quick
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: all setup book test lint test-jax test-tf215 test-main execute full clean
+.PHONY: all setup book test lint test-jax test-tf215 test-units test-pages execute full clean
 
 all: book
 
@@ -44,14 +44,18 @@ $(TF215_VENV)/.installed:
 	    echo "TensorFlow 2.15 venv installed in $$(( $$(date +%s) - start )) s"
 	touch $@
 
-# Unit tests, then every chapter re-executed under nbval in the quick profile (TensorFlow backend).
-test-main: setup
-	KERAS_BACKEND=tensorflow $(BIN)/pytest -q --nbval-lax -p no:cacheprovider tests notebooks book
+# The unit tests (TensorFlow backend).
+test-units: setup
+	KERAS_BACKEND=tensorflow $(BIN)/pytest -q -p no:cacheprovider tests
+
+# Every chapter re-executed under nbval in the quick profile (TensorFlow backend), in the book's order.
+test-pages: setup
+	KERAS_BACKEND=tensorflow $(BIN)/pytest -q --nbval-lax -p no:cacheprovider notebooks book
 
 # The parts run two at a time (CI has 2 cores; most of a test's time is one core's Python and XLA work), each
-# part's output kept together; test-main, the longest, starts first and so closes the log.
+# part's output kept together; test-pages, the longest, starts first and so closes the log.
 test: setup
-	$(MAKE) -j2 --output-sync=target test-main lint test-jax test-tf215 book
+	$(MAKE) -j2 --output-sync=target test-pages test-units lint test-jax test-tf215 book
 
 NOTEBOOKS := notebooks/01_diagnose.ipynb notebooks/02_clip.ipynb notebooks/03_orthogonal.ipynb \
              notebooks/04_residual.ipynb notebooks/05_long_memory.ipynb \

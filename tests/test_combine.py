@@ -22,7 +22,7 @@ def test_agreeing_settings_keep_their_verdict_and_the_registry_text():
     assert (one.key, one.claim, one.blog) == ("more_layers", known.claim, known.blog)
     assert one.verdict == claims.REFUTED
     assert (
-        "on gold prices, refuted" in one.reason and "on the adding problem (chapter 5), refuted" in one.reason
+        "refuted on gold prices" in one.reason and "refuted on the adding problem (chapter 5)" in one.reason
     )
     assert one.values == {"more_layers.x": 1.0, "memory_more_layers.x": 2.0}
 

@@ -882,12 +882,17 @@ def settle_epoch(history: pd.DataFrame) -> int:
     return int(history.loc[history["val_loss"] <= 1.1 * best, "epoch"].iloc[0])
 
 
-#: How :func:`combine` names the setting of a verdict, from the prefix of its key.
-_SETTINGS = {"memory_": "on the adding problem (chapter 5)", "depth_": "on gold, by depth (chapter 4)"}
+#: How :func:`combine` names the setting of a verdict, from the prefix of its key: where it was measured,
+#: and the short name its figure goes by.
+_SETTINGS = {
+    "memory_": ("on the adding problem (chapter 5)", "adding problem"),
+    "depth_": ("on gold, by depth (chapter 4)", "gold, by depth"),
+}
+_GOLD = ("on gold prices", "gold")
 
 
-def _setting(v: Verdict) -> str:
-    return next((name for prefix, name in _SETTINGS.items() if v.key.startswith(prefix)), "on gold prices")
+def _setting(v: Verdict) -> tuple[str, str]:
+    return next((names for prefix, names in _SETTINGS.items() if v.key.startswith(prefix)), _GOLD)
 
 
 def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
@@ -908,8 +913,8 @@ def combine(verdicts: Sequence[Verdict]) -> list[Verdict]:
         tested = [v for v in parts if v.verdict not in (NOT_TESTABLE, UNDEFINED, BUDGET)] or parts
         found = {v.verdict for v in tested}
         verdict = found.pop() if len(found) == 1 else MIXED
-        reason = "; ".join(f"{_setting(v)}, {v.verdict}" for v in parts)
-        measured = "; ".join(f"{_setting(v)}: {v.measured}" for v in parts)
+        reason = ", ".join(f"{v.verdict} {_setting(v)[0]}" for v in parts)
+        measured = "; ".join(f"{_setting(v)[1]}: {v.measured}" for v in parts)
         values = {f"{v.key}.{k}": x for v in parts for k, x in v.values.items()}
         out.append(verdict_for(key, measured, verdict, reason, **values))
     return out
