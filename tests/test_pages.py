@@ -296,3 +296,33 @@ def test_pages_reach_verdicts_through_one_visible_check(page):
             continue
         called += [m for m in re.findall(r"\.(\w+)\(", "".join(cell["source"])) if m in DECISIONS]
     assert not called, f"{page.name} calls {sorted(set(called))}; use claims.check"
+
+
+#: The longest verdict sentence a page may show, in words: the claim, the blog's figure, the verdict, one
+#: reason and our figure (a verdict combined from several settings names each setting's verdict and figure).
+MAX_VERDICT_WORDS = 70
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_verdict_sentences_read_as_one_sentence_not_an_audit(page):
+    long = []
+    for cell in _cells(page):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/markdown", ""))
+            long += [
+                m.group(0)[:80]
+                for m in VERDICT_SENTENCE.finditer(text)
+                if len(_bullet(text, m.start()).split()) > MAX_VERDICT_WORDS
+            ]
+    assert not long, f"{page.name}: verdicts over {MAX_VERDICT_WORDS} words: {long}"
+
+
+def _bullet(text: str, start: int) -> str:
+    """The line of ``text`` (one rendered verdict bullet) that holds position ``start``."""
+    return text[text.rfind("\n", 0, start) + 1 : (text.find("\n", start) + 1 or len(text) + 1) - 1]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_test_markers_are_tags_a_reader_does_not_see(page):
+    shown = [i for i, c in enumerate(_cells(page)) if "NBVAL_" in "".join(c["source"])]
+    assert not shown, f"{page.name}: cells {shown} show an nbval comment; tag them nbval-check-output"
