@@ -67,6 +67,11 @@ def _quiet_tensorflow() -> None:
         os.close(null)
 
 
+def seeds(n: int) -> str:
+    """``n`` seeds in words, "1 seed" or "3 seeds": the pages print counts, never "seed(s)"."""
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 #: Matplotlib settings for the book's pages: the rendered page scales a figure to its width, so a two- or
 #: four-panel figure needs larger type, not only more pixels, to keep its ticks and legends readable.
 FIGURE_STYLE: dict[str, float] = {

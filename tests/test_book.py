@@ -148,3 +148,11 @@ def test_write_install_cell_keeps_the_other_cells(tmp_path):
     del before["cells"][first], after["cells"][first]
     assert before == after
     assert goldlab.book.write_install_cell(copy, "print('new')") is False
+
+
+def test_seeds_are_counted_in_words_never_seed_s():
+    import goldlab.book
+
+    assert goldlab.book.seeds(1) == "1 seed"
+    assert goldlab.book.seeds(3) == "3 seeds"
+    assert goldlab.book.seeds(0) == "0 seeds"

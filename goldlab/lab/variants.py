@@ -45,6 +45,7 @@ import pandas as pd
 
 from goldlab import blog, models
 from goldlab import data as gdata
+from goldlab.book import seeds
 from goldlab.lab import experiments, runner
 from goldlab.lab.claims import (
     BUDGET,
@@ -365,7 +366,7 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
     reason = (
         f"the diagnosis at epoch {check} {'equals' if agree >= needed else 'differs from'} the one at "
         f"epoch {end} ({agree:.0%} agree, needed {needed:.0%}; vanishing = norm < {blog.VANISH:g} or "
-        f"time ratio < {ratio:g}; {table['seed'].nunique()} seed(s), a verdict needs {MIN_SEEDS})"
+        f"time ratio < {ratio:g}; {seeds(table['seed'].nunique())}, a verdict needs {MIN_SEEDS})"
     )
     values = {"check_epoch": check, "end_epoch": end, "agree": agree, "factor": factor}
     return verdict_for("diagnose_epochs", measured, verdict, reason, **values, vanishing_end=vanishing)
@@ -437,7 +438,7 @@ def clip_value_verdict(table: pd.DataFrame) -> Verdict:
         f"clipnorm 0.5 changes the smallest LSTM gradient by ×{lift:.2f} "
         f"({'at least' if lift >= needed else 'less than'} the ×{needed:g} a fix for vanishing would need); "
         "clipping only scales a gradient down, so it cannot raise a small one "
-        f"({table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
+        f"({seeds(table['seed'].nunique())}, {int(table['epoch'].max())} epochs)"
     )
     values = {
         "lift": lift,
@@ -467,7 +468,7 @@ def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
     reason = (
         f"below the floor (0.05) the validation loss ends ×{ratio:.2f} that at 0.1 "
         f"({'at least' if ratio >= hurt else 'less than'} the ×{hurt:g} that would count as hurting; "
-        f"{table['seed'].nunique()} seed(s), {int(table['epoch'].max())} epochs)"
+        f"{seeds(table['seed'].nunique())}, {int(table['epoch'].max())} epochs)"
     )
     return verdict_for("clip_floor", measured, verdict, reason, ratio=ratio, val_loss=val.to_dict())
 
@@ -518,7 +519,7 @@ def gain_speed_verdict(table: pd.DataFrame) -> Verdict:
     median = first.median()
     measured = (
         f"epochs to a validation loss within ×{level:g} of the worse gain's best: "
-        f"gain 1.0 {median[1.0]:.1f}, gain 1.5 {median[1.5]:.1f} (median over {len(first)} seed(s); "
+        f"gain 1.0 {median[1.0]:.1f}, gain 1.5 {median[1.5]:.1f} (median over {seeds(len(first))}; "
         f"per seed {first[1.0].tolist()} and {first[1.5].tolist()})"
     )
     reason = (
@@ -558,7 +559,7 @@ def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
     reason = (
         f"gain 1.5 has {extra:+.1f} unstable early epochs per seed over gain 1.0 "
         f"({'at least' if extra >= needed else 'less than'} the {needed:g} that would count; "
-        f"{table['seed'].nunique()} seed(s))"
+        f"{seeds(table['seed'].nunique())})"
     )
     return verdict_for(key, measured, verdict, reason, extra=extra, unstable=unstable.to_dict())
 
@@ -644,7 +645,7 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     reason = (
         f"with batch normalisation between the LSTMs (not stateful) the validation loss ends ×{ratio:.2f} "
         f"the baseline's ({'at least' if ratio >= broke else 'less than'} the ×{broke:g} that would count as "
-        f"broken{', and a NaN loss' if nan else ''}; {table['seed'].nunique()} seed(s), "
+        f"broken{', and a NaN loss' if nan else ''}; {seeds(table['seed'].nunique())}, "
         f"{int(table['epoch'].max())} epochs), while its training loss ends ×{train:.2f} the baseline's"
     )
     if verdict == BUDGET:
