@@ -6,11 +6,13 @@ Build the book first, then run the check (``make screenshots`` does both)::
     python .ci/screenshots.py [--out _build/screenshots] [--pages intro 02_clip] [--report-only]
 
 It needs a headless Chromium (Debian: ``apt-get install chromium``) and Python's standard library only.
-The site is copied to a temporary folder; for each page of ``_toc.yml`` and each width (1,400 and 420 px)
-a copy of the page gets a small script that measures the page after it has loaded and writes what it
-found, as JSON, into a ``<pre id="layout-report">``; ``chromium --headless --dump-dom`` returns it. Then
-``--screenshot`` takes the whole page (the window as tall as the page, at most :data:`TALLEST` px) into
-``<out>/<folder>-<page>-<width>.png``.
+One Chromium runs for the whole check, driven over the DevTools protocol on a pipe (see :class:`Chromium`:
+``chromium --headless --window-size=420,...`` would lay the page out at 500 px, a headless window's
+minimum width). For each page of ``_toc.yml`` (in its order; not genindex or search) and each width (1,400
+and 420 px, the phone's with mobile emulation) the page is loaded from the built site, a small script
+(:data:`_PROBE`) measures it, and the viewport is then made as tall as the page (at most :data:`TALLEST`
+px a part) for a whole-page screenshot, ``<out>/<folder>-<page>-<width>.png``. A per-page summary is
+printed.
 
 Defects, each of which makes the command exit with status 1 (``--report-only``: status 0):
 
@@ -370,14 +372,22 @@ def defects(
     return found
 
 
-def shoot(browser: Chromium, height: int, width: int, png: Path) -> Path:
-    """A screenshot of the whole page just measured: the viewport is made as tall as the page (at most
-    :data:`TALLEST` px), so that the sticky header and the sidebars are drawn once, as a reader sees them."""
-    browser.resize(width, max(300, min(height, TALLEST)))
+def shoot(browser: Chromium, height: int, width: int, png: Path) -> list[Path]:
+    """Screenshots of the whole page just measured: the viewport is made as tall as the page, so that the
+    sticky header and the sidebars are drawn once, as a reader sees them. A page taller than
+    :data:`TALLEST` px (the API reference) is taken in parts of that height, ``<name>-1.png``, ``-2.png``."""
+    tall = max(300, min(height, TALLEST))
+    browser.resize(width, tall)
     time.sleep(0.3)
-    browser.screenshot(png)
+    tops = range(0, height, TALLEST) if height > TALLEST else [0]
+    shots = [png] if len(tops) == 1 else [png.with_name(f"{png.stem}-{n}.png") for n, _ in enumerate(tops, 1)]
+    for top, shot in zip(tops, shots, strict=True):
+        browser.evaluate(f"window.scrollTo(0, {top})")
+        time.sleep(0.2)
+        browser.screenshot(shot)
+    browser.evaluate("window.scrollTo(0, 0)")
     browser.resize(width, 900)
-    return png
+    return shots
 
 
 def report(results: dict[str, dict[int, dict]]) -> str:

@@ -75,7 +75,7 @@ def test_the_probe_finds_overflow_a_squeezed_column_and_a_shrunk_figure(tmp_path
     browser = shots.Chromium(shots.chromium())
     try:
         m = shots.measure(browser, page, 420)
-        png = shots.shoot(browser, m["height"], 420, tmp_path / "page.png")
+        [png] = shots.shoot(browser, m["height"], 420, tmp_path / "page.png")
     finally:
         browser.close()
     assert m["width"] == 420  # the phone's width itself, below a headless window's 500 px minimum
