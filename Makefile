@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export GOLDLAB_PROFILE ?= quick
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: all setup book test lint test-jax test-tf215 test-units test-pages execute full clean
+.PHONY: all setup book screenshots test lint test-jax test-tf215 test-units test-pages execute full clean
 
 all: book
 
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# Every page of the built book in headless Chromium at 1,400 and 420 px: screenshots and layout defects in
+# _build/screenshots/ (report.md); fails when a page has a defect. Needs chromium; not part of `make test`.
+screenshots: book
+	$(BIN)/python .ci/screenshots.py --html _build/html --out _build/screenshots
 
 lint: setup
 	$(BIN)/ruff check .

@@ -24,7 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEFAULT_BACKEND",
     "Page",
+    "frame_html",
     "install_cell_source",
+    "plural",
     "repository_url",
     "setup",
     "write_install_cell",
@@ -67,6 +69,11 @@ def _quiet_tensorflow() -> None:
         os.close(null)
 
 
+def plural(n: int, noun: str) -> str:
+    """A count with its noun, "1 seed" or "3 seeds": pages and verdicts print counts, never "seed(s)"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 #: Matplotlib settings for the book's pages: the rendered page scales a figure to its width, so a two- or
 #: four-panel figure needs larger type, not only more pixels, to keep its ticks and legends readable.
 FIGURE_STYLE: dict[str, float] = {
@@ -86,6 +93,46 @@ def _readable_figures() -> None:
     matplotlib.rcParams.update(FIGURE_STYLE)
 
 
+#: What a page's table shows where pandas would show ``NaN``, ``<NA>``, ``NaT`` or ``None``: a value that does
+#: not apply to that row (the seed spread of a one-run baseline, a column a model lacks).
+MISSING = "–"
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_EMPTY_CELL = re.compile(r"<td>(?:NaN|nan|&lt;NA&gt;|NaT|None)</td>")
+
+
+def _words(label: object) -> object:
+    """A snake_case label in words (``"mae_ratio"`` -> ``"mae ratio"``); any other label as it is."""
+    return label.replace("_", " ") if isinstance(label, str) and _SNAKE.fullmatch(label) else label
+
+
+def frame_html(frame) -> str:
+    """The HTML a page shows for a DataFrame: pandas' own (same truncation, float format and classes), with
+    snake_case column labels and index names in words and :data:`MISSING` in the cells pandas shows as
+    ``NaN``. Only the rendering changes: the frame, its column names and its values stay as they are."""
+    shown = frame.rename(columns=_words)
+    shown.columns = shown.columns.set_names([_words(n) for n in shown.columns.names])
+    shown.index = shown.index.set_names([_words(n) for n in shown.index.names])
+    return _EMPTY_CELL.sub(f"<td>{MISSING}</td>", shown._repr_html_())
+
+
+def readable_tables(shell=None) -> bool:
+    """Make the IPython ``shell`` (default: the running one) show DataFrames with :func:`frame_html`, and
+    Stylers with :data:`MISSING` for missing values; ``False`` when there is no shell (a plain script)."""
+    import pandas as pd
+
+    pd.set_option("styler.format.na_rep", MISSING)
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
+    return True
+
+
 def _page_warning(message, category, filename, lineno, line=None) -> str:
     """A warning as a page shows it: its kind and message, without the file path and line of the machine
     that ran the page (``warnings``' default puts both first)."""
@@ -100,7 +147,8 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     :func:`goldlab.lab.profiles.get_profile`) and the results folder is
     :func:`goldlab.lab.profiles.results_dir`. Prints one line naming the profile, its epochs and seeds, the
     Keras version and the backend, so every page says what produced its outputs. Warnings print as their
-    kind and message only, without the path of the file that raised them.
+    kind and message only, without the path of the file that raised them; tables show their column names
+    in words and a dash where a value is missing (:func:`readable_tables`).
     """
     os.environ.setdefault("KERAS_BACKEND", DEFAULT_BACKEND)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -123,6 +171,7 @@ def setup(profile: str | None = None, float_format: str = "{:.4g}") -> Page:
     results = profiles.results_dir(prof)
     pd.options.display.float_format = float_format.format
     _readable_figures()
+    readable_tables()
     warnings.formatwarning = _page_warning
     print(
         f"profile {prof.name!r}: {prof.epochs} epochs x {prof.seeds} seeds; "

@@ -40,6 +40,11 @@ __all__ = [
     "walk_forward",
 ]
 
+#: The widest figure, in inches. The book's figures are drawn at 120 dpi (``goldlab.book.FIGURE_STYLE``) and
+#: shown in a text column of 784 px on a desktop: 10.5 in (1,260 px) is shown at 62 % of its size, which keeps
+#: ticks and legends readable (``.ci/screenshots.py`` flags a figure shown below 60 %).
+WIDE = 10.5
+
 
 def _axis(ax: plt.Axes | None) -> plt.Axes:
     return ax if ax is not None else plt.subplots(figsize=(7, 3.5))[1]
@@ -93,7 +98,7 @@ def gradient_monitor(
     input, at the first record (dotted) and the last (solid). Zero norms (masked steps) are left out of the
     log scale; a model without a time axis gets a note instead of the right-hand lines."""
     if axes is None:
-        axes = plt.subplots(1, 2, figsize=(12, 4))[1]
+        axes = plt.subplots(1, 2, figsize=(WIDE, 4))[1]
     left, right = axes
     gradient_history(history, ax=left)
     right.set(
@@ -332,7 +337,7 @@ def memory_curves(
     solved threshold dashed) and the first layer's gradient through time ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ (column
     ``ratio``), both on log scales, so a plateau, its escape and what the gradient did meanwhile line up."""
     if axes is None:
-        axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)[1]
+        axes = plt.subplots(1, 2, figsize=(WIDE, 3.8), constrained_layout=True)[1]
     mse_ax, ratio_ax = axes
     for label, history in histories.items():
         mse_ax.plot(history["sequences_seen"], history["val_loss"], label=label)
@@ -392,7 +397,7 @@ def depth_sweep(sweep: pd.DataFrame, axes: Sequence[plt.Axes] | None = None) -> 
     seeds: the gradient reaching the first LSTM over the last at initialisation (dashed) and after training
     (solid), on a log scale; and the test MAE over the naive forecast's (1, dotted: no better than naive)."""
     if axes is None:
-        axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)[1]
+        axes = plt.subplots(1, 2, figsize=(WIDE, 3.8), constrained_layout=True)[1]
     grad_ax, mae_ax = axes
     med = sweep.groupby(["skips", "depth"])[["grad_ratio_init", "grad_ratio_final", "mae_ratio"]].median()
     for skips, part in med.groupby(level="skips"):
@@ -421,7 +426,7 @@ def depth_sweep(sweep: pd.DataFrame, axes: Sequence[plt.Axes] | None = None) -> 
 def chain_regimes(regimes: dict[str, dict[float, np.ndarray]], axes: Sequence[plt.Axes] | None = None):
     """One :func:`jacobian_chain` panel per input regime (say, unit inputs and small ones), sharing y."""
     if axes is None:
-        axes = plt.subplots(1, len(regimes), figsize=(6 * len(regimes), 3.8), sharey=True)[1]
+        axes = plt.subplots(1, len(regimes), figsize=(min(6 * len(regimes), WIDE), 3.8), sharey=True)[1]
     for ax, (regime, chains) in zip(np.atleast_1d(axes), regimes.items(), strict=True):
         jacobian_chain(chains, ax)
         ax.set_title(f"Chain of Jacobians, {regime}")
@@ -488,7 +493,7 @@ def init_learning(runs: pd.DataFrame, solved: float, axes: Sequence[plt.Axes] | 
     """Left: validation MSE per epoch, right: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ per epoch (0 = initialisation), one
     colour per ``init``, one thin line per seed (``runs`` of :func:`goldlab.bptt.init_runs`)."""
     if axes is None:
-        axes = plt.subplots(1, 2, figsize=(12, 3.8))[1]
+        axes = plt.subplots(1, 2, figsize=(WIDE, 3.8))[1]
     for i, (init, part) in enumerate(runs.groupby("init", sort=False)):
         for j, (_, run) in enumerate(part.groupby("seed")):
             label = init if j == 0 else None

@@ -148,3 +148,38 @@ def test_write_install_cell_keeps_the_other_cells(tmp_path):
     del before["cells"][first], after["cells"][first]
     assert before == after
     assert goldlab.book.write_install_cell(copy, "print('new')") is False
+
+
+def test_seeds_are_counted_in_words_never_seed_s():
+    import goldlab.book
+
+    assert goldlab.book.plural(1, "seed") == "1 seed"
+    assert goldlab.book.plural(3, "seed") == "3 seeds"
+    assert goldlab.book.plural(0, "run") == "0 runs"
+
+
+def test_tables_show_column_names_in_words_and_a_dash_for_missing_values():
+    import numpy as np
+    import pandas as pd
+
+    import goldlab.book
+
+    frame = pd.DataFrame(
+        {"mae_ratio": [1.5, np.nan], "MAE": [2.0, 3.0]}, index=pd.Index(["a", "b"], name="run_id")
+    )
+    html = goldlab.book.frame_html(frame)
+    assert ">mae ratio<" in html and ">run id<" in html and ">MAE<" in html
+    assert "NaN" not in html and f"<td>{goldlab.book.MISSING}</td>" in html
+    assert list(frame.columns) == ["mae_ratio", "MAE"] and frame.index.name == "run_id"  # the data unchanged
+
+
+def test_readable_tables_registers_the_html_of_a_shell():
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import goldlab.book
+
+    shell = InteractiveShell.instance()
+    assert goldlab.book.readable_tables(shell)
+    data, _ = shell.display_formatter.format(pd.DataFrame({"test_mse": [float("nan")]}))
+    assert ">test mse<" in data["text/html"] and "NaN" not in data["text/html"]

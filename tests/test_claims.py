@@ -94,11 +94,6 @@ def test_verdicts_use_the_vocabulary_and_render(table):
         claims.Verdict("k", "c", "b", "m", "maybe", "r")
 
 
-def test_plural_counts_one_and_many():
-    assert claims.plural(1, "seed") == "1 seed" and claims.plural(2, "seed") == "2 seeds"
-    assert claims.plural(0, "run") == "0 runs"
-
-
 def test_decide_and_nan():
     assert claims.decide(2.0, 2.0, "hi", "lo") == "hi"
     assert claims.decide(1.999, 2.0, "hi", "lo") == "lo"

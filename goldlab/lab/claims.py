@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from goldlab import blog
+from goldlab.book import plural
 from goldlab.metrics import BASELINES, PairedResult, median_p, paired_difference
 from goldlab.monitor import TIME_VANISH
 
@@ -57,7 +58,6 @@ __all__ = [
     "threshold",
     "verdict_for",
     "decide",
-    "plural",
     "page_name",
     "render",
     "verdict_table",
@@ -148,11 +148,6 @@ def decide(value: float, threshold: float, above: str, below: str) -> str:
     if value is None or not np.isfinite(value):
         return UNDEFINED
     return above if value >= threshold else below
-
-
-def plural(n: int, noun: str) -> str:
-    """``"1 seed"``, ``"2 seeds"``: a count with its noun, plural unless it is one (verdict reasons)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def render(verdicts: Sequence[Verdict]) -> str:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from goldlab import blog, metrics, tasks
 from goldlab import data as gdata
+from goldlab.book import plural
 from goldlab.lab import claims, runner
 from goldlab.lab.experiments import compile_and_fit, score_forecast
 from goldlab.lab.profiles import Profile, get_profile, results_dir
@@ -712,7 +713,7 @@ def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
         verdict = claims.BUDGET
     reason = (
         f"working means the best of the blog's steps 2-4 solves {solved:.0%} of seeds at every T <= 100 "
-        f"({claims.plural(seeds, 'seed')}, a verdict needs {claims.MIN_SEEDS}; {_budget(table, found)})"
+        f"({plural(seeds, 'seed')}, a verdict needs {claims.MIN_SEEDS}; {_budget(table, found)})"
     )
     measured = f"solved {_fmt_fracs(best)}; one chrono LSTM(32): {_fmt_fracs(chrono)}"
     return claims.verdict_for(key, measured, verdict, reason, worst=worst)
@@ -840,7 +841,7 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
     verdict = _paired(gain, n, needed, claims.REFUTED)
     reason = (
         f"preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training ×{needed:g} "
-        f"(×{at_init:.2g} at initialisation; geometric mean over {claims.plural(n, 'run')} paired by T and "
+        f"(×{at_init:.2g} at initialisation; geometric mean over {plural(n, 'run')} paired by T and "
         f"seed, a verdict needs {pairs})"
     )
     return claims.verdict_for(key, f"×{gain:.2g} after training", verdict, reason, gain=gain)
@@ -857,7 +858,7 @@ def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     verdict = _paired(gain, n, doubled, claims.NOT_REPRODUCED)
     reason = (
         f"doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation "
-        f"×{doubled:g} ({claims.plural(n, 'run')} paired by T and seed, a verdict needs {pairs})"
+        f"×{doubled:g} ({plural(n, 'run')} paired by T and seed, a verdict needs {pairs})"
     )
     return claims.verdict_for(key, f"×{gain:.2g} through time", verdict, reason, gain=gain)
 

@@ -45,6 +45,7 @@ import pandas as pd
 
 from goldlab import blog, models
 from goldlab import data as gdata
+from goldlab.book import plural
 from goldlab.lab import experiments, runner
 from goldlab.lab.claims import (
     BUDGET,
@@ -58,7 +59,6 @@ from goldlab.lab.claims import (
     decide,
     decides,
     figure,
-    plural,
     threshold,
     verdict_for,
 )
