@@ -151,6 +151,8 @@ def test_claim_up_to_100():
     assert memory.claim_up_to_100(improving).verdict == claims.BUDGET, "failed, but still learning"
     one_seed = memory.claim_up_to_100(works[works["seed"] == 0])
     assert one_seed.verdict == claims.BUDGET, "one seed is not a verdict"
+    longer = pd.concat([works, pd.DataFrame([_row("blog_orthogonal", 200, 0, False)])])
+    assert memory.claim_up_to_100(longer).verdict == claims.SUPPORTED, "one seed at T = 200 is not T <= 100"
     assert memory.claim_up_to_100(works[works["T"] > 100]).verdict == claims.NOT_TESTABLE
     assert claims.threshold("memory_up_to_100") == 0.5
 

@@ -708,7 +708,8 @@ def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
     verdict = claims.decide(worst, solved, claims.SUPPORTED, claims.REFUTED)
     if verdict == claims.REFUTED and _budget_limited(table, _FIXES, best.index):
         verdict = claims.BUDGET
-    seeds = int(table[table["model"].isin(list(found))].groupby(["model", "T"])["seed"].count().min())
+    tried = table[table["model"].isin(list(found)) & table["T"].isin(short)]
+    seeds = int(tried.groupby(["model", "T"])["seed"].count().min())  # at the lengths the claim is about
     if seeds < claims.MIN_SEEDS:
         verdict = claims.BUDGET
     reason = (
