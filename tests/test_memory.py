@@ -220,6 +220,12 @@ def test_claim_clip_prevents():
     assert memory.claim_clip_prevents(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
     one = memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 10, seeds=1))
     assert one.verdict == claims.BUDGET, "one pair of runs is not a verdict"
+    assert "T = 100: 1 pair" in one.reason and one.measured == "no length has its seeds yet"
+    enough = table(claims.threshold("memory_clip_prevents") * 1.01)
+    outlier = _pair("blog_baseline", "blog_clipnorm", "final", 1e9, 1).assign(T=200)
+    both = memory.claim_clip_prevents(pd.concat([enough, outlier]))
+    assert both.values["gain"] == pytest.approx(memory.claim_clip_prevents(enough).values["gain"])
+    assert "T = 200: 1 pair" in both.reason, "a length waits for its seeds, and says so"
 
 
 def test_claim_orth_doubled():

@@ -807,16 +807,27 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
     return claims.verdict_for(key, parts, verdict, reason, least=float(per.min()))
 
 
-def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float, int]:
+def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float, int, str]:
     """Geometric mean of ``column`` (a gradient-through-time ratio) of model a over model b, matched by T and
-    seed; and how many pairs it averages."""
+    seed, over the lengths with at least :data:`goldlab.lab.claims.MIN_SEEDS` such pairs; how many pairs
+    it averages; and the lengths left waiting for their seeds, as text ("" if none). The ratio compounds
+    with T, so one pair at a new length would outweigh the rest: a length counts once its seeds are in."""
     keys = ["T", "seed"]
     pa = table[table["model"] == a].set_index(keys)[column]
     pb = table[table["model"] == b].set_index(keys)[column]
     common = pa.index.intersection(pb.index)
+    per_t = pd.Series(common.get_level_values("T")).value_counts().sort_index()
+    short = per_t[per_t < claims.MIN_SEEDS]
+    waiting = ", ".join(f"T = {t}: {plural(int(k), 'pair')}" for t, k in short.items())
+    common = common[~common.get_level_values("T").isin(short.index)]
     if not len(common):
-        return float("nan"), 0
-    return float(np.exp(np.mean(np.log(pa[common] / pb[common])))), len(common)
+        return float("nan"), 0, waiting
+    return float(np.exp(np.mean(np.log(pa[common] / pb[common])))), len(common), waiting
+
+
+def _waiting(lengths: str) -> str:
+    """The lengths a paired gain leaves out until their seeds are in, for a verdict's reason."""
+    return f"; not yet counted, too few seeds: {lengths}" if lengths else ""
 
 
 def _paired(gain: float, n: int, threshold: float, below: str) -> str:
@@ -834,34 +845,36 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
 
     Paired by (T, seed); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are "not tested at a
     sufficient budget" (the blog's networks cost the most to train, so they fill their seeds last)."""
-    gain, n = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_final")
-    at_init, _ = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_init")
+    gain, n, waiting = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_final")
+    at_init, _, _ = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_init")
     key, needed, pairs = "memory_clip_prevents", claims.threshold("memory_clip_prevents"), claims.MIN_SEEDS
-    if n == 0:
+    if n == 0 and not waiting:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained")
     verdict = _paired(gain, n, needed, claims.REFUTED)
     reason = (
         f"preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training ×{needed:g} "
         f"(×{at_init:.2g} at initialisation; geometric mean over {plural(n, 'run')} paired by T and "
-        f"seed, a verdict needs {pairs})"
+        f"seed, a verdict needs {pairs}{_waiting(waiting)})"
     )
-    return claims.verdict_for(key, f"×{gain:.2g} after training", verdict, reason, gain=gain)
+    measured = f"×{gain:.2g} after training" if n else "no length has its seeds yet"
+    return claims.verdict_for(key, measured, verdict, reason, gain=gain)
 
 
 @claims.decides("memory_orth_doubled")
 def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 3 against step 2 at initialisation: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of orthogonal over Glorot,
     judged by the book's one threshold for "doubled", that of the registered claim ``orth_doubled``."""
-    gain, n = _ratio_gain(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
+    gain, n, waiting = _ratio_gain(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
     key, doubled, pairs = "memory_orth_doubled", claims.threshold("orth_doubled"), claims.MIN_SEEDS
-    if n == 0:
+    if n == 0 and not waiting:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained")
     verdict = _paired(gain, n, doubled, claims.NOT_REPRODUCED)
     reason = (
         f"doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation "
-        f"×{doubled:g} ({plural(n, 'run')} paired by T and seed, a verdict needs {pairs})"
+        f"×{doubled:g} ({plural(n, 'run')} paired by T and seed, a verdict needs {pairs}{_waiting(waiting)})"
     )
-    return claims.verdict_for(key, f"×{gain:.2g} through time", verdict, reason, gain=gain)
+    measured = f"×{gain:.2g} through time" if n else "no length has its seeds yet"
+    return claims.verdict_for(key, measured, verdict, reason, gain=gain)
 
 
 CLAIMS = (
