@@ -23,10 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_BACKEND",
+    "MISSING",
     "Page",
     "frame_html",
     "install_cell_source",
     "plural",
+    "readable_tables",
     "repository_url",
     "setup",
     "write_install_cell",
@@ -70,7 +72,8 @@ def _quiet_tensorflow() -> None:
 
 
 def plural(n: int, noun: str) -> str:
-    """A count with its noun, "1 seed" or "3 seeds": pages and verdicts print counts, never "seed(s)"."""
+    """A count with its noun, "1 seed" or "3 seeds": pages and verdicts print a count with its noun in
+    the number it needs, never one noun with a bracketed plural."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
