@@ -374,10 +374,12 @@ def cost_to_solve(
     ``sequences``; NaN: no seed solved, drawn as a cross at the ``budget``), on log axes: a straight
     rising line is a cost that grows exponentially in T, the mark of vanishing through time."""
     ax = _axis(ax)
-    for label, part in cost.groupby("label", sort=False):
-        (line,) = ax.plot(part["T"], part["sequences"], marker="o", label=label)
+    colours = plt.get_cmap("tab20").colors  # a colour each: more models than the default cycle has
+    for k, (label, part) in enumerate(cost.groupby("label", sort=False)):
+        style = {"color": colours[k % len(colours)], "marker": "osD^v<>"[k % 7]}
+        ax.plot(part["T"], part["sequences"], label=label, **style)
         failed = part[part["sequences"].isna()]
-        ax.plot(failed["T"], np.full(len(failed), budget), "x", color=line.get_color(), ms=9)
+        ax.plot(failed["T"], np.full(len(failed), budget), "x", color=style["color"], ms=9)
     ax.axhline(budget, color="black", ls="--", lw=1, label=f"budget ({budget:,.0f}); ×: not solved")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -388,7 +390,7 @@ def cost_to_solve(
         xlabel="sequence length T (steps, log scale)",
         ylabel="sequences seen to solve (median)",
     )
-    ax.legend(fontsize="x-small", ncol=2)
+    ax.legend(fontsize="x-small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # off the data
     return ax
 
 
