@@ -326,3 +326,35 @@ def _bullet(text: str, start: int) -> str:
 def test_test_markers_are_tags_a_reader_does_not_see(page):
     shown = [i for i, c in enumerate(_cells(page)) if "NBVAL_" in "".join(c["source"])]
     assert not shown, f"{page.name}: cells {shown} show an nbval comment; tag them nbval-check-output"
+
+
+#: A named quantity as the pages print it: ``label: number`` at the start of an output line.
+NAMED = re.compile(r"(?m)^\s*([A-Za-z][A-Za-z0-9 ()=,'/_-]{2,60}?):\s+(-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?)\b")
+
+
+def named_quantities(page: Path) -> list[tuple[str, str]]:
+    """(label, number) of every ``label: number`` line the page's outputs print (streams and plain text)."""
+    found = []
+    for cell in _cells(page):
+        for out in cell.get("outputs", []):
+            text = (
+                out.get("text")
+                if out.get("output_type") == "stream"
+                else out.get("data", {}).get("text/plain")
+            )
+            found += [(m[1].strip().lower(), m[2]) for m in NAMED.finditer("".join(text or ""))]
+    return found
+
+
+def test_the_named_quantity_scan_reads_an_output_line():
+    assert NAMED.findall("short runs: 8 epochs x 2 seeds\nnot: a number") == [("short runs", "8")]
+
+
+def test_no_named_quantity_is_printed_with_two_values_on_two_pages():
+    seen: dict[str, dict[str, set[str]]] = {}
+    for page in PAGES:
+        for label, value in named_quantities(page):
+            seen.setdefault(label, {}).setdefault(value, set()).add(page.name)
+    split = {label: values for label, values in seen.items() if len(values) > 1}
+    assert not split, f"one name, two values: {split}"
+    assert seen, "the scan found no named quantity at all"
