@@ -195,15 +195,19 @@ def test_no_page_shows_backend_start_up_logs(page):
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def markdown_output_links(page: Path) -> list[str]:
-    """The link targets in the Markdown outputs of ``page`` (verdicts rendered by ``goldlab.lab.claims``)."""
+def markdown_outputs(page: Path) -> list[str]:
+    """The Markdown that the cells of ``page`` print (verdicts rendered by ``goldlab.lab.claims``)."""
     return [
-        target
+        "".join(out["data"]["text/markdown"])
         for cell in _cells(page)
-        if cell["cell_type"] == "code"
         for out in cell.get("outputs", [])
-        for target in LINK.findall("".join(out.get("data", {}).get("text/markdown", "")))
+        if "text/markdown" in out.get("data", {})
     ]
+
+
+def markdown_output_links(page: Path) -> list[str]:
+    """The link targets in the Markdown outputs of ``page``."""
+    return [target for text in markdown_outputs(page) for target in LINK.findall(text)]
 
 
 def test_markdown_outputs_are_parsed_as_myst():
@@ -257,12 +261,11 @@ VERDICT_SENTENCE = re.compile(r"\*\*(?P<claim>[^*]+)\*\* \(the blog: .*?\): \*\*
 
 def rendered_verdicts(page: Path) -> list[tuple[str, str]]:
     """(claim, verdict) of every verdict sentence (``Verdict.sentence``) the page shows."""
-    found = []
-    for cell in _cells(page):
-        for out in cell.get("outputs", []):
-            text = "".join(out.get("data", {}).get("text/markdown", ""))
-            found += [(m["claim"].strip(), m["verdict"].strip()) for m in VERDICT_SENTENCE.finditer(text)]
-    return found
+    return [
+        (m["claim"].strip(), m["verdict"].strip())
+        for text in markdown_outputs(page)
+        for m in VERDICT_SENTENCE.finditer(text)
+    ]
 
 
 def test_the_verdict_scan_reads_a_rendered_sentence():
@@ -305,21 +308,9 @@ MAX_VERDICT_WORDS = 70
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_verdict_sentences_read_as_one_sentence_not_an_audit(page):
-    long = []
-    for cell in _cells(page):
-        for out in cell.get("outputs", []):
-            text = "".join(out.get("data", {}).get("text/markdown", ""))
-            long += [
-                m.group(0)[:80]
-                for m in VERDICT_SENTENCE.finditer(text)
-                if len(_bullet(text, m.start()).split()) > MAX_VERDICT_WORDS
-            ]
+    bullets = [line for text in markdown_outputs(page) for line in text.splitlines()]
+    long = [b[:80] for b in bullets if VERDICT_SENTENCE.search(b) and len(b.split()) > MAX_VERDICT_WORDS]
     assert not long, f"{page.name}: verdicts over {MAX_VERDICT_WORDS} words: {long}"
-
-
-def _bullet(text: str, start: int) -> str:
-    """The line of ``text`` (one rendered verdict bullet) that holds position ``start``."""
-    return text[text.rfind("\n", 0, start) + 1 : (text.find("\n", start) + 1 or len(text) + 1) - 1]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
