@@ -466,11 +466,8 @@ def side(
     that :mod:`goldlab.lab.ledger` decides those claims too without training. The name holds what changes
     the runs, as a run folder's does. Returns what ``train`` returns, or its saved copy.
     """
-    if runner.is_saved(_side_dir(out, name, epochs, val_fraction)):
-        return load_side(out, name, epochs, val_fraction)
-    made = train()
-    save_side(out, name, made, epochs, val_fraction)
-    return made
+    folder = _side_dir(out, name, epochs, val_fraction)
+    return _unnamed(runner.cached(folder, lambda: _named(train())))
 
 
 def save_side(
@@ -482,8 +479,7 @@ def save_side(
 ) -> None:
     """Record a side experiment's table (or tables by name) in its folder, replaced whole: for runs the
     chapter trains every time, where :func:`side` would read an old copy back."""
-    named = {SIDE_TABLE: tables} if isinstance(tables, pd.DataFrame) else tables
-    files = {f"{k}.csv": v for k, v in named.items()}
+    files = {f"{k}.csv": v for k, v in _named(tables).items()}
     runner.write_whole(_side_dir(out, name, epochs, val_fraction), files, replace=True)
 
 
@@ -495,7 +491,16 @@ def load_side(
     folder = _side_dir(out, name, epochs, val_fraction)
     if not runner.is_saved(folder):
         raise FileNotFoundError(f"{folder}: no such side experiment; the chapter that runs it saves it")
-    run = runner.read_run(folder)
+    return _unnamed(runner.read_run(folder))
+
+
+def _named(tables: pd.DataFrame | dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """A side experiment's tables by name: a lone table is :data:`SIDE_TABLE`."""
+    return {SIDE_TABLE: tables} if isinstance(tables, pd.DataFrame) else tables
+
+
+def _unnamed(run: dict[str, pd.DataFrame]) -> pd.DataFrame | dict[str, pd.DataFrame]:
+    """The inverse of :func:`_named`: a run holding only :data:`SIDE_TABLE` is that table."""
     return run[SIDE_TABLE] if list(run) == [SIDE_TABLE] else run
 
 

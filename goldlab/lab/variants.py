@@ -344,6 +344,11 @@ def _diagnosis(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out).set_index(["seed", "layer"])
 
 
+def _seeds(table: pd.DataFrame) -> str:
+    """How many seeds a variant's runs have, in words ("2 seeds"), for its verdict's reason."""
+    return plural(table["seed"].nunique(), "seed")
+
+
 @decides("diagnose_epochs")
 def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Verdict:
     """Does the diagnosis after ``check_epoch`` epochs (at most half the run) equal the one at the end?
@@ -362,7 +367,7 @@ def diagnose_verdict(table: pd.DataFrame, check_epoch: int = CHECK_EPOCH) -> Ver
     reason = (
         f"epochs {check} and {end} give the same diagnosis for {agree:.0%} of pairs, needed {needed:.0%} "
         f"(vanishing: norm < {blog.VANISH:g} or time ratio < {ratio:g}; "
-        f"{plural(table['seed'].nunique(), 'seed')}, a verdict needs {MIN_SEEDS})"
+        f"{_seeds(table)}, a verdict needs {MIN_SEEDS})"
     )
     values = {"check_epoch": check, "end_epoch": end, "agree": agree, "factor": factor}
     return verdict_for("diagnose_epochs", measured, verdict, reason, **values, vanishing_end=vanishing)
@@ -420,7 +425,7 @@ def clip_value_verdict(table: pd.DataFrame) -> Verdict:
     reason = (
         f"clipnorm 0.5 changes the smallest LSTM gradient by ×{lift:.2f} against 1.0, "
         f"{'at least' if lift >= needed else 'less than'} the "
-        f"×{needed:g} a fix would need ({plural(table['seed'].nunique(), 'seed')}, "
+        f"×{needed:g} a fix would need ({_seeds(table)}, "
         f"{int(table['epoch'].max())} epochs): clipping only scales a gradient down"
     )
     values = {
@@ -447,7 +452,7 @@ def clip_floor_verdict(table: pd.DataFrame) -> Verdict:
     reason = (
         f"below the floor the validation loss ends ×{ratio:.2f} that at 0.1, "
         f"{'at least' if ratio >= hurt else 'less than'} the ×{hurt:g} that would count as hurting "
-        f"({plural(table['seed'].nunique(), 'seed')}, {int(table['epoch'].max())} epochs)"
+        f"({_seeds(table)}, {int(table['epoch'].max())} epochs)"
     )
     return verdict_for("clip_floor", measured, verdict, reason, ratio=ratio, val_loss=val.to_dict())
 
@@ -534,7 +539,7 @@ def gain_stability_verdict(table: pd.DataFrame) -> Verdict:
     reason = (
         f"gain 1.5 has {extra:+.1f} unstable epochs per seed over gain 1.0, "
         f"{'at least' if extra >= needed else 'less than'} the {needed:g} that would count (unstable: NaN "
-        f"or loss up > {rise:.0%}; {plural(table['seed'].nunique(), 'seed')})"
+        f"or loss up > {rise:.0%}; {_seeds(table)})"
     )
     return verdict_for(key, measured, verdict, reason, extra=extra, unstable=unstable.to_dict())
 
@@ -610,7 +615,7 @@ def batchnorm_verdict(table: pd.DataFrame) -> Verdict:
     measured = f"validation loss {val['none']:.3g} → {val['batchnorm']:.3g}, training loss ×{train:.2f}" + (
         "; NaN loss" if nan else ""
     )
-    runs = f"{plural(table['seed'].nunique(), 'seed')}, {epochs} epochs"
+    runs = f"{_seeds(table)}, {epochs} epochs"
     reason = (
         f"the loss goes NaN ({runs})"
         if nan
