@@ -329,6 +329,16 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
         memory.run_grid(prof, tmp_path, models=["lstm_huge"])
 
 
+def test_machine_md_keeps_the_account_of_the_sittings(tmp_path):
+    memory.run_grid(_tiny(), tmp_path, quiet=True)
+    machine = tmp_path / "MACHINE.md"
+    assert ": 1 run\n" in machine.read_text()
+    machine.write_text(machine.read_text() + "\nHow it ran: by hand, on a Tuesday.\n")
+    memory.run_grid(_tiny(seeds=2), tmp_path, quiet=True)  # trains seed 1, rewrites MACHINE.md
+    assert "2 runs" in machine.read_text(), "the machine lines count the new run"
+    assert machine.read_text().endswith("How it ran: by hand, on a Tuesday.\n"), "the account is kept"
+
+
 def test_run_gold_keeps_one_folder_per_run_and_resumes(tmp_path, monkeypatch):
     prof = _tiny(gold_windows=(10,), gold_seeds=2, gold_epochs=1)
     table = memory.run_gold(prof, tmp_path)

@@ -394,14 +394,19 @@ def build_model_check(name: str) -> None:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
 
 
+_SITTINGS = "How it ran:"  # where MACHINE.md's hand-written account of each sitting starts
+
+
 def _write_machine(out: Path, prof: Profile) -> None:
-    """``MACHINE.md``: the grid's budget and cuts, and one line per machine and backend that trained runs."""
+    """``MACHINE.md``: the grid's budget and cuts, and one line per machine and backend that trained runs.
+    The account of the sittings (from the first paragraph starting "How it ran:") is kept as it was,
+    since no run records the commands, the load or the hours it ran in."""
     runs = sorted(p.parent for p in (out / "runs").glob("*/row.json"))
     made = {}
     for folder in runs:
         row = runner.read_run(folder, ["row"])["row"]
         made.setdefault(row.get("machine", f"unknown machine, Keras on {row['backend']}"), []).append(1)
-    machines = "\n".join(f"- {m}: {len(n)} runs" for m, n in made.items())
+    machines = "\n".join(f"- {m}: {len(n)} run{'s' * (len(n) != 1)}" for m, n in made.items())
     cuts = "; ".join(left_out(prof)) or "nothing"
     text = (
         f"Grid: T in {list(prof.memory_lengths)}, {prof.memory_seeds} seeds, {prof.memory_sequences:,} fresh "
@@ -410,7 +415,10 @@ def _write_machine(out: Path, prof: Profile) -> None:
         f"threshold.\n\nLeft out by design: {cuts}.\n\n{prof.memory_note}\n\n"
         f"Machines (updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}):\n{machines}\n"
     )
-    runner.write_text(text, out / "MACHINE.md")
+    path = out / "MACHINE.md"
+    before = path.read_text() if path.exists() else ""
+    kept = before.find(_SITTINGS)
+    runner.write_text(text + ("\n" + before[kept:] if kept >= 0 else ""), path)
 
 
 def load_grid(out: str | Path, table: str = "history", profile: str | Profile | None = None):
