@@ -314,7 +314,7 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
     assert sorted(set(ratios["epoch"])) == [0, 1, 2], "the gradient through time after every epoch"
     profile = memory.load_grid(tmp_path, "time_profile", prof)
     assert set(profile["epoch"]) == {0, 2} and profile["predicted"].notna().sum() == 6
-    assert "runs" in (tmp_path / "MACHINE.md").read_text()
+    assert ": 1 run\n" in (tmp_path / "MACHINE.md").read_text()
     assert memory.missing(prof, tmp_path) == []
     assert memory.missing(_tiny(seeds=2), tmp_path) == ["lstm_chrono at T = 6 (1 of 2 seeds)"]
 
