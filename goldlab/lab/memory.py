@@ -847,42 +847,63 @@ def _paired(gain: float, n: int, threshold: float, below: str) -> str:
     return claims.decide(gain, threshold, claims.SUPPORTED, below)
 
 
+def _step_verdict(
+    table: pd.DataFrame, key: str, steps: tuple[str, str], column: str, **say
+) -> claims.Verdict:
+    """The verdict ``key`` on a blog step (``steps``: it and the step before) from its paired gain in
+    ``column``. ``say`` words it: ``threshold``, ``below`` (the verdict under it), ``needs`` (what the
+    claim needs, before "×threshold"), ``when`` (after the gain, in the measured value), ``names`` ("steps
+    1 and 2"), and ``note`` (put before the count of pairs)."""
+    gain, n, waiting = _ratio_gain(table, *steps, column)
+    if n == 0 and not waiting:
+        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, f"{say['names']} were not trained")
+    reason = (
+        f"{say['needs']} ×{say['threshold']:g} ({say.get('note', '')}{plural(n, 'run')} paired by T and "
+        f"seed, a verdict needs {claims.MIN_SEEDS}{_waiting(waiting)})"
+    )
+    measured = f"×{gain:.2g} {say['when']}" if n else "no length has its seeds yet"
+    return claims.verdict_for(
+        key, measured, _paired(gain, n, say["threshold"], say["below"]), reason, gain=gain
+    )
+
+
 @claims.decides("memory_clip_prevents")
 def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?
 
     Paired by (T, seed); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are "not tested at a
     sufficient budget" (the blog's networks cost the most to train, so they fill their seeds last)."""
-    gain, n, waiting = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_final")
-    at_init, _, _ = _ratio_gain(table, "blog_clipnorm", "blog_baseline", "ratio_init")
-    key, needed, pairs = "memory_clip_prevents", claims.threshold("memory_clip_prevents"), claims.MIN_SEEDS
-    if n == 0 and not waiting:
-        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 1 and 2 were not trained")
-    verdict = _paired(gain, n, needed, claims.REFUTED)
-    reason = (
-        f"preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training ×{needed:g} "
-        f"(×{at_init:.2g} at initialisation; geometric mean over {plural(n, 'run')} paired by T and "
-        f"seed, a verdict needs {pairs}{_waiting(waiting)})"
+    steps = ("blog_clipnorm", "blog_baseline")
+    at_init = _ratio_gain(table, *steps, "ratio_init")[0]
+    return _step_verdict(
+        table,
+        "memory_clip_prevents",
+        steps,
+        "ratio_final",
+        threshold=claims.threshold("memory_clip_prevents"),
+        below=claims.REFUTED,
+        needs="preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training",
+        when="after training",
+        names="steps 1 and 2",
+        note=f"×{at_init:.2g} at initialisation; geometric mean over ",
     )
-    measured = f"×{gain:.2g} after training" if n else "no length has its seeds yet"
-    return claims.verdict_for(key, measured, verdict, reason, gain=gain)
 
 
 @claims.decides("memory_orth_doubled")
 def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 3 against step 2 at initialisation: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of orthogonal over Glorot,
     judged by the book's one threshold for "doubled", that of the registered claim ``orth_doubled``."""
-    gain, n, waiting = _ratio_gain(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
-    key, doubled, pairs = "memory_orth_doubled", claims.threshold("orth_doubled"), claims.MIN_SEEDS
-    if n == 0 and not waiting:
-        return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, "steps 2 and 3 were not trained")
-    verdict = _paired(gain, n, doubled, claims.NOT_REPRODUCED)
-    reason = (
-        f"doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation "
-        f"×{doubled:g} ({plural(n, 'run')} paired by T and seed, a verdict needs {pairs}{_waiting(waiting)})"
+    return _step_verdict(
+        table,
+        "memory_orth_doubled",
+        ("blog_orthogonal", "blog_clipnorm"),
+        "ratio_init",
+        threshold=claims.threshold("orth_doubled"),
+        below=claims.NOT_REPRODUCED,
+        needs="doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation",
+        when="through time",
+        names="steps 2 and 3",
     )
-    measured = f"×{gain:.2g} through time" if n else "no length has its seeds yet"
-    return claims.verdict_for(key, measured, verdict, reason, gain=gain)
 
 
 CLAIMS = (
