@@ -329,8 +329,11 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
         memory.run_grid(prof, tmp_path, models=["lstm_huge"])
 
 
-def test_machine_md_keeps_the_account_of_the_sittings(tmp_path):
-    memory.run_grid(_tiny(), tmp_path, quiet=True)
+def test_machine_md_keeps_the_account_of_the_sittings(tmp_path, capsys):
+    memory.run_grid(_tiny(), tmp_path)
+    err = capsys.readouterr().err
+    assert "epoch 1/2: 32 sequences" in err and "epoch 2/2: 64 sequences" in err, "progress per epoch"
+    assert "lstm_chrono      T=6    seed 0: test MSE" in err, "and a line per run"
     machine = tmp_path / "MACHINE.md"
     assert ": 1 run\n" in machine.read_text()
     machine.write_text(machine.read_text() + "\nHow it ran: by hand, on a Tuesday.\n")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,11 +218,14 @@ def _mse(model: keras.Model, problem: tasks.AddingProblem) -> float:
     return mse if np.isfinite(mse) else float("nan")
 
 
-def train_one(name: str, length: int, seed: int, prof: Profile) -> dict:
+def train_one(
+    name: str, length: int, seed: int, prof: Profile, report: Callable[[str], None] | None = None
+) -> dict:
     """Train model ``name`` at ``length`` from ``seed`` on the profile's stream of fresh sequences; returns
     the run's tables: ``row``, ``history`` (per epoch: sequences seen, training and validation MSE, the
     first layer's gradient ratio, seconds), ``ratios`` (per layer and epoch) and ``time_profile`` (the first
-    layer's ‖∂L/∂x_t‖ at initialisation, with the decay prediction, and at the end)."""
+    layer's ‖∂L/∂x_t‖ at initialisation, with the decay prediction, and at the end). ``report``, if given,
+    receives a line after every epoch (a run at T = 400 can take half an hour)."""
     d = _task_data(length, prof)
     model = build_model(name, length, seed=seed)
     probe = GradientProbe(model)
@@ -244,6 +247,11 @@ def train_one(name: str, length: int, seed: int, prof: Profile) -> dict:
                 epoch=epoch, sequences_seen=seen, loss=loss, val_loss=val, ratio=first_ratio, seconds=seconds
             )
         )
+        if report is not None:
+            report(
+                f"  epoch {epoch}/{epochs(prof)}: {seen:,} sequences, validation MSE {val:.4f}, "
+                f"‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ {first_ratio:.2g}, {seconds:.0f} s"
+            )
         if not np.isfinite(loss) or val < tasks.solved_mse() / 2:
             break
     history = pd.DataFrame(rows)
@@ -362,7 +370,7 @@ def run_grid(
 
             def train(name: str = name, length: int = length, seed: int = seed, k: int = k) -> dict:
                 start = time.perf_counter()
-                run = train_one(name, length, seed, prof)
+                run = train_one(name, length, seed, prof, report=None if quiet else _to_stderr)
                 if not quiet:
                     row = run["row"]
                     print(
@@ -379,6 +387,10 @@ def run_grid(
                 runner.cached(folder, train, keys=["row"])
                 _write_machine(out, prof)
     return collect(prof, out)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def grid_table(profile: str | Profile | None = None, out: str | Path | None = None) -> pd.DataFrame:
