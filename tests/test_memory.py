@@ -163,7 +163,12 @@ def test_claim_gru_over_100():
     both = gru_only.assign(solved=gru_only["model"].isin(["gru", "lstm_chrono"]))
     neither = gru_only.assign(solved=False)
     assert memory.claim_gru_over_100(gru_only).verdict == claims.SUPPORTED
-    assert memory.claim_gru_over_100(both).verdict == claims.REFUTED
+    mixed = memory.claim_gru_over_100(both)
+    assert mixed.verdict == claims.MIXED, "needed against the default LSTM, not against chrono"
+    assert "+100% against Keras's default LSTM, +0% against the best LSTM" in mixed.reason
+    assert "T = 200: 100% / 0% / 100%" in mixed.measured
+    every = gru_only.assign(solved=True)
+    assert memory.claim_gru_over_100(every).verdict == claims.REFUTED
     assert memory.claim_gru_over_100(neither).verdict == claims.NOT_TESTABLE
     no_chrono = gru_only[gru_only["model"] != "lstm_chrono"]
     assert memory.claim_gru_over_100(no_chrono).verdict == claims.NOT_TESTABLE, "only where all trained"

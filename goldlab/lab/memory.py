@@ -745,33 +745,36 @@ _LSTMS = ("lstm_fb0", "lstm_fb1", "lstm_chrono")
 
 @claims.decides("memory_gru_over_100")
 def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
-    """Beyond 100 steps, does the GRU solve where no single LSTM (forget bias 0, 1 or chrono) does?"""
+    """Beyond 100 steps, does the GRU solve where an LSTM does not? Against Keras's default LSTM (forget
+    bias 1, what the blog's reader trains) and against the best single LSTM (forget bias 0, 1 or chrono):
+    needed against both is supported, against the default only is mixed (an LSTM can do without)."""
     every = ("gru", *_LSTMS)  # a length counts only where all four were trained
     trained = table[table["model"].isin(every)].groupby("T")["model"].nunique()
     long = sorted(t for t in table["T"].unique() if t > 100 and trained.get(t, 0) == len(every))
     gru = _solved(table, "gru", long)
     lstm = pd.concat({m: _solved(table, m, gru.index) for m in _LSTMS}, axis=1).reindex(gru.index)
     key, needed = "memory_gru_over_100", claims.threshold("memory_gru_over_100")
-    best = lstm.max(axis=1)
     if gru.empty:
         reason = "the GRU was not trained at any T > 100 here"
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, reason)
-    measured = f"GRU {_fmt_fracs(gru)}"
+    best, default = lstm.max(axis=1), lstm["lstm_fb1"]
+    measured = "solved, GRU / default LSTM / best LSTM: " + ", ".join(
+        f"T = {t}: {gru[t]:.0%} / {default[t]:.0%} / {best[t]:.0%}" for t in gru.index
+    )
     if gru.max() == 0 and best.max() == 0:
-        limited = _budget_limited(table, ("gru", *_LSTMS), gru.index)
+        limited = _budget_limited(table, every, gru.index)
         verdict = claims.BUDGET if limited else claims.NOT_TESTABLE
         reason = "neither the GRU nor any LSTM solves the adding problem beyond T = 100 in this budget"
         return claims.verdict_for(key, measured, verdict, reason)
-    advantage = float((gru - best).mean())
-    verdict = claims.decide(advantage, needed, claims.SUPPORTED, claims.REFUTED)
+    over_best, over_default = float((gru - best).mean()), float((gru - default).mean())
+    verdict = claims.decide(over_best, needed, claims.SUPPORTED, claims.REFUTED)
+    if verdict == claims.REFUTED and over_default >= needed:
+        verdict = claims.MIXED
     reason = (
-        f"needing a GRU means it solves {needed:.0%} more seeds than the best single LSTM beyond T = 100 "
-        "(mean over T)"
+        f"needing a GRU means it solves {needed:.0%} more seeds beyond T = 100 (mean over T): it does "
+        f"{over_default:+.0%} against Keras's default LSTM, {over_best:+.0%} against the best LSTM"
     )
-    measured = "solved, GRU vs best LSTM: " + ", ".join(
-        f"T = {t}: {gru[t]:.0%} vs {best[t]:.0%}" for t in gru.index
-    )
-    return claims.verdict_for(key, measured, verdict, reason, advantage=advantage)
+    return claims.verdict_for(key, measured, verdict, reason, advantage=over_best, over_default=over_default)
 
 
 def _mse_ratios(table: pd.DataFrame, a: str, b: str) -> pd.Series:
