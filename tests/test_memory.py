@@ -122,6 +122,19 @@ def _row(model, T, seed=0, solved=False, mse=0.17, init=1e-3, final=1e-3, budget
     )
 
 
+def test_learning_contrast_prefers_one_model_whose_seeds_split():
+    rows = [_row("gru", 200, 0, True, 0.004), _row("lstm_fb1", 200, 0, False, 0.17)]
+    rows += [_row("lstm_x3", 100, 0, True, 0.006), _row("lstm_x3", 100, 1, False, 0.16)]
+    rows += [_row("lstm_x3", 100, 2, True, 0.003), _row("gru", 100, 0, True, 0.002)]
+    pair = memory.learning_contrast(pd.DataFrame(rows))
+    assert pair["model"].tolist() == ["lstm_x3", "lstm_x3"] and pair["seed"].tolist() == [2, 1]
+    no_split = pd.DataFrame(rows[:2] + [_row("gru", 100, 0, True)])
+    pair = memory.learning_contrast(no_split)
+    assert pair["model"].tolist() == ["gru", "lstm_fb1"], "two models at the longest T with both"
+    none_solve = memory.learning_contrast(pd.DataFrame([_row("gru", 50, 0), _row("gru", 50, 1, mse=0.2)]))
+    assert none_solve["test_mse"].tolist() == [0.17, 0.2], "the best and the worst run"
+
+
 def test_phase_table():
     table = pd.DataFrame(
         [_row("gru", 50, 0, True), _row("gru", 50, 1, False), _row("lstm_fb1", 100, 0, True)]

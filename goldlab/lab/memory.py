@@ -511,17 +511,23 @@ def _train_gold(window: int, horizon: int, seed: int, prof: Profile) -> pd.DataF
 
 
 def learning_contrast(table: pd.DataFrame) -> pd.DataFrame:
-    """Two runs at one T for the learning-curve figure: the solved run with the lowest test MSE and the
-    unsolved run of the same T with the highest (Keras's default LSTM if it is one that fails), at the
-    longest T that has both (else at the longest T: its best and worst runs). Columns as in ``table``."""
-    both = [t for t, part in table.groupby("T") if part["solved"].any() and not part["solved"].all()]
-    length = max(both) if both else int(table["T"].max())
-    part = table[table["T"] == length]
-    if both:
-        good, bad = part[part["solved"]], part[~part["solved"]]
-        if (bad["model"] == "lstm_fb1").any():  # Keras's default LSTM, if it is among those that fail
-            bad = bad[bad["model"] == "lstm_fb1"]
+    """Two runs for the learning-curve figure, one that escapes the plateau and one that does not, as alike
+    as the grid allows: one model at one T whose seeds split (the longest such T; there, the model whose
+    failing run ends worst), its solved run with the lowest test MSE and its unsolved run with the highest.
+    Where no model splits, two models at the longest T that has both outcomes; else that T's best and worst
+    runs. Columns as in ``table``."""
+    solved = table.groupby(["model", "T"])["solved"]
+    split = [(m, t) for (m, t), share in solved.mean().items() if 0 < share < 1]
+    if split:
+        length = max(t for _, t in split)
+        part = table[table["T"] == length]
+        worst = part[~part["solved"] & part["model"].isin([m for m, t in split if t == length])]
+        part = part[part["model"] == worst.loc[worst["test_mse"].idxmax(), "model"]]
     else:
+        both = [t for t, rows in table.groupby("T") if rows["solved"].any() and not rows["solved"].all()]
+        part = table[table["T"] == (max(both) if both else int(table["T"].max()))]
+    good, bad = part[part["solved"]], part[~part["solved"]]
+    if good.empty or bad.empty:
         good, bad = part, part
     return pd.concat([good.nsmallest(1, "test_mse"), bad.nlargest(1, "test_mse")], ignore_index=True)
 
