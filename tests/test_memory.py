@@ -197,7 +197,7 @@ def test_claim_more_layers():
     assert memory.claim_more_layers(worse.assign(solved=False)).verdict == claims.NOT_TESTABLE
     split = pd.concat([worse, fine.assign(T=100)], ignore_index=True)
     mixed = memory.claim_more_layers(split)
-    assert mixed.verdict == claims.MIXED and "at T = 50" in mixed.reason and "at T = 100" in mixed.reason
+    assert mixed.verdict == claims.MIXED and "at T = 50" in mixed.measured and "at T = 100" in mixed.measured
 
 
 def test_claim_residual_depth():
@@ -223,27 +223,62 @@ def _pair(before: str, after: str, column: str, gain: float, seeds: int) -> pd.D
     return _seeds(rows, seeds)
 
 
+def _history(table: pd.DataFrame, epochs: dict[str, int] | None = None) -> pd.DataFrame:
+    """Per-epoch histories for ``table``'s runs: ``epochs[model]`` epochs (default 1), the ratio rising
+    tenfold an epoch to the run's ``ratio_final`` at its last."""
+    rows = []
+    for r in table.itertuples():
+        n = (epochs or {}).get(r.model, 1)
+        rows += [
+            dict(model=r.model, T=r.T, seed=r.seed, epoch=e, ratio=r.ratio_final / 10 ** (n - e))
+            for e in range(1, n + 1)
+        ]
+    return pd.DataFrame(rows)
+
+
+def _clip(table: pd.DataFrame, epochs: dict[str, int] | None = None) -> claims.Verdict:
+    return memory.claim_clip_prevents(table, _history(table, epochs))
+
+
 def test_claim_clip_prevents():
     def table(gain, seeds=claims.MIN_SEEDS):
         return _pair("blog_baseline", "blog_clipnorm", "final", gain, seeds)
 
-    assert (
-        memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 1.01)).verdict
-        == claims.SUPPORTED
-    )
-    assert (
-        memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 0.99)).verdict
-        == claims.REFUTED
-    )
-    assert memory.claim_clip_prevents(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
-    one = memory.claim_clip_prevents(table(claims.threshold("memory_clip_prevents") * 10, seeds=1))
+    needed = claims.threshold("memory_clip_prevents")
+    assert _clip(table(needed * 1.01)).verdict == claims.SUPPORTED
+    assert _clip(table(needed * 0.99)).verdict == claims.REFUTED
+    assert _clip(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
+    one = _clip(table(needed * 10, seeds=1))
     assert one.verdict == claims.BUDGET, "one pair of runs is not a verdict"
     assert "T = 100: 1 pair" in one.reason and one.measured == "no length has its seeds yet"
-    enough = table(claims.threshold("memory_clip_prevents") * 1.01)
+    enough = table(needed * 1.01)
     outlier = _pair("blog_baseline", "blog_clipnorm", "final", 1e9, 1).assign(T=200)
-    both = memory.claim_clip_prevents(pd.concat([enough, outlier]))
-    assert both.values["gain"] == pytest.approx(memory.claim_clip_prevents(enough).values["gain"])
+    both = _clip(pd.concat([enough, outlier]))
+    assert both.values["gain"] == pytest.approx(_clip(enough).values["gain"])
     assert "T = 200: 1 pair" in both.reason, "a length waits for its seeds, and says so"
+
+
+def test_claim_clip_prevents_compares_runs_after_equal_training():
+    same_end = _pair("blog_baseline", "blog_clipnorm", "final", 1.0, claims.MIN_SEEDS)
+    assert _clip(same_end).verdict == claims.REFUTED, "the same ratio at the end"
+    # the clipped runs solve and stop after 2 epochs; the baseline trains 4 and its ratio rises 10x each
+    early = _clip(same_end, {"blog_clipnorm": 2, "blog_baseline": 4})
+    assert early.values["gain"] == pytest.approx(100.0), "compared at epoch 2, where both ran"
+    assert early.verdict == claims.SUPPORTED and "at equal training" in early.measured
+    history = _history(same_end, {"blog_clipnorm": 2, "blog_baseline": 4})
+    matched = memory.matched_ratios(history)
+    assert set(matched["epoch"]) == {2} and len(matched) == 2 * claims.MIN_SEEDS
+
+
+def test_paired_verdicts_say_mixed_when_the_seeds_split():
+    table = _pair("blog_clipnorm", "blog_orthogonal", "init", 1.0, claims.MIN_SEEDS)
+    after = table["model"] == "blog_orthogonal"
+    table.loc[after, "ratio_init"] = 1e-5 * np.array([9.8, 2.6, 0.069])  # the mean ×1.2, two pairs ×2+
+    split = memory.claim_orth_doubled(table)
+    assert split.verdict == claims.MIXED and "2 of them ×1.5 or more" in split.reason
+    assert "per pair: ×9.8, ×2.6, ×0.069" in split.measured and "×1.5 needed" in split.measured
+    table.loc[after, "ratio_init"] = 1e-5 * np.array([3.0, 0.9, 0.8])  # the mean ×1.3, one pair ×2+
+    assert memory.claim_orth_doubled(table).verdict == claims.NOT_REPRODUCED
 
 
 def test_claim_orth_doubled():

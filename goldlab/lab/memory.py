@@ -444,7 +444,7 @@ def load_grid(out: str | Path, table: str = "history", profile: str | Profile | 
         folder = _run_dir(out, row.model, int(row.T), prof, int(row.seed))
         part = runner.read_run(folder, [table])[table]
         parts.append(part.assign(model=row.model, T=row.T, seed=row.seed))
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts[1:] or parts, ignore_index=True)
 
 
 GOLD_TEST_ROWS = int(blog.TEST_FRACTION * blog.DAYS)  # the blog's 20 %, the test days for every window
@@ -803,9 +803,12 @@ def claim_more_layers(table: pd.DataFrame) -> claims.Verdict:
         return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
     verdict = _split(per_t, worse, claims.SUPPORTED, claims.REFUTED)
     one, six = _solved(table, "lstm_fb1", per_t.index), _solved(table, "lstm_x6", per_t.index)
-    reason = f"six LSTMs end with {_fmt_by_t(per_t)} the mean test MSE of one (worse: ×{worse:g} or more)"
+    reason = (
+        f"worse means six LSTMs end with ×{worse:g} or more the mean test MSE of one; "
+        f"solved: one LSTM {_fmt_fracs(one)}; six {_fmt_fracs(six)}"
+    )
     worst = float(per_t.max())
-    measured = f"solved: one LSTM {_fmt_fracs(one)}; six {_fmt_fracs(six)}"
+    measured = f"six LSTMs' mean test MSE over one's: {_fmt_by_t(per_t)} (worse: ×{worse:g})"
     return claims.verdict_for(key, measured, verdict, reason, ratio=worst)
 
 
@@ -833,14 +836,15 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
         f"{d} LSTMs: " + ", ".join(f"×{g:.2g}" for g in at) + " at T = " + ", ".join(map(str, at.index))
         for d, at in by_depth.items()
     )
-    return claims.verdict_for(key, parts, verdict, reason, least=float(per.min()))
+    measured = f"{parts} (helping: ×{helping:g})"
+    return claims.verdict_for(key, measured, verdict, reason, least=float(per.min()))
 
 
-def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float, int, str]:
-    """Geometric mean of ``column`` (a gradient-through-time ratio) of model a over model b, matched by T and
-    seed, over the lengths with at least :data:`goldlab.lab.claims.MIN_SEEDS` such pairs; how many pairs
-    it averages; and the lengths left waiting for their seeds, as text ("" if none). The ratio compounds
-    with T, so one pair at a new length would outweigh the rest: a length counts once its seeds are in."""
+def _pair_gains(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[pd.Series, str]:
+    """``column`` (a gradient-through-time ratio) of model a over model b, one value per (T, seed) both
+    ran, at the lengths with at least :data:`goldlab.lab.claims.MIN_SEEDS` such pairs; and the lengths
+    left waiting for their seeds, as text ("" if none). The ratio compounds with T, so one pair at a new
+    length would outweigh the rest: a length counts once its seeds are in."""
     keys = ["T", "seed"]
     pa = table[table["model"] == a].set_index(keys)[column]
     pb = table[table["model"] == b].set_index(keys)[column]
@@ -848,10 +852,17 @@ def _ratio_gain(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[float
     per_t = pd.Series(common.get_level_values("T")).value_counts().sort_index()
     short = per_t[per_t < claims.MIN_SEEDS]
     waiting = ", ".join(f"T = {t}: {plural(int(k), 'pair')}" for t, k in short.items())
-    common = common[~common.get_level_values("T").isin(short.index)]
-    if not len(common):
-        return float("nan"), 0, waiting
-    return float(np.exp(np.mean(np.log(pa[common] / pb[common])))), len(common), waiting
+    common = common[~common.get_level_values("T").isin(short.index)].sort_values()
+    return (pa[common] / pb[common]).astype(float).rename("gain"), waiting
+
+
+def _times(x: float) -> str:
+    """A factor to two significant figures, without an exponent: ×0.23, ×29, ×4,500,000."""
+    return f"×{float(f'{x:.2g}'):,.0f}" if x >= 100 else f"×{x:.2g}"
+
+
+def _geometric_mean(gains: pd.Series) -> float:
+    return float(np.exp(np.mean(np.log(gains)))) if len(gains) else float("nan")
 
 
 def _waiting(lengths: str) -> str:
@@ -859,52 +870,82 @@ def _waiting(lengths: str) -> str:
     return f"; not yet counted, too few seeds: {lengths}" if lengths else ""
 
 
-def _paired(gain: float, n: int, threshold: float, below: str) -> str:
-    """The verdict of a blog step's gain over the step before, from ``n`` runs paired by (T, seed):
-    supported at ``threshold`` or above, ``below`` under it, and "not tested at a sufficient budget" with
-    fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs."""
-    if n < claims.MIN_SEEDS:
+def _paired(gains: pd.Series, threshold: float, below: str) -> str:
+    """The verdict of a blog step's gains over the step before, one per run pair (T, seed): supported
+    where their geometric mean and most pairs reach ``threshold``, ``below`` where the mean and most pairs
+    fall under it, "mixed" where the seeds split (the mean and the majority disagree, or half the pairs
+    lie on each side), and "not tested at a sufficient budget" with fewer than
+    :data:`goldlab.lab.claims.MIN_SEEDS` pairs."""
+    if len(gains) < claims.MIN_SEEDS:
         return claims.BUDGET
-    return claims.decide(gain, threshold, claims.SUPPORTED, below)
+    mean, over = _geometric_mean(gains), float((gains >= threshold).mean())
+    if mean >= threshold and over > 0.5:
+        return claims.SUPPORTED
+    if mean < threshold and over < 0.5:
+        return below
+    return claims.MIXED
 
 
-def _step_verdict(
-    table: pd.DataFrame, key: str, steps: tuple[str, str], column: str, **say
-) -> claims.Verdict:
-    """The verdict ``key`` on a blog step (``steps``: it and the step before) from its paired gain in
-    ``column``. ``say`` words it: ``threshold``, ``below`` (the verdict under it), ``needs`` (what the
-    claim needs, before "×threshold"), ``when`` (after the gain, in the measured value), ``names`` ("steps
-    1 and 2"), and ``note`` (put before the count of pairs)."""
-    gain, n, waiting = _ratio_gain(table, *steps, column)
+def _step_verdict(key: str, gains: pd.Series, waiting: str, **say) -> claims.Verdict:
+    """The verdict ``key`` on a blog step from its gains over the step before (:func:`_pair_gains`).
+    ``say`` words it: ``threshold``, ``below`` (the verdict under it), ``needs`` (what the claim needs,
+    before "×threshold"), ``when`` (after the gain, in the measured value), ``names`` ("steps 1 and 2"),
+    and ``note`` (put before the count of pairs)."""
+    n, needed = len(gains), say["threshold"]
     if n == 0 and not waiting:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, f"{say['names']} were not trained")
+    over = int((gains >= needed).sum())
     reason = (
-        f"{say['needs']} ×{say['threshold']:g} ({say.get('note', '')}{plural(n, 'run')} paired by T and "
-        f"seed, a verdict needs {claims.MIN_SEEDS}{_waiting(waiting)})"
+        f"{say['needs']} ×{needed:g} ({say.get('note', '')}{plural(n, 'run')} paired by T and seed, "
+        f"{over} of them ×{needed:g} or more; a verdict needs {claims.MIN_SEEDS}{_waiting(waiting)})"
     )
-    measured = f"×{gain:.2g} {say['when']}" if n else "no length has its seeds yet"
-    return claims.verdict_for(
-        key, measured, _paired(gain, n, say["threshold"], say["below"]), reason, gain=gain
+    gain = _geometric_mean(gains)
+    each = ", ".join(map(_times, gains))
+    measured = (
+        f"{_times(gain)} {say['when']} (×{needed:g} needed; per pair: {each})"
+        if n
+        else "no length has its seeds yet"
     )
+    return claims.verdict_for(key, measured, _paired(gains, needed, say["below"]), reason, gain=gain)
+
+
+#: The blog's steps 1 and 2 (no clipping, clipnorm=1.0), compared after training.
+CLIP_STEPS = ("blog_clipnorm", "blog_baseline")
+
+
+def matched_ratios(history: pd.DataFrame, models: Sequence[str] = CLIP_STEPS) -> pd.DataFrame:
+    """The first layer's ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of each run of ``models`` at the last epoch that every one of
+    them ran at its (T, seed), so runs are compared after the same training (a run that solves stops
+    early, and the ratio rises as a network learns). ``history`` is :func:`load_grid`'s stacked
+    ``history``; returns columns ``model``, ``T``, ``seed``, ``epoch``, ``ratio_matched``."""
+    runs = history[history["model"].isin(list(models))]
+    columns = ["model", "T", "seed", "epoch", "ratio_matched"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns).astype({"T": int, "seed": int, "ratio_matched": float})
+    last = runs.groupby(["model", "T", "seed"])["epoch"].max().unstack("model").dropna()
+    common = last.min(axis=1).rename("epoch").reset_index()
+    picked = runs.merge(common, on=["T", "seed", "epoch"])
+    return picked.rename(columns={"ratio": "ratio_matched"})[columns]
 
 
 @claims.decides("memory_clip_prevents")
-def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
+def claim_clip_prevents(table: pd.DataFrame, history: pd.DataFrame) -> claims.Verdict:
     """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?
 
-    Paired by (T, seed); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are "not tested at a
-    sufficient budget" (the blog's networks cost the most to train, so they fill their seeds last)."""
-    steps = ("blog_clipnorm", "blog_baseline")
-    at_init = _ratio_gain(table, *steps, "ratio_init")[0]
+    Paired by (T, seed) and compared at the last epoch both runs trained (:func:`matched_ratios` of
+    ``history``, the stacked per-epoch tables); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are
+    "not tested at a sufficient budget" (the blog's networks cost the most to train, so they fill their
+    seeds last)."""
+    at_init = _geometric_mean(_pair_gains(table, *CLIP_STEPS, "ratio_init")[0])
+    gains, waiting = _pair_gains(matched_ratios(history, CLIP_STEPS), *CLIP_STEPS, "ratio_matched")
     return _step_verdict(
-        table,
         "memory_clip_prevents",
-        steps,
-        "ratio_final",
+        gains,
+        waiting,
         threshold=claims.threshold("memory_clip_prevents"),
         below=claims.REFUTED,
         needs="preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training",
-        when="after training",
+        when="at equal training",
         names="steps 1 and 2",
         note=f"×{at_init:.2g} at initialisation; geometric mean over ",
     )
@@ -914,11 +955,11 @@ def claim_clip_prevents(table: pd.DataFrame) -> claims.Verdict:
 def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 3 against step 2 at initialisation: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of orthogonal over Glorot,
     judged by the book's one threshold for "doubled", that of the registered claim ``orth_doubled``."""
+    gains, waiting = _pair_gains(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
     return _step_verdict(
-        table,
         "memory_orth_doubled",
-        ("blog_orthogonal", "blog_clipnorm"),
-        "ratio_init",
+        gains,
+        waiting,
         threshold=claims.threshold("orth_doubled"),
         below=claims.NOT_REPRODUCED,
         needs="doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation",
@@ -945,7 +986,19 @@ def verdicts(results: str | Path) -> list[claims.Verdict]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no long-memory results; run python -m goldlab memory first")
     table = pd.read_csv(path)
-    return [claim(table) for claim in CLAIMS]
+    history = _histories(path.parent, table, CLIP_STEPS)
+    return [claim(table, history) if claim is claim_clip_prevents else claim(table) for claim in CLAIMS]
+
+
+def _histories(out: Path, table: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """The saved per-epoch ``history`` of every run of ``models`` in ``table``, stacked with ``model``,
+    ``T`` and ``seed`` columns; each run's folder is named from its own row (budget, chunk, batch)."""
+    parts = [pd.DataFrame(columns=["model", "T", "seed", "epoch", "ratio"])]  # none: an empty table
+    for row in table[table["model"].isin(list(models))].itertuples():
+        key = f"{row.model}_T{row.T}_n{row.budget}_c{row.chunk}_b{row.batch_size}_s{row.seed}"
+        part = runner.read_run(out / "runs" / key, ["history"])["history"]
+        parts.append(part.assign(model=row.model, T=row.T, seed=row.seed))
+    return pd.concat(parts[1:] or parts, ignore_index=True)
 
 
 #: The fix beats naive on gold when its test MAE is below this fraction of the naive forecast's.
