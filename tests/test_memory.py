@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from goldlab import tasks
 from goldlab.lab import claims, memory, profiles
@@ -133,6 +134,18 @@ def test_learning_contrast_prefers_one_model_whose_seeds_split():
     assert pair["model"].tolist() == ["gru", "lstm_fb1"], "two models at the longest T with both"
     none_solve = memory.learning_contrast(pd.DataFrame([_row("gru", 50, 0), _row("gru", 50, 1, mse=0.2)]))
     assert none_solve["test_mse"].tolist() == [0.17, 0.2], "the best and the worst run"
+
+
+def test_init_order_is_scipys_spearman_per_length():
+    rows = [_row(m, 50, init=r, mse=e) for m, r, e in (("a", 1, 0.3), ("b", 2, 0.2), ("c", 3, 0.1))]
+    rows += [_row(m, 100, init=r, mse=e) for m, r, e in (("a", 1, 0.1), ("b", 2, 0.3), ("c", 3, 0.2))]
+    rows += [_row("a", 200), _row("b", 200)]
+    summary = pd.DataFrame(rows).set_index(["model", "T"])[["ratio_init", "test_mse"]]
+    order = memory.init_order(summary)
+    assert order.loc[50, "spearman"] == pytest.approx(-1.0) and order.loc[50, "models"] == 3
+    rho, p = stats.spearmanr([1, 2, 3], [0.1, 0.3, 0.2])
+    assert order.loc[100, "spearman"] == pytest.approx(rho) and order.loc[100, "p"] == pytest.approx(p)
+    assert np.isnan(order.loc[200, "spearman"]), "two models give no rank correlation"
 
 
 def test_phase_table():
@@ -370,6 +383,8 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
     assert ": 1 run\n" in (tmp_path / "MACHINE.md").read_text()
     assert memory.missing(prof, tmp_path) == []
     assert memory.missing(_tiny(seeds=2), tmp_path) == ["lstm_chrono at T = 6 (1 of 2 seeds)"]
+    saved = memory.seeds_saved(_tiny(seeds=2), tmp_path)
+    assert saved.loc["lstm_chrono", 6] == 1 and saved.shape == (1, 1)
 
     def no_training(*args, **kwargs):
         raise AssertionError("a saved run was trained again")

@@ -30,6 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from goldlab import blog, metrics, tasks
 from goldlab import data as gdata
@@ -334,6 +335,23 @@ def collect(profile: str | Profile | None = None, out: str | Path | None = None)
     return table
 
 
+def seeds_saved(profile: str | Profile | None = None, out: str | Path | None = None) -> pd.DataFrame:
+    """How many seeds of each (model, T) of the profile's grid are saved under ``out``, model × T, in the
+    grid's order (NaN where the grid has no such cell): the grid's progress at a glance."""
+    prof = get_profile(profile)
+    out = Path(out) if out is not None else memory_dir(prof)
+    done = {
+        (name, length): sum(
+            runner.is_saved(_run_dir(out, name, length, prof, s)) for s in range(prof.memory_seeds)
+        )
+        for name, length in cells(prof)
+    }
+    table = pd.Series(done, dtype=float).unstack()
+    return table.reindex(
+        index=list(dict.fromkeys(m for m, _ in cells(prof))), columns=list(prof.memory_lengths)
+    )
+
+
 def missing(profile: str | Profile | None = None, out: str | Path | None = None) -> list[str]:
     """The (model, T) cells of the profile's grid with fewer saved seeds than it asks for, in words."""
     prof = get_profile(profile)
@@ -563,15 +581,17 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def init_order(summary: pd.DataFrame) -> pd.Series:
+def init_order(summary: pd.DataFrame) -> pd.DataFrame:
     """Per T, the Spearman rank correlation across models between the gradient ratio at initialisation and
-    the test MSE (negative: models whose gradient reaches further back at the start end with lower error).
-    ``summary`` has index (model, T) and columns ``ratio_init`` and ``test_mse``."""
-    parts = summary.reset_index().groupby("T")
-    return parts.apply(
-        lambda d: d["ratio_init"].corr(d["test_mse"], method="spearman") if len(d) > 2 else np.nan,
-        include_groups=False,
-    ).rename("spearman")
+    the test MSE (negative: models whose gradient reaches further back at the start end with lower error),
+    with its two-sided p-value (scipy's ``spearmanr``; ties share their mean rank) and the number of
+    models. ``summary`` has index (model, T) and columns ``ratio_init`` and ``test_mse``; lengths with
+    fewer than 3 models get NaN."""
+    rows = {}
+    for t, d in summary.reset_index().groupby("T"):
+        rho, p = stats.spearmanr(d["ratio_init"], d["test_mse"]) if len(d) > 2 else (np.nan, np.nan)
+        rows[t] = {"spearman": float(rho), "p": float(p), "models": len(d)}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("T")
 
 
 def phase_table(table: pd.DataFrame) -> pd.DataFrame:
