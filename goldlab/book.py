@@ -31,6 +31,7 @@ __all__ = [
     "readable_tables",
     "repository_url",
     "setup",
+    "times",
     "write_install_cell",
 ]
 
@@ -75,6 +76,12 @@ def plural(n: int, noun: str) -> str:
     """A count with its noun, "1 seed" or "3 seeds": pages and verdicts print a count with its noun in
     the number it needs, never one noun with a bracketed plural."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def times(factor: float) -> str:
+    """A factor as pages and verdicts print it, to two significant figures and without an exponent
+    ("×0.23", "×29", "×4,500,000"): a ratio of gradients can span decades, and "×3.1e+02" reads badly."""
+    return f"×{float(f'{factor:.2g}'):,.0f}" if abs(factor) >= 100 else f"×{factor:.2g}"
 
 
 #: Matplotlib settings for the book's pages: the rendered page scales a figure to its width, so a two- or

@@ -158,6 +158,18 @@ def test_seeds_are_counted_in_words_never_seed_s():
     assert goldlab.book.plural(0, "run") == "0 runs"
 
 
+def test_factors_print_without_an_exponent():
+    import goldlab.book
+
+    assert [goldlab.book.times(x) for x in (0.069, 2.6, 29.4, 310.2, 4.49e6)] == [
+        "×0.069",
+        "×2.6",
+        "×29",
+        "×310",
+        "×4,500,000",
+    ]
+
+
 def test_tables_show_column_names_in_words_and_a_dash_for_missing_values():
     import numpy as np
     import pandas as pd

@@ -34,7 +34,7 @@ from scipy import stats
 
 from goldlab import blog, metrics, tasks
 from goldlab import data as gdata
-from goldlab.book import plural
+from goldlab.book import plural, times
 from goldlab.lab import claims, runner
 from goldlab.lab.experiments import compile_and_fit, score_forecast
 from goldlab.lab.profiles import Profile, get_profile, results_dir
@@ -876,11 +876,6 @@ def _pair_gains(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[pd.Se
     return (pa[common] / pb[common]).astype(float).rename("gain"), waiting
 
 
-def _times(x: float) -> str:
-    """A factor to two significant figures, without an exponent: ×0.23, ×29, ×4,500,000."""
-    return f"×{float(f'{x:.2g}'):,.0f}" if x >= 100 else f"×{x:.2g}"
-
-
 def _geometric_mean(gains: pd.Series) -> float:
     return float(np.exp(np.mean(np.log(gains)))) if len(gains) else float("nan")
 
@@ -920,9 +915,9 @@ def _step_verdict(key: str, gains: pd.Series, waiting: str, **say) -> claims.Ver
         f"{over} of them ×{needed:g} or more; a verdict needs {claims.MIN_SEEDS}{_waiting(waiting)})"
     )
     gain = _geometric_mean(gains)
-    each = ", ".join(map(_times, gains))
+    each = ", ".join(map(times, gains))
     measured = (
-        f"{_times(gain)} {say['when']} (×{needed:g} needed; per pair: {each})"
+        f"{times(gain)} {say['when']} (×{needed:g} needed; per pair: {each})"
         if n
         else "no length has its seeds yet"
     )
