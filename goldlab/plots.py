@@ -288,8 +288,7 @@ def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, *
     and the image (for a colour bar)."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.35 * len(table) + 1.5))[1]
     values = table.to_numpy(dtype=float)
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad("lightgrey")
+    colours = plt.get_cmap(cmap).with_extremes(bad="lightgrey")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto", **scale)
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, "–" if np.isnan(v) else format(v, fmt), ha="center", va="center", fontsize="small")
@@ -371,8 +370,9 @@ def cost_to_solve(
     cost: pd.DataFrame, budget: float, ax: plt.Axes | None = None, title: str | None = None
 ) -> plt.Axes:
     """Median training sequences to solve against T, one line per ``label`` (columns ``label``, ``T``,
-    ``sequences``; NaN: no seed solved, drawn as a cross at the ``budget``), on log axes: a straight
-    rising line is a cost that grows exponentially in T, the mark of vanishing through time."""
+    ``sequences``; NaN: no seed solved, drawn as a cross at the ``budget``), on a log scale against a
+    linear T: a straight rising line is a cost that grows exponentially in T, the mark of vanishing
+    through time (on log-log axes it would be a power law)."""
     ax = _axis(ax)
     colours = plt.get_cmap("tab20").colors  # a colour each: more models than the default cycle has
     for k, (label, part) in enumerate(cost.groupby("label", sort=False)):
@@ -381,13 +381,11 @@ def cost_to_solve(
         failed = part[part["sequences"].isna()]
         ax.plot(failed["T"], np.full(len(failed), budget), "x", color=style["color"], ms=9)
     ax.axhline(budget, color="black", ls="--", lw=1, label=f"budget ({budget:,.0f}); ×: not solved")
-    ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(sorted(cost["T"].unique()), [str(t) for t in sorted(cost["T"].unique())])
-    ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.set(
         title=title or "Training needed to solve",
-        xlabel="sequence length T (steps, log scale)",
+        xlabel="sequence length T (steps)",
         ylabel="sequences seen to solve (median)",
     )
     ax.legend(fontsize="x-small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # off the data

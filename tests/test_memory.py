@@ -440,3 +440,30 @@ def test_verdicts_reads_a_results_folder(tmp_path):
     assert all(v.where.endswith("05_long_memory.ipynb") for v in found)
     with pytest.raises(FileNotFoundError, match="no long-memory results"):
         memory.verdicts(tmp_path / "nowhere")
+
+
+def test_the_long_memory_figures_have_titles_labels_and_log_scales():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from goldlab import plots
+
+    grid = pd.DataFrame([[1.0, 0.5], [0.0, np.nan]], index=["GRU", "SimpleRNN"], columns=[50, 100])
+    cost = pd.DataFrame(
+        {"label": ["GRU", "GRU", "SimpleRNN"], "T": [50, 100, 50], "sequences": [5e3, 2e4, np.nan]}
+    )
+    history = pd.DataFrame({"sequences_seen": [0, 5000], "val_loss": [np.nan, 0.1], "ratio": [1e-9, 1e-3]})
+    profile = pd.DataFrame({"label": "LSTM", "t": [1, 2], "norm": [1e-4, 1e-2], "predicted": [1e-4, 1e-2]})
+    axes = [
+        plots.phase_diagram(grid),
+        plots.mse_heatmap(grid.fillna(0.5)),
+        plots.cost_to_solve(cost, 2e5),
+        *plots.memory_curves({"GRU, seed 0": history}, 1 / 60),
+        plots.time_decay(profile),
+    ]
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), ax.get_title()
+    cost_ax, curves = axes[2], axes[3:5]
+    assert cost_ax.get_yscale() == "log" and cost_ax.get_xscale() == "linear", "exponential in T: straight"
+    assert all(ax.get_yscale() == "log" for ax in [*curves, axes[5]]), "values that span decades"
+    assert cost_ax.get_legend() is not None and curves[0].get_legend() is not None
