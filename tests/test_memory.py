@@ -228,6 +228,13 @@ def test_claim_residual_depth():
     assert memory.claim_residual_depth(only_six).verdict == claims.MIXED
     assert memory.claim_residual_depth(table(g * 0.99)).verdict == claims.NOT_REPRODUCED
     assert memory.claim_residual_depth(table(1.0).assign(solved=False)).verdict == claims.NOT_TESTABLE
+    improving = table(g * 0.99).assign(still_improving=lambda t: ~t["solved"])
+    limited = memory.claim_residual_depth(improving)
+    assert limited.verdict == claims.BUDGET and "still improving" in limited.reason
+    one_limited = pd.concat([table(g * 1.01), improving.assign(T=100)], ignore_index=True)
+    mixed = memory.claim_residual_depth(one_limited)
+    assert mixed.verdict == claims.SUPPORTED, "the budget-limited T = 100 cases are left out"
+    assert "not counted" in mixed.reason and "3 LSTMs at T = 100" in mixed.reason
 
 
 def _pair(before: str, after: str, column: str, gain: float, seeds: int) -> pd.DataFrame:
