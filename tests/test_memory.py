@@ -402,6 +402,13 @@ def test_run_grid_saves_and_resumes(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(memory.collect(prof, tmp_path), table)
     with pytest.raises(ValueError, match="unknown model"):
         memory.run_grid(prof, tmp_path, models=["lstm_huge"])
+    with pytest.raises(ValueError, match="seeds 0 to 0"):
+        memory.run_grid(prof, tmp_path, seeds=[1])
+
+
+def test_run_grid_trains_only_the_seeds_asked_for(tmp_path):
+    table = memory.run_grid(_tiny(seeds=3), tmp_path, quiet=True, seeds=[2])
+    assert table["seed"].tolist() == [2], "another process can train seeds 0 and 1 beside it"
 
 
 def test_machine_md_keeps_the_account_of_the_sittings(tmp_path, capsys):

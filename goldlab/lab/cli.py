@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     mem.add_argument("--out", default=None, help="default: results/<profile>/memory; saved runs are kept")
     mem.add_argument("--lengths", type=int, nargs="+", default=None, help="default: the profile's")
     mem.add_argument("--models", nargs="+", default=None, help="default: the profile's")
+    mem.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="default: all the profile's (0, 1, ...)"
+    )
     wf = sub.add_parser("walk-forward", help="rolling-origin evaluation, one test year at a time")
     wf.add_argument("--profile", default=None, help=PROFILE_HELP)
     wf.add_argument("--out", required=True, help="results folder; folds already in it are not trained again")
@@ -115,9 +118,9 @@ def _depth(args: argparse.Namespace) -> str:
 def _memory(args: argparse.Namespace) -> str:
     from goldlab.lab import memory
 
-    table = memory.run_grid(args.profile, args.out, lengths=args.lengths, models=args.models)
+    table = memory.run_grid(args.profile, args.out, args.lengths, args.models, seeds=args.seeds)
     phase = memory.phase_table(table).to_string()
-    if args.models is not None or args.lengths is not None:
+    if any(part is not None for part in (args.models, args.lengths, args.seeds)):
         return phase  # a part of the grid (several processes share it): the gold check runs with the whole
     gold = memory.run_gold(args.profile, args.out)
     means = gold.groupby(["horizon", "window", "model"])[["mae", "mase", "dm_p"]].mean()

@@ -371,20 +371,25 @@ def run_grid(
     lengths: Iterable[int] | None = None,
     models: Iterable[str] | None = None,
     quiet: bool = False,
+    seeds: Iterable[int] | None = None,
 ) -> pd.DataFrame:
     """Train every (model, T, seed) of the profile not yet saved under ``out`` (default :func:`memory_dir`)
     and return :func:`collect`'s table. Resumable, and safe to run in several processes on disjoint
-    ``models`` at once: each run is a folder written whole (:func:`goldlab.lab.runner.cached`), and
-    ``memory.csv`` is rebuilt from all of them."""
+    ``models`` or ``seeds`` at once: each run is a folder written whole (:func:`goldlab.lab.runner.cached`),
+    and ``memory.csv`` is rebuilt from all of them. ``seeds`` (default: all the profile's) must be among
+    the profile's ``0 .. memory_seeds - 1``, the seeds :func:`collect` reads."""
     prof = get_profile(profile)
     out = Path(out) if out is not None else memory_dir(prof)
     lengths = tuple(prof.memory_lengths if lengths is None else lengths)
     models = tuple(prof.memory_models if models is None else models)
     for name in models:
         build_model_check(name)
+    seeds = tuple(range(prof.memory_seeds) if seeds is None else seeds)
+    if not set(seeds) <= set(range(prof.memory_seeds)):
+        raise ValueError(f"seeds {list(seeds)}: the profile's grid has seeds 0 to {prof.memory_seeds - 1}")
     todo = _cells(prof, lengths, models)
     for k, (name, length) in enumerate(todo, start=1):
-        for seed in range(prof.memory_seeds):
+        for seed in seeds:
 
             def train(name: str = name, length: int = length, seed: int = seed, k: int = k) -> dict:
                 start = time.perf_counter()
