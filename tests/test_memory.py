@@ -191,8 +191,8 @@ def test_claim_gru_over_100():
     assert memory.claim_gru_over_100(gru_only).verdict == claims.SUPPORTED
     mixed = memory.claim_gru_over_100(both)
     assert mixed.verdict == claims.MIXED, "needed against the default LSTM, not against chrono"
-    assert "+100% against Keras's default LSTM, +0% against the best LSTM" in mixed.reason
-    assert "T = 200: 100% / 0% / 100%" in mixed.measured
+    assert "+100% over Keras's default LSTM, +0% over the best LSTM" in mixed.reason
+    assert mixed.measured == "solved at T = 200: GRU 100%; default LSTM 0%; best LSTM 100%"
     every = gru_only.assign(solved=True)
     assert memory.claim_gru_over_100(every).verdict == claims.REFUTED
     assert memory.claim_gru_over_100(neither).verdict == claims.NOT_TESTABLE

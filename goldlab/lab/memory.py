@@ -789,9 +789,10 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
         reason = "the GRU was not trained at any T > 100 here"
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, reason)
     best, default = lstm.max(axis=1), lstm["lstm_fb1"]
-    measured = "solved, GRU / default LSTM / best LSTM: " + ", ".join(
-        f"T = {t}: {gru[t]:.0%} / {default[t]:.0%} / {best[t]:.0%}" for t in gru.index
-    )
+    at = ", ".join(map(str, gru.index))
+    shares = {n: ", ".join(f"{v:.0%}" for v in x) for n, x in (("GRU", gru), ("default LSTM", default))}
+    shares["best LSTM"] = ", ".join(f"{v:.0%}" for v in best)
+    measured = f"solved at T = {at}: " + "; ".join(f"{n} {v}" for n, v in shares.items())
     if gru.max() == 0 and best.max() == 0:
         limited = _budget_limited(table, every, gru.index)
         verdict = claims.BUDGET if limited else claims.NOT_TESTABLE
@@ -802,8 +803,8 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
     if verdict == claims.REFUTED and over_default >= needed:
         verdict = claims.MIXED
     reason = (
-        f"needing a GRU means it solves {needed:.0%} more seeds beyond T = 100 (mean over T): it does "
-        f"{over_default:+.0%} against Keras's default LSTM, {over_best:+.0%} against the best LSTM"
+        f"needing a GRU means it solves {needed:.0%} more seeds beyond T = 100 (mean over T): "
+        f"{over_default:+.0%} over Keras's default LSTM, {over_best:+.0%} over the best LSTM"
     )
     return claims.verdict_for(key, measured, verdict, reason, advantage=over_best, over_default=over_default)
 
