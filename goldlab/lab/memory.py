@@ -961,6 +961,26 @@ def matched_ratios(history: pd.DataFrame, models: Sequence[str] = CLIP_STEPS) ->
     return picked.rename(columns={"ratio": "ratio_matched"})[columns]
 
 
+_RATIO = "‖∂L/∂x_1‖ / ‖∂L/∂x_T‖"
+
+#: How :func:`_step_verdict` words each blog step's verdict: the verdict under the threshold, what the
+#: claim needs (before "×threshold"), when the gain is measured, and which steps it compares.
+_STEP_WORDS = {
+    "memory_clip_prevents": dict(
+        below=claims.REFUTED,
+        needs=f"preventing vanishing needs clipping to raise {_RATIO} after training",
+        when="at equal training",
+        names="steps 1 and 2",
+    ),
+    "memory_orth_doubled": dict(
+        below=claims.NOT_REPRODUCED,
+        needs=f"doubling needs orthogonal input kernels to raise {_RATIO} at initialisation",
+        when="through time",
+        names="steps 2 and 3",
+    ),
+}
+
+
 @claims.decides("memory_clip_prevents")
 def claim_clip_prevents(table: pd.DataFrame, history: pd.DataFrame) -> claims.Verdict:
     """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?
@@ -969,36 +989,20 @@ def claim_clip_prevents(table: pd.DataFrame, history: pd.DataFrame) -> claims.Ve
     ``history``, the stacked per-epoch tables); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are
     "not tested at a sufficient budget" (the blog's networks cost the most to train, so they fill their
     seeds last)."""
+    key = "memory_clip_prevents"
     at_init = _geometric_mean(_pair_gains(table, *CLIP_STEPS, "ratio_init")[0])
     gains, waiting = _pair_gains(matched_ratios(history, CLIP_STEPS), *CLIP_STEPS, "ratio_matched")
-    return _step_verdict(
-        "memory_clip_prevents",
-        gains,
-        waiting,
-        threshold=claims.threshold("memory_clip_prevents"),
-        below=claims.REFUTED,
-        needs="preventing vanishing needs clipping to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ after training",
-        when="at equal training",
-        names="steps 1 and 2",
-        note=f"×{at_init:.2g} at initialisation; geometric mean over ",
-    )
+    note = f"×{at_init:.2g} at initialisation; geometric mean over "
+    return _step_verdict(key, gains, waiting, threshold=claims.threshold(key), note=note, **_STEP_WORDS[key])
 
 
 @claims.decides("memory_orth_doubled")
 def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     """The blog's step 3 against step 2 at initialisation: ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of orthogonal over Glorot,
     judged by the book's one threshold for "doubled", that of the registered claim ``orth_doubled``."""
+    key = "memory_orth_doubled"
     gains, waiting = _pair_gains(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
-    return _step_verdict(
-        "memory_orth_doubled",
-        gains,
-        waiting,
-        threshold=claims.threshold("orth_doubled"),
-        below=claims.NOT_REPRODUCED,
-        needs="doubling needs orthogonal input kernels to raise ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ at initialisation",
-        when="through time",
-        names="steps 2 and 3",
-    )
+    return _step_verdict(key, gains, waiting, threshold=claims.threshold("orth_doubled"), **_STEP_WORDS[key])
 
 
 CLAIMS = (
