@@ -78,9 +78,15 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def times(factor: float) -> str:
-    """A factor as pages and verdicts print it, to two significant figures and without an exponent
-    ("×0.23", "×29", "×4,500,000"): a ratio of gradients can span decades, and "×3.1e+02" reads badly."""
+    """A factor as pages and verdicts print it, to two significant figures ("×0.23", "×29", "×310",
+    "×4.5·10⁶"): a ratio of gradients can span decades, and "×3.1e+02" reads badly."""
+    if abs(factor) >= 1e6:
+        mantissa, exponent = f"{factor:.1e}".split("e")
+        return f"×{mantissa}·10{str(int(exponent)).translate(_SUPERSCRIPT)}"
     return f"×{float(f'{factor:.2g}'):,.0f}" if abs(factor) >= 100 else f"×{factor:.2g}"
 
 

@@ -161,12 +161,14 @@ def test_seeds_are_counted_in_words_never_seed_s():
 def test_factors_print_without_an_exponent():
     import goldlab.book
 
-    assert [goldlab.book.times(x) for x in (0.069, 2.6, 29.4, 310.2, 4.49e6)] == [
+    assert [goldlab.book.times(x) for x in (0.069, 2.6, 29.4, 310.2, 5400.0, 4.49e6, 1.1e11)] == [
         "×0.069",
         "×2.6",
         "×29",
         "×310",
-        "×4,500,000",
+        "×5,400",
+        "×4.5·10⁶",
+        "×1.1·10¹¹",
     ]
 
 
