@@ -306,8 +306,12 @@ def _row(name: str, length: int, seed: int, prof: Profile, history: pd.DataFrame
 def _run_dir(out: Path, name: str, length: int, prof: Profile, seed: int) -> Path:
     """A run's folder, named by everything that changes what it learns: model, T, budget, chunk, batch,
     seed (so runs of another budget never pass for this one's)."""
-    key = f"{name}_T{length}_n{prof.memory_sequences}_c{prof.memory_chunk}_b{prof.memory_batch_size}_s{seed}"
-    return out / "runs" / key
+    return _folder(out, name, length, prof.memory_sequences, prof.memory_chunk, prof.memory_batch_size, seed)
+
+
+def _folder(out: Path, name: str, length: int, budget: int, chunk: int, batch: int, seed: int) -> Path:
+    """The one naming of a run's folder, from a profile (:func:`_run_dir`) or from a saved row."""
+    return out / "runs" / f"{name}_T{length}_n{budget}_c{chunk}_b{batch}_s{seed}"
 
 
 #: An epoch's cost relative to one LSTM(32) (measured on the CPU): the grid trains cheap cells first, so a
@@ -360,13 +364,9 @@ def missing(profile: str | Profile | None = None, out: str | Path | None = None)
     """The (model, T) cells of the profile's grid with fewer saved seeds than it asks for, in words."""
     prof = get_profile(profile)
     out = Path(out) if out is not None else memory_dir(prof)
-    todo = []
-    for name, length in cells(prof):
-        seeds = prof.memory_seeds
-        done = sum(runner.is_saved(_run_dir(out, name, length, prof, s)) for s in range(seeds))
-        if done < seeds:
-            todo.append(f"{name} at T = {length} ({done} of {seeds} seeds)")
-    return todo
+    saved, seeds = seeds_saved(prof, out), prof.memory_seeds
+    done = {(name, length): int(saved.loc[name, length]) for name, length in cells(prof)}
+    return [f"{m} at T = {t} ({k} of {seeds} seeds)" for (m, t), k in done.items() if k < seeds]
 
 
 def run_grid(
@@ -794,9 +794,10 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
         return claims.verdict_for(key, "not trained", claims.NOT_TESTABLE, reason)
     best, default = lstm.max(axis=1), lstm["lstm_fb1"]
     at = ", ".join(map(str, gru.index))
-    shares = {n: ", ".join(f"{v:.0%}" for v in x) for n, x in (("GRU", gru), ("default LSTM", default))}
-    shares["best LSTM"] = ", ".join(f"{v:.0%}" for v in best)
-    measured = f"solved at T = {at}: " + "; ".join(f"{n} {v}" for n, v in shares.items())
+    shares = {"GRU": gru, "default LSTM": default, "best LSTM": best}
+    measured = f"solved at T = {at}: " + "; ".join(
+        f"{n} " + ", ".join(f"{v:.0%}" for v in x) for n, x in shares.items()
+    )
     if gru.max() == 0 and best.max() == 0:
         limited = _budget_limited(table, every, gru.index)
         verdict = claims.BUDGET if limited else claims.NOT_TESTABLE
@@ -1036,8 +1037,8 @@ def _histories(out: Path, table: pd.DataFrame, models: Sequence[str]) -> pd.Data
     ``T`` and ``seed`` columns; each run's folder is named from its own row (budget, chunk, batch)."""
     parts = [pd.DataFrame(columns=["model", "T", "seed", "epoch", "ratio"])]  # none: an empty table
     for row in table[table["model"].isin(list(models))].itertuples():
-        key = f"{row.model}_T{row.T}_n{row.budget}_c{row.chunk}_b{row.batch_size}_s{row.seed}"
-        part = runner.read_run(out / "runs" / key, ["history"])["history"]
+        folder = _folder(out, row.model, row.T, row.budget, row.chunk, row.batch_size, row.seed)
+        part = runner.read_run(folder, ["history"])["history"]
         parts.append(part.assign(model=row.model, T=row.T, seed=row.seed))
     return pd.concat(parts[1:] or parts, ignore_index=True)
 
