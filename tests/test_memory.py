@@ -203,14 +203,20 @@ def test_claim_gru_over_100():
 def test_claim_more_layers():
     k = claims.threshold("memory_more_layers")
     one = _row("lstm_fb1", 50, 0, True, 0.005)
-    worse = pd.DataFrame([one, _row("lstm_x6", 50, 0, False, 0.005 * k * 1.01)])
-    fine = pd.DataFrame([one, _row("lstm_x6", 50, 0, True, 0.005 * k * 0.99)])
+    worse = _seeds([one, _row("lstm_x6", 50, 0, False, 0.005 * k * 1.01)])
+    fine = _seeds([one, _row("lstm_x6", 50, 0, True, 0.005 * k * 0.99)])
     assert memory.claim_more_layers(worse).verdict == claims.SUPPORTED
     assert memory.claim_more_layers(fine).verdict == claims.REFUTED
     assert memory.claim_more_layers(worse.assign(solved=False)).verdict == claims.NOT_TESTABLE
+    assert memory.claim_more_layers(worse[worse["seed"] < 2]).verdict == claims.NOT_TESTABLE
     split = pd.concat([worse, fine.assign(T=100)], ignore_index=True)
     mixed = memory.claim_more_layers(split)
     assert mixed.verdict == claims.MIXED and "at T = 50" in mixed.measured and "at T = 100" in mixed.measured
+    one_failed = fine.copy()
+    one_failed.loc[(one_failed["model"] == "lstm_x6") & (one_failed["seed"] == 0), "test_mse"] = 0.17
+    split_seeds = memory.claim_more_layers(one_failed)
+    assert split_seeds.verdict == claims.MIXED, "one failed seed of three splits the length"
+    assert "(1 of 3 seeds ×2+)" in split_seeds.measured
 
 
 def test_claim_residual_depth():
@@ -220,14 +226,18 @@ def test_claim_residual_depth():
         rows = []
         for d in (3, 6):
             rows += [_row(f"lstm_x{d}", 50, 0, False, 0.1), _row(f"lstm_x{d}_res", 50, 0, True, 0.1 / gain)]
-        return pd.DataFrame(rows)
+        return _seeds(rows)
 
     assert memory.claim_residual_depth(table(g * 1.01)).verdict == claims.SUPPORTED
     only_six = table(g * 1.01)
     only_six.loc[only_six["model"] == "lstm_x3_res", "test_mse"] = 0.1
-    assert memory.claim_residual_depth(only_six).verdict == claims.MIXED
+    only_six_v = memory.claim_residual_depth(only_six)
+    assert only_six_v.verdict == claims.MIXED and "they do in 6 LSTMs at T = 50" in only_six_v.reason
     assert memory.claim_residual_depth(table(g * 0.99)).verdict == claims.NOT_REPRODUCED
     assert memory.claim_residual_depth(table(1.0).assign(solved=False)).verdict == claims.NOT_TESTABLE
+    one_seed = table(g * 1.01)
+    one_seed = one_seed[one_seed["seed"] == 0]
+    assert memory.claim_residual_depth(one_seed).verdict == claims.NOT_TESTABLE, "needs its seeds"
     improving = table(g * 0.99).assign(still_improving=lambda t: ~t["solved"])
     limited = memory.claim_residual_depth(improving)
     assert limited.verdict == claims.BUDGET and "still improving" in limited.reason
@@ -235,6 +245,11 @@ def test_claim_residual_depth():
     mixed = memory.claim_residual_depth(one_limited)
     assert mixed.verdict == claims.SUPPORTED, "the budget-limited T = 100 cases are left out"
     assert "not counted" in mixed.reason and "3 LSTMs at T = 100" in mixed.reason
+    split = table(g * 1.01)  # skips fail in two seeds of 3 LSTMs, and the third gains ×100
+    skips = split["model"] == "lstm_x3_res"
+    split.loc[skips, "test_mse"] = np.where(split.loc[skips, "seed"] == 0, 0.1 / 100, 0.1)
+    seeds_split = memory.claim_residual_depth(split)
+    assert seeds_split.verdict == claims.MIXED and "split in 3 LSTMs at T = 50" in seeds_split.reason
 
 
 def _pair(before: str, after: str, column: str, gain: float, seeds: int) -> pd.DataFrame:

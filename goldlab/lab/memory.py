@@ -814,73 +814,106 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
     return claims.verdict_for(key, measured, verdict, reason, advantage=over_best, over_default=over_default)
 
 
-def _mse_ratios(table: pd.DataFrame, a: str, b: str) -> pd.Series:
-    """Per T where both were trained and either solved a seed: mean test MSE of a over that of b."""
-    ma = table[table["model"] == a].groupby("T")["test_mse"].mean()
-    mb = table[table["model"] == b].groupby("T")["test_mse"].mean()
-    common = sorted(set(ma.index) & set(mb.index))
+def _case_verdicts(gains: pd.Series, threshold: float, below: str) -> pd.DataFrame:
+    """Per T of per-seed ``gains`` (index (T, seed)): the geometric mean, the pairs at or over
+    ``threshold``, the pairs in all, and :func:`_paired`'s verdict (so one failed seed splits a length
+    rather than deciding it)."""
+    rows = {
+        t: dict(
+            gain=_geometric_mean(g),
+            over=int((g >= threshold).sum()),
+            pairs=len(g),
+            verdict=_paired(g, threshold, below),
+        )
+        for t, g in gains.groupby(level="T")
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("T")
+
+
+def _mse_cases(table: pd.DataFrame, a: str, b: str, threshold: float, below: str) -> pd.DataFrame:
+    """:func:`_case_verdicts` of a's test MSE over b's, paired by seed, at each T where both have
+    their seeds in and either solved a seed (two runs on the plateau say nothing about a or b)."""
+    gains = _pair_gains(table, a, b, "test_mse")[0]
     solved = table[table["model"].isin([a, b])].groupby("T")["solved"].any()
-    keep = [t for t in common if solved.get(t, False)]
-    return (ma[keep] / mb[keep]).rename("ratio")
+    keep = [t for t in dict.fromkeys(gains.index.get_level_values("T")) if solved.get(t, False)]
+    return _case_verdicts(gains[gains.index.get_level_values("T").isin(keep)], threshold, below)
+
+
+def _overall(verdicts: pd.Series, above: str, below: str) -> str:
+    """``above`` if every case is, ``below`` if every case is, else ``goldlab.lab.claims.MIXED``."""
+    return above if (verdicts == above).all() else below if (verdicts == below).all() else claims.MIXED
+
+
+def _fmt_cases(cases: pd.DataFrame, threshold: float) -> str:
+    return ", ".join(
+        f"×{c.gain:.2g} at T = {t} ({c.over} of {c.pairs} seeds ×{threshold:g}+)" for t, c in cases.iterrows()
+    )
 
 
 @claims.decides("memory_more_layers")
 def claim_more_layers(table: pd.DataFrame) -> claims.Verdict:
-    """Six stacked LSTM(32)s against one, on the adding problem: is the deeper stack worse, at each T?"""
+    """Six stacked LSTM(32)s against one, on the adding problem: is the deeper stack worse, at each T?
+    Each seed's test MSE of six over one's; a length is worse where their geometric mean and most
+    seeds reach the threshold, and split (mixed) where one failed seed lifts the mean alone."""
     key, worse = "memory_more_layers", claims.threshold("memory_more_layers")
-    per_t = _mse_ratios(table, "lstm_x6", "lstm_fb1")
-    if per_t.empty:
-        reason = "one LSTM and six were not both trained, with either solving, at any T here"
+    cases = _mse_cases(table, "lstm_x6", "lstm_fb1", worse, claims.REFUTED)
+    if cases.empty:
+        reason = (
+            f"one LSTM and six were not both trained on {claims.MIN_SEEDS} seeds, with either "
+            "solving, at any T here"
+        )
         return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
-    verdict = _split(per_t, worse, claims.SUPPORTED, claims.REFUTED)
-    one, six = _solved(table, "lstm_fb1", per_t.index), _solved(table, "lstm_x6", per_t.index)
+    verdict = _overall(cases["verdict"], claims.SUPPORTED, claims.REFUTED)
+    one, six = _solved(table, "lstm_fb1", cases.index), _solved(table, "lstm_x6", cases.index)
     reason = (
-        f"worse means six LSTMs end with ×{worse:g} or more the mean test MSE of one; "
-        f"solved: one LSTM {_fmt_fracs(one)}; six {_fmt_fracs(six)}"
+        f"worse means six LSTMs end with ×{worse:g} or more the test MSE of one, as the geometric "
+        f"mean over seeds and in most seeds; solved: one LSTM {_fmt_fracs(one)}; six {_fmt_fracs(six)}"
     )
-    worst = float(per_t.max())
-    measured = f"six LSTMs' mean test MSE over one's: {_fmt_by_t(per_t)} (worse: ×{worse:g})"
-    return claims.verdict_for(key, measured, verdict, reason, ratio=worst)
+    measured = f"six LSTMs' test MSE over one's: {_fmt_cases(cases, worse)}"
+    return claims.verdict_for(key, measured, verdict, reason, ratio=float(cases["gain"].max()))
 
 
 @claims.decides("memory_residual_depth")
 def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
     """Do skip connections help stacks of 3 and 6 LSTMs on the adding problem (the blog: with 3+ layers)?
-    Decided per depth and T; split evidence is "mixed", with the cases on each side named. A case where
-    skips fall short while a failing run of the pair was still improving at the end of its budget is
+    Decided per (depth, T) case on each seed's test MSE without skips over with them
+    (:func:`_mse_cases`); split evidence is "mixed", with the cases on each side named. A case where
+    skips do not help while a failing run of the pair was still improving at the end of its budget is
     left out as budget-limited (and named); with every case so, the verdict is "not tested at a
     sufficient budget"."""
     key, helping = "memory_residual_depth", claims.threshold("memory_residual_depth")
-    gains, limited = {}, []
-    for d in (3, 6):
-        pair = (f"lstm_x{d}", f"lstm_x{d}_res")
-        for t, g in _mse_ratios(table, *pair).items():
-            gains[(d, t)] = g
-            if g < helping and _budget_limited(table, pair, [t]):
-                limited.append((d, t))
-    if not gains:
-        reason = "no stack of 3 or 6 LSTMs was trained both with and without skips, with either solving"
+    found = {
+        d: _mse_cases(table, f"lstm_x{d}", f"lstm_x{d}_res", helping, claims.NOT_REPRODUCED) for d in (3, 6)
+    }
+    found = {d: c for d, c in found.items() if len(c)}
+    if not found:
+        reason = (
+            f"no stack of 3 or 6 LSTMs was trained on {claims.MIN_SEEDS} seeds both with and without "
+            "skips, with either solving"
+        )
         return claims.verdict_for(key, "not compared", claims.NOT_TESTABLE, reason)
-    per = pd.Series(gains)
-    settled = per.drop(limited)
-    verdict = (
-        _split(settled, helping, claims.SUPPORTED, claims.NOT_REPRODUCED) if len(settled) else claims.BUDGET
-    )
-    helped = [f"{d} LSTMs at T = {t}" for (d, t), g in settled.items() if g >= helping]
+    cases = pd.concat(found, names=["depth", "T"])
+    limited = [
+        (d, t)
+        for (d, t), v in cases["verdict"].items()
+        if v != claims.SUPPORTED and _budget_limited(table, (f"lstm_x{d}", f"lstm_x{d}_res"), [t])
+    ]
+    settled = cases["verdict"].drop(limited)
+    verdict = _overall(settled, claims.SUPPORTED, claims.NOT_REPRODUCED) if len(settled) else claims.BUDGET
+
+    def named(v: str) -> str:
+        return ", ".join(f"{d} LSTMs at T = {t}" for (d, t), x in settled.items() if x == v) or "none"
+
     reason = (
-        f"helping means skips divide the mean test MSE by ×{helping:g} or more; they do in "
-        f"{len(helped)} of {len(settled)} (depth, T) cases" + (f": {', '.join(helped)}" if helped else "")
+        f"helping means skips divide the test MSE by ×{helping:g} or more, as the geometric mean over "
+        f"seeds and in most seeds; of {len(settled)} cases, they do in {named(claims.SUPPORTED)}; "
+        f"the seeds split in {named(claims.MIXED)}"
     )
     if limited:
-        cases = ", ".join(f"{d} LSTMs at T = {t}" for d, t in limited)
-        reason += f"; not counted, failing runs still improving when the budget ran out: {cases}"
-    by_depth = {d: per.xs(d, level=0) for d in dict.fromkeys(per.index.get_level_values(0))}
-    parts = "; ".join(
-        f"{d} LSTMs: " + ", ".join(f"×{g:.2g}" for g in at) + " at T = " + ", ".join(map(str, at.index))
-        for d, at in by_depth.items()
-    )
-    measured = f"{parts} (helping: ×{helping:g})"
-    return claims.verdict_for(key, measured, verdict, reason, least=float(per.min()))
+        named_ = ", ".join(f"{d} LSTMs at T = {t}" for d, t in limited)
+        reason += f"; not counted, failing runs still improving when the budget ran out: {named_}"
+    measured = "; ".join(f"{d} LSTMs: {_fmt_cases(c, helping)}" for d, c in found.items())
+    return claims.verdict_for(key, measured, verdict, reason, least=float(cases["gain"].min()))
 
 
 def _pair_gains(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[pd.Series, str]:
