@@ -211,12 +211,12 @@ def test_claim_more_layers():
     assert memory.claim_more_layers(worse[worse["seed"] < 2]).verdict == claims.NOT_TESTABLE
     split = pd.concat([worse, fine.assign(T=100)], ignore_index=True)
     mixed = memory.claim_more_layers(split)
-    assert mixed.verdict == claims.MIXED and "at T = 50" in mixed.measured and "at T = 100" in mixed.measured
+    assert mixed.verdict == claims.MIXED and mixed.measured.endswith("×2, ×2 at T = 50, 100")
     one_failed = fine.copy()
     one_failed.loc[(one_failed["model"] == "lstm_x6") & (one_failed["seed"] == 0), "test_mse"] = 0.17
     split_seeds = memory.claim_more_layers(one_failed)
     assert split_seeds.verdict == claims.MIXED, "one failed seed of three splits the length"
-    assert "(1 of 3 seeds ×2+)" in split_seeds.measured
+    assert "most seeds: 1 of 3" in split_seeds.reason
 
 
 def test_claim_residual_depth():
@@ -232,7 +232,7 @@ def test_claim_residual_depth():
     only_six = table(g * 1.01)
     only_six.loc[only_six["model"] == "lstm_x3_res", "test_mse"] = 0.1
     only_six_v = memory.claim_residual_depth(only_six)
-    assert only_six_v.verdict == claims.MIXED and "they do in 6 LSTMs at T = 50" in only_six_v.reason
+    assert only_six_v.verdict == claims.MIXED and "in 6 LSTMs at T = 50;" in only_six_v.reason
     assert memory.claim_residual_depth(table(g * 0.99)).verdict == claims.NOT_REPRODUCED
     assert memory.claim_residual_depth(table(1.0).assign(solved=False)).verdict == claims.NOT_TESTABLE
     one_seed = table(g * 1.01)
@@ -240,16 +240,16 @@ def test_claim_residual_depth():
     assert memory.claim_residual_depth(one_seed).verdict == claims.NOT_TESTABLE, "needs its seeds"
     improving = table(g * 0.99).assign(still_improving=lambda t: ~t["solved"])
     limited = memory.claim_residual_depth(improving)
-    assert limited.verdict == claims.BUDGET and "still improving" in limited.reason
+    assert limited.verdict == claims.BUDGET and "budget-limited: 3 LSTMs at T = 50, 6" in limited.reason
     one_limited = pd.concat([table(g * 1.01), improving.assign(T=100)], ignore_index=True)
     mixed = memory.claim_residual_depth(one_limited)
     assert mixed.verdict == claims.SUPPORTED, "the budget-limited T = 100 cases are left out"
-    assert "not counted" in mixed.reason and "3 LSTMs at T = 100" in mixed.reason
+    assert "budget-limited" in mixed.reason and "3 LSTMs at T = 100" in mixed.reason
     split = table(g * 1.01)  # skips fail in two seeds of 3 LSTMs, and the third gains ×100
     skips = split["model"] == "lstm_x3_res"
     split.loc[skips, "test_mse"] = np.where(split.loc[skips, "seed"] == 0, 0.1 / 100, 0.1)
     seeds_split = memory.claim_residual_depth(split)
-    assert seeds_split.verdict == claims.MIXED and "split in 3 LSTMs at T = 50" in seeds_split.reason
+    assert seeds_split.verdict == claims.MIXED and "split: 3 LSTMs at T = 50" in seeds_split.reason
 
 
 def _pair(before: str, after: str, column: str, gain: float, seeds: int) -> pd.DataFrame:

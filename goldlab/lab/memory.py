@@ -715,6 +715,11 @@ def _solved(table: pd.DataFrame, model: str, lengths: Iterable[int] | None = Non
     return rows.groupby("T")["solved"].mean()
 
 
+def _fmt_shares(fracs: pd.Series) -> str:
+    """ "100%, 67%": the shares solved, in the order of their lengths."""
+    return ", ".join(f"{f:.0%}" for f in fracs)
+
+
 def _fmt_fracs(fracs: pd.Series) -> str:
     return ", ".join(f"T = {t}: {f:.0%}" for t, f in fracs.items()) or "not trained"
 
@@ -844,10 +849,15 @@ def _overall(verdicts: pd.Series, above: str, below: str) -> str:
     return above if (verdicts == above).all() else below if (verdicts == below).all() else claims.MIXED
 
 
-def _fmt_cases(cases: pd.DataFrame, threshold: float) -> str:
-    return ", ".join(
-        f"×{c.gain:.2g} at T = {t} ({c.over} of {c.pairs} seeds ×{threshold:g}+)" for t, c in cases.iterrows()
-    )
+def _fmt_cases(cases: pd.DataFrame) -> str:
+    """ "×a, ×b at T = 50, 100" (the geometric means of :func:`_case_verdicts`)."""
+    gains = ", ".join(f"×{g:.2g}" for g in cases["gain"])
+    return f"{gains} at T = " + ", ".join(map(str, cases.index))
+
+
+def _fmt_over(cases: pd.DataFrame) -> str:
+    """ "0, 1 of 3": the seeds at or over the threshold at each T of :func:`_case_verdicts`."""
+    return ", ".join(map(str, cases["over"])) + " of " + "/".join(map(str, dict.fromkeys(cases["pairs"])))
 
 
 @claims.decides("memory_more_layers")
@@ -866,10 +876,10 @@ def claim_more_layers(table: pd.DataFrame) -> claims.Verdict:
     verdict = _overall(cases["verdict"], claims.SUPPORTED, claims.REFUTED)
     one, six = _solved(table, "lstm_fb1", cases.index), _solved(table, "lstm_x6", cases.index)
     reason = (
-        f"worse means six LSTMs end with ×{worse:g} or more the test MSE of one, as the geometric "
-        f"mean over seeds and in most seeds; solved: one LSTM {_fmt_fracs(one)}; six {_fmt_fracs(six)}"
+        f"worse: ×{worse:g} or more one LSTM's test MSE (geometric mean, and most seeds: "
+        f"{_fmt_over(cases)}); solved by six {_fmt_shares(six)}, by one {_fmt_shares(one)}"
     )
-    measured = f"six LSTMs' test MSE over one's: {_fmt_cases(cases, worse)}"
+    measured = f"six LSTMs' test MSE over one's: {_fmt_cases(cases)}"
     return claims.verdict_for(key, measured, verdict, reason, ratio=float(cases["gain"].max()))
 
 
@@ -905,14 +915,12 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
         return ", ".join(f"{d} LSTMs at T = {t}" for (d, t), x in settled.items() if x == v) or "none"
 
     reason = (
-        f"helping means skips divide the test MSE by ×{helping:g} or more, as the geometric mean over "
-        f"seeds and in most seeds; of {len(settled)} cases, they do in {named(claims.SUPPORTED)}; "
-        f"the seeds split in {named(claims.MIXED)}"
+        f"helping: skips divide the test MSE by ×{helping:g} or more (geometric mean, and most "
+        f"seeds): helped in {named(claims.SUPPORTED)}; seeds split: {named(claims.MIXED)}"
     )
     if limited:
-        named_ = ", ".join(f"{d} LSTMs at T = {t}" for d, t in limited)
-        reason += f"; not counted, failing runs still improving when the budget ran out: {named_}"
-    measured = "; ".join(f"{d} LSTMs: {_fmt_cases(c, helping)}" for d, c in found.items())
+        reason += "; budget-limited: " + ", ".join(f"{d} LSTMs at T = {t}" for d, t in limited)
+    measured = "; ".join(f"{d} LSTMs {_fmt_cases(c)}" for d, c in found.items())
     return claims.verdict_for(key, measured, verdict, reason, least=float(cases["gain"].min()))
 
 
