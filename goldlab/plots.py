@@ -282,6 +282,14 @@ def reference_line(ax: plt.Axes, value: float, label: str) -> plt.Axes:
     return ax
 
 
+def _ink(image, value: float) -> str:
+    """Black or white, whichever reads on the cell colour ``image`` gives ``value`` (grey if NaN)."""
+    if np.isnan(value):
+        return "black"
+    r, g, b, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
 def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, **scale):
     """``table`` (model rows × T columns) as coloured cells, each value written in it with ``fmt`` and
     NaN (not trained) grey; ``scale`` passes ``vmin``/``vmax`` or ``norm`` to ``imshow``. Returns the axis
@@ -291,7 +299,8 @@ def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, *
     colours = plt.get_cmap(cmap).with_extremes(bad="lightgrey")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto", **scale)
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, "–" if np.isnan(v) else format(v, fmt), ha="center", va="center", fontsize="small")
+        text = "–" if np.isnan(v) else format(v, fmt)
+        ax.text(j, i, text, ha="center", va="center", fontsize="small", color=_ink(image, v))
     ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
     ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
     ax.set(xlabel="sequence length T (steps)", ylabel="model")
@@ -300,7 +309,7 @@ def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, *
 
 def phase_diagram(phase: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """Fraction of seeds solving the task, model (rows) × sequence length T (columns); grey: not trained."""
-    ax, image = _model_grid(phase, ax, "RdYlGn", ".0%", vmin=0, vmax=1)
+    ax, image = _model_grid(phase, ax, "cividis", ".0%", vmin=0, vmax=1)
     ax.set_title(title or "Who learns the adding problem")
     ax.figure.colorbar(image, ax=ax, label="fraction of seeds solved")
     return ax
@@ -355,14 +364,29 @@ def memory_curves(
     return axes
 
 
-def mse_heatmap(ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+def mse_heatmap(
+    ratios: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None, bar: float | None = None
+) -> plt.Axes:
     """Test MSE over the mean predictor's, model (rows) × T (columns), on a log colour scale from 0.01 to 1
-    (1: learnt nothing; the solved bar is 0.1); grey: not trained."""
+    (1: learnt nothing); ``bar``, the solved threshold on that scale, is marked on the colour bar; grey:
+    not trained."""
     from matplotlib.colors import LogNorm
 
-    ax, image = _model_grid(ratios, ax, "RdYlGn_r", ".2g", norm=LogNorm(vmin=1e-2, vmax=1.0, clip=True))
+    ax, image = _model_grid(ratios, ax, "cividis_r", ".2g", norm=LogNorm(vmin=1e-2, vmax=1.0, clip=True))
     ax.set_title(title or "Test MSE / mean predictor's")
-    ax.figure.colorbar(image, ax=ax, label="test MSE ÷ 1/6 (log scale)")
+    colour_bar = ax.figure.colorbar(image, ax=ax, label="test MSE ÷ 1/6 (log scale)")
+    if bar is not None:
+        colour_bar.ax.axhline(bar, color="crimson", lw=2)
+        colour_bar.ax.text(
+            -0.6,
+            bar,
+            "solved",
+            color="crimson",
+            ha="right",
+            va="center",
+            transform=colour_bar.ax.get_yaxis_transform(),
+            fontsize="small",
+        )
     return ax
 
 

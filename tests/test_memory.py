@@ -496,3 +496,18 @@ def test_the_long_memory_figures_have_titles_labels_and_log_scales():
     assert cost_ax.get_yscale() == "log" and cost_ax.get_xscale() == "linear", "exponential in T: straight"
     assert all(ax.get_yscale() == "log" for ax in [*curves, axes[5]]), "values that span decades"
     assert cost_ax.get_legend() is not None and curves[0].get_legend() is not None
+
+
+def test_mse_heatmap_marks_the_solved_bar_on_its_colour_bar():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from goldlab import plots
+
+    grid = pd.DataFrame([[0.05, 1.0]], index=["GRU"], columns=[50, 100])
+    colour_bar = plots.mse_heatmap(grid, bar=0.1).figure.axes[-1]
+    assert [list(line.get_ydata()) for line in colour_bar.lines] == [[0.1, 0.1]]
+    assert not plots.mse_heatmap(grid).figure.axes[-1].lines, "no bar, no line"
+    plt.close("all")
