@@ -738,17 +738,6 @@ def _budget_limited(table: pd.DataFrame, models: Iterable[str], lengths: Iterabl
     return bool("still_improving" in rows and rows["still_improving"].fillna(False).astype(bool).any())
 
 
-def _split(per_t: pd.Series, threshold: float, above: str, below: str) -> str:
-    """``above`` if every value is at or over ``threshold``, ``below`` if every one is under it, else
-    ``goldlab.lab.claims.MIXED`` (the reason names the lengths on each side)."""
-    over = per_t >= threshold
-    return above if over.all() else below if not over.any() else claims.MIXED
-
-
-def _fmt_by_t(per_t: pd.Series) -> str:
-    return ", ".join(f"×{v:.2g} at T = {t}" for t, v in per_t.items())
-
-
 _FIXES = ("blog_clipnorm", "blog_orthogonal", "blog_residual")  # the blog's steps 2-4
 
 
