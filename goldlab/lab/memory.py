@@ -789,9 +789,7 @@ def claim_gru_over_100(table: pd.DataFrame) -> claims.Verdict:
     best, default = lstm.max(axis=1), lstm["lstm_fb1"]
     at = ", ".join(map(str, gru.index))
     shares = {"GRU": gru, "default LSTM": default, "best LSTM": best}
-    measured = f"solved at T = {at}: " + "; ".join(
-        f"{n} " + ", ".join(f"{v:.0%}" for v in x) for n, x in shares.items()
-    )
+    measured = f"solved at T = {at}: " + "; ".join(f"{n} {_fmt_shares(x)}" for n, x in shares.items())
     if gru.max() == 0 and best.max() == 0:
         limited = _budget_limited(table, every, gru.index)
         verdict = claims.BUDGET if limited else claims.NOT_TESTABLE
@@ -829,8 +827,8 @@ def _mse_cases(table: pd.DataFrame, a: str, b: str, threshold: float, below: str
     their seeds in and either solved a seed (two runs on the plateau say nothing about a or b)."""
     gains = _pair_gains(table, a, b, "test_mse")[0]
     solved = table[table["model"].isin([a, b])].groupby("T")["solved"].any()
-    keep = [t for t in dict.fromkeys(gains.index.get_level_values("T")) if solved.get(t, False)]
-    return _case_verdicts(gains[gains.index.get_level_values("T").isin(keep)], threshold, below)
+    keep = gains.index.get_level_values("T").isin(solved[solved].index)
+    return _case_verdicts(gains[keep], threshold, below)
 
 
 def _overall(verdicts: pd.Series, above: str, below: str) -> str:
@@ -900,15 +898,18 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
     settled = cases["verdict"].drop(limited)
     verdict = _overall(settled, claims.SUPPORTED, claims.NOT_REPRODUCED) if len(settled) else claims.BUDGET
 
-    def named(v: str) -> str:
-        return ", ".join(f"{d} LSTMs at T = {t}" for (d, t), x in settled.items() if x == v) or "none"
+    def named(keys: Iterable[tuple[int, int]]) -> str:
+        return ", ".join(f"{d} LSTMs at T = {t}" for d, t in keys) or "none"
+
+    def where(v: str) -> str:
+        return named(k for k, x in settled.items() if x == v)
 
     reason = (
         f"helping: skips divide the test MSE by ×{helping:g} or more (geometric mean, and most "
-        f"seeds): helped in {named(claims.SUPPORTED)}; seeds split: {named(claims.MIXED)}"
+        f"seeds): helped in {where(claims.SUPPORTED)}; seeds split: {where(claims.MIXED)}"
     )
     if limited:
-        reason += "; budget-limited: " + ", ".join(f"{d} LSTMs at T = {t}" for d, t in limited)
+        reason += f"; budget-limited: {named(limited)}"
     measured = "; ".join(f"{d} LSTMs {_fmt_cases(c)}" for d, c in found.items())
     return claims.verdict_for(key, measured, verdict, reason, least=float(cases["gain"].min()))
 
