@@ -290,16 +290,24 @@ def _ink(image, value: float) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
-def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, **scale):
-    """``table`` (model rows × T columns) as coloured cells, each value written in it with ``fmt`` and
-    NaN (not trained) grey; ``scale`` passes ``vmin``/``vmax`` or ``norm`` to ``imshow``. Returns the axis
-    and the image (for a colour bar)."""
+def _model_grid(
+    table: pd.DataFrame,
+    ax: plt.Axes | None,
+    cmap: str,
+    fmt: str,
+    texts: pd.DataFrame | None = None,
+    **scale,
+):
+    """``table`` (model rows × T columns) as coloured cells, each value written in it with ``fmt`` (or
+    the cell of ``texts``, same shape, where given) and NaN (not trained) grey; ``scale`` passes
+    ``vmin``/``vmax`` or ``norm`` to ``imshow``. Returns the axis and the image (for a colour bar)."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.35 * len(table) + 1.5))[1]
     values = table.to_numpy(dtype=float)
     colours = plt.get_cmap(cmap).with_extremes(bad="lightgrey")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, aspect="auto", **scale)
     for (i, j), v in np.ndenumerate(values):
-        text = "–" if np.isnan(v) else format(v, fmt)
+        text = format(v, fmt) if texts is None else texts.iat[i, j]
+        text = "–" if np.isnan(v) else text
         ax.text(j, i, text, ha="center", va="center", fontsize="small", color=_ink(image, v))
     ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
     ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
@@ -307,9 +315,21 @@ def _model_grid(table: pd.DataFrame, ax: plt.Axes | None, cmap: str, fmt: str, *
     return ax, image
 
 
-def phase_diagram(phase: pd.DataFrame, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
-    """Fraction of seeds solving the task, model (rows) × sequence length T (columns); grey: not trained."""
-    ax, image = _model_grid(phase, ax, "cividis", ".0%", vmin=0, vmax=1)
+def phase_diagram(
+    phase: pd.DataFrame,
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+    seeds: pd.DataFrame | None = None,
+) -> plt.Axes:
+    """Fraction of seeds solving the task, model (rows) × sequence length T (columns); grey: not trained.
+
+    With ``seeds`` (the number of seeds per cell, same rows and columns) each cell reads "solved/seeds",
+    so a share from one seed is not mistaken for one from three."""
+    texts = None
+    if seeds is not None:
+        seeds = seeds.reindex_like(phase)
+        texts = (phase * seeds).round().map("{:.0f}".format) + "/" + seeds.map("{:.0f}".format)
+    ax, image = _model_grid(phase, ax, "cividis", ".0%", texts, vmin=0, vmax=1)
     ax.set_title(title or "Who learns the adding problem")
     ax.figure.colorbar(image, ax=ax, label="fraction of seeds solved")
     return ax

@@ -156,6 +156,52 @@ def test_phase_table():
     assert list(phase.index) == ["gru", "lstm_fb1"]
     assert phase.loc["gru", 50] == 0.5 and phase.loc["lstm_fb1", 100] == 1.0
     assert np.isnan(phase.loc["gru", 100])
+    seeds = memory.seed_counts(table)
+    assert seeds.loc["gru", 50] == 2 and seeds.loc["lstm_fb1", 100] == 1
+    assert np.isnan(seeds.loc["gru", 100]) and seeds.index.equals(phase.index)
+
+
+def test_phase_diagram_writes_solved_of_seeds_where_counts_are_given():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from goldlab import plots
+
+    phase = pd.DataFrame([[2 / 3, 1.0], [0.0, np.nan]], index=["GRU", "RNN"], columns=[50, 100])
+    seeds = pd.DataFrame([[3, 1], [3, np.nan]], index=["GRU", "RNN"], columns=[50, 100])
+    texts = [t.get_text() for t in plots.phase_diagram(phase, seeds=seeds).texts]
+    assert texts == ["2/3", "1/1", "0/3", "–"]
+    assert [t.get_text() for t in plots.phase_diagram(phase).texts] == ["67%", "100%", "0%", "–"]
+    plt.close("all")
+
+
+def test_solve_cost_is_the_median_with_failures_infinite():
+    rows = [_row("gru", 50, k, True) | {"sequences_to_solve": n} for k, n in enumerate((4e4, 6e4, 9e4))]
+    rows += [
+        _row("gru", 100, k, k == 0) | {"sequences_to_solve": 5e4 if k == 0 else np.nan} for k in range(3)
+    ]
+    rows += [_row("gru", 200, k, k < 2) | {"sequences_to_solve": 7e4 if k < 2 else np.nan} for k in range(3)]
+    cost = memory.solve_cost(pd.DataFrame(rows)).set_index("T")
+    assert cost.loc[50, "sequences"] == 6e4 and cost.loc[50, "seeds"] == 3
+    assert np.isnan(cost.loc[100, "sequences"]), "two of three seeds never solved"
+    assert cost.loc[200, "sequences"] == 7e4, "the median counts the failed seed as the largest"
+    assert cost["label"].eq(memory.MODELS["gru"][0]).all()
+
+
+def test_cost_growth_is_the_exponential_slope_over_the_lengths_asked():
+    lengths = np.array([50, 100, 200, 400])
+    seqs = 1e4 * 2.0 ** (lengths / 100)  # doubles every 100 steps
+    cost = pd.DataFrame({"model": "a", "T": lengths, "sequences": seqs})
+    kinked = cost.assign(model="b", sequences=np.where(lengths > 200, seqs * 10, seqs))
+    one = pd.DataFrame({"model": ["c", "c"], "T": [50, 100], "sequences": [1e4, np.nan]})
+    growth = memory.cost_growth(pd.concat([cost, kinked, one]))
+    assert growth["a"] == pytest.approx(2.0) and growth["b"] > 2.5
+    assert "c" not in growth.index, "one solved length fits no line"
+    short = memory.cost_growth(pd.concat([cost, kinked]), per=50, lengths=(50, 200))
+    assert short.tolist() == pytest.approx([2**0.5, 2**0.5]), "the kink lies outside 50-200"
+    assert memory.cost_growth(cost, lengths=(300, 1000)).empty
 
 
 # ------------------------------------------------------------------------------------------------

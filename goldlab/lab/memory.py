@@ -63,6 +63,7 @@ __all__ = [
     "mse_ratio_table",
     "phase_boundary",
     "phase_table",
+    "seed_counts",
     "published_figures",
     "sanity_check",
     "seeds_saved",
@@ -610,6 +611,12 @@ def phase_table(table: pd.DataFrame) -> pd.DataFrame:
     return frac.reindex(order)
 
 
+def seed_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Seeds trained per cell, model × T in :func:`phase_table`'s order; NaN where none was."""
+    order = [m for m in MODELS if m in set(table["model"])]
+    return table.groupby(["model", "T"])["seed"].count().unstack("T").reindex(order)
+
+
 def mse_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
     """Median over seeds of test MSE ÷ the mean predictor's (1/6), model × T: a continuous outcome beside
     the pass mark (1: learnt nothing; the solved bar is :data:`goldlab.tasks.SOLVED_FRACTION`)."""
@@ -631,12 +638,18 @@ def solve_cost(table: pd.DataFrame) -> pd.DataFrame:
     return cost.sort_values(["model", "T"], key=lambda c: c.map(order) if c.name == "model" else c)
 
 
-def cost_growth(cost: pd.DataFrame, per: int = 100) -> pd.Series:
+def cost_growth(cost: pd.DataFrame, per: int = 100, lengths: tuple[int, int] | None = None) -> pd.Series:
     """Per model, the factor by which the sequences needed to solve multiply for every ``per`` more steps:
-    exp(slope × per) of a least-squares line of log(sequences) on T over the lengths it solved (NaN with
-    fewer than two). Vanishing through time predicts a cost exponential in T, a factor well above 1."""
+    exp(slope × per) of a least-squares line of log(sequences) on T over the lengths it solved (left out
+    with fewer than two). Vanishing through time predicts a cost exponential in T, a factor well above 1.
+
+    ``lengths=(lo, hi)`` fits only lengths in that closed range, so that factors from different grids
+    (the 1997 paper's T = 100 to 1,000, ours 50 to 400) can be compared over the same span."""
+    solved = cost.dropna(subset=["sequences"])
+    if lengths is not None:
+        solved = solved[solved["T"].between(*lengths)]
     rows = {}
-    for model, part in cost.dropna(subset=["sequences"]).groupby("model", sort=False):
+    for model, part in solved.groupby("model", sort=False):
         if part["T"].nunique() >= 2:
             slope = np.polyfit(part["T"], np.log(part["sequences"]), 1)[0]
             rows[model] = float(np.exp(slope * per))
