@@ -331,12 +331,14 @@ def test_claim_clip_prevents():
     assert _clip(table(1.0).iloc[:1]).verdict == claims.NOT_TESTABLE
     one = _clip(table(needed * 10, seeds=1))
     assert one.verdict == claims.BUDGET, "one pair of runs is not a verdict"
-    assert "T = 100: 1 pair" in one.reason and one.measured == "no length has its seeds yet"
+    assert one.measured.startswith("1 pair before either solved; a verdict needs 3 at one T")
+    assert "T = 100: ×20" in one.measured
     enough = table(needed * 1.01)
     outlier = _pair("blog_baseline", "blog_clipnorm", "final", 1e9, 1).assign(T=200)
     both = _clip(pd.concat([enough, outlier]))
     assert both.values["gain"] == pytest.approx(_clip(enough).values["gain"])
-    assert "T = 200: 1 pair" in both.reason, "a length waits for its seeds, and says so"
+    assert "T = 200: ×1.0·10⁹" in both.measured, "a length waiting for its seeds is shown"
+    assert "not yet counted, too few seeds: T = 200: 1 pair" in both.reason, "and not counted"
 
 
 def test_claim_clip_prevents_compares_runs_after_equal_training():
@@ -345,10 +347,34 @@ def test_claim_clip_prevents_compares_runs_after_equal_training():
     # the clipped runs solve and stop after 2 epochs; the baseline trains 4 and its ratio rises 10x each
     early = _clip(same_end, {"blog_clipnorm": 2, "blog_baseline": 4})
     assert early.values["gain"] == pytest.approx(100.0), "compared at epoch 2, where both ran"
-    assert early.verdict == claims.SUPPORTED and "at equal training" in early.measured
+    assert early.verdict == claims.SUPPORTED and "before either solved" in early.measured
     history = _history(same_end, {"blog_clipnorm": 2, "blog_baseline": 4})
     matched = memory.matched_ratios(history)
     assert set(matched["epoch"]) == {2} and len(matched) == 2 * claims.MIN_SEEDS
+
+
+def test_claim_clip_prevents_leaves_out_pairs_in_which_a_run_had_solved():
+    table = _pair("blog_baseline", "blog_clipnorm", "final", 1e4, claims.MIN_SEEDS + 1)
+    history = _history(table, {"blog_clipnorm": 2, "blog_baseline": 4})
+    solved = (history["model"] == "blog_clipnorm") & (history["seed"] == 0) & (history["epoch"] == 2)
+    history["val_loss"] = np.where(solved, tasks.solved_mse() / 2, 0.16)
+    v = memory.claim_clip_prevents(table, history)
+    assert v.verdict == claims.SUPPORTED and "in 1 of 4 pairs a run had solved" in v.reason
+    assert "3 of 3 pairs" in v.measured and v.values["gain"] == pytest.approx(1e4 * 100)
+    history["val_loss"] = np.where(history["model"] == "blog_clipnorm", 0.001, 0.16)
+    learnt = memory.claim_clip_prevents(table, history)
+    assert learnt.verdict == claims.BUDGET and "per pair: none" in learnt.measured, "all learnt"
+
+
+def test_clip_learning_is_the_exact_mcnemar_test_over_pairs():
+    rows = [_row("blog_clipnorm", 100, k, k < 5) for k in range(6)]
+    rows += [_row("blog_baseline", 100, k, k in (0, 5)) for k in range(6)]
+    rows += [_row("blog_clipnorm", 200, 0, True)]  # no baseline to pair with
+    found = memory.clip_learning(pd.DataFrame(rows))
+    assert found["solved_clipped"] == 5 and found["solved_baseline"] == 2 and found["pairs"] == 6
+    assert found["sign_p"] == pytest.approx(stats.binomtest(4, 5).pvalue), "4 wins, 1 loss"
+    tie = memory.clip_learning(pd.DataFrame(rows[:1] + rows[6:7]))
+    assert np.isnan(tie["sign_p"]), "no discordant pair: no test"
 
 
 def test_paired_verdicts_say_mixed_when_the_seeds_split():

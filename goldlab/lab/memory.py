@@ -57,6 +57,7 @@ __all__ = [
     "lengths_of",
     "load_grid",
     "matched_ratios",
+    "clip_learning",
     "memory_dir",
     "missing",
     "cost_growth",
@@ -775,8 +776,8 @@ def claim_up_to_100(table: pd.DataFrame) -> claims.Verdict:
     if seeds < claims.MIN_SEEDS:
         verdict = claims.BUDGET
     reason = (
-        f"working means the best of the blog's steps 2-4 solves {solved:.0%} of seeds at every T <= 100 "
-        f"({plural(seeds, 'seed')}, a verdict needs {claims.MIN_SEEDS}; {_budget(table, found)})"
+        f"working means the best of the blog's steps 2-4 solves {solved:.0%} of seeds at every T <= 100"
+        f" trained ({plural(seeds, 'seed')}, a verdict needs {claims.MIN_SEEDS}; {_budget(table, found)})"
     )
     measured = f"solved {_fmt_fracs(best)}; one chrono LSTM(32): {_fmt_fracs(chrono)}"
     return claims.verdict_for(key, measured, verdict, reason, worst=worst)
@@ -927,17 +928,19 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
     return claims.verdict_for(key, measured, verdict, reason, least=float(cases["gain"].min()))
 
 
-def _pair_gains(table: pd.DataFrame, a: str, b: str, column: str) -> tuple[pd.Series, str]:
+def _pair_gains(
+    table: pd.DataFrame, a: str, b: str, column: str, min_pairs: int = claims.MIN_SEEDS
+) -> tuple[pd.Series, str]:
     """``column`` (a gradient-through-time ratio) of model a over model b, one value per (T, seed) both
-    ran, at the lengths with at least :data:`goldlab.lab.claims.MIN_SEEDS` such pairs; and the lengths
-    left waiting for their seeds, as text ("" if none). The ratio compounds with T, so one pair at a new
-    length would outweigh the rest: a length counts once its seeds are in."""
+    ran, at the lengths with at least ``min_pairs`` such pairs (:data:`goldlab.lab.claims.MIN_SEEDS`);
+    and the lengths left waiting for their seeds, as text ("" if none). The ratio compounds with T, so
+    one pair at a new length would outweigh the rest: a length counts once its seeds are in."""
     keys = ["T", "seed"]
     pa = table[table["model"] == a].set_index(keys)[column]
     pb = table[table["model"] == b].set_index(keys)[column]
     common = pa.index.intersection(pb.index)
     per_t = pd.Series(common.get_level_values("T")).value_counts().sort_index()
-    short = per_t[per_t < claims.MIN_SEEDS]
+    short = per_t[per_t < min_pairs]
     waiting = ", ".join(f"T = {t}: {plural(int(k), 'pair')}" for t, k in short.items())
     common = common[~common.get_level_values("T").isin(short.index)].sort_values()
     return (pa[common] / pb[common]).astype(float).rename("gain"), waiting
@@ -998,51 +1001,95 @@ CLIP_STEPS = ("blog_clipnorm", "blog_baseline")
 def matched_ratios(history: pd.DataFrame, models: Sequence[str] = CLIP_STEPS) -> pd.DataFrame:
     """The first layer's ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ of each run of ``models`` at the last epoch that every one of
     them ran at its (T, seed), so runs are compared after the same training (a run that solves stops
-    early, and the ratio rises as a network learns). ``history`` is :func:`load_grid`'s stacked
-    ``history``; returns columns ``model``, ``T``, ``seed``, ``epoch``, ``ratio_matched``."""
+    early, and the ratio rises as a network learns), with the run's validation MSE then, which says
+    whether it had solved by that epoch. ``history`` is :func:`load_grid`'s stacked ``history``; returns
+    columns ``model``, ``T``, ``seed``, ``epoch``, ``ratio_matched``, ``val_matched``."""
     runs = history[history["model"].isin(list(models))]
-    columns = ["model", "T", "seed", "epoch", "ratio_matched"]
+    columns = ["model", "T", "seed", "epoch", "ratio_matched", "val_matched"]
     if runs.empty:
-        return pd.DataFrame(columns=columns).astype({"T": int, "seed": int, "ratio_matched": float})
-    last = runs.groupby(["model", "T", "seed"])["epoch"].max().unstack("model").dropna()
+        types = {"T": int, "seed": int, "ratio_matched": float, "val_matched": float}
+        return pd.DataFrame(columns=columns).astype(types)
+    if "val_loss" not in runs:
+        runs = runs.assign(val_loss=np.nan)
+    last = runs.groupby(["model", "T", "seed"])["epoch"].max().unstack("model")
+    last = last.reindex(columns=list(models)).dropna()  # the (T, seed) every model ran
     common = last.min(axis=1).rename("epoch").reset_index()
     picked = runs.merge(common, on=["T", "seed", "epoch"])
-    return picked.rename(columns={"ratio": "ratio_matched"})[columns]
+    return picked.rename(columns={"ratio": "ratio_matched", "val_loss": "val_matched"})[columns]
 
 
 _RATIO = "‖∂L/∂x_1‖ / ‖∂L/∂x_T‖"
 
-#: How :func:`_step_verdict` words each blog step's verdict: the verdict under the threshold, what the
-#: claim needs (before "×threshold"), when the gain is measured, and which steps it compares.
-_STEP_WORDS = {
-    "memory_clip_prevents": dict(
-        below=claims.REFUTED,
-        needs=f"preventing vanishing needs clipping to raise {_RATIO} after training",
-        when="at equal training",
-        names="steps 1 and 2",
-    ),
-    "memory_orth_doubled": dict(
-        below=claims.NOT_REPRODUCED,
-        needs=f"doubling needs orthogonal input kernels to raise {_RATIO} at initialisation",
-        when="through time",
-        names="steps 2 and 3",
-    ),
-}
+#: How :func:`_step_verdict` words the orthogonal step's verdict: the verdict under the threshold, what
+#: the claim needs (before "×threshold"), when the gain is measured, and which steps it compares.
+_ORTH_WORDS = dict(
+    below=claims.NOT_REPRODUCED,
+    needs=f"doubling needs orthogonal input kernels to raise {_RATIO} at initialisation",
+    when="through time",
+    names="steps 2 and 3",
+)
+
+
+def clip_learning(table: pd.DataFrame) -> dict:
+    """How often the blog's network solved with clipping and without, over the (T, seed) pairs both ran:
+    ``solved_clipped``, ``solved_baseline``, ``pairs``, and ``sign_p``, the exact McNemar test (a two-sided
+    sign test on the pairs where one run solved and the other did not)."""
+    keys = ["T", "seed"]
+    runs = table[table["model"].isin(CLIP_STEPS)].pivot_table(index=keys, columns="model", values="solved")
+    both = runs.reindex(columns=list(CLIP_STEPS)).dropna().astype(bool)
+    clipped, baseline = both[CLIP_STEPS[0]], both[CLIP_STEPS[1]]
+    wins, losses = int((clipped & ~baseline).sum()), int((baseline & ~clipped).sum())
+    p = stats.binomtest(wins, wins + losses).pvalue if wins + losses else float("nan")
+    return dict(
+        solved_clipped=int(clipped.sum()),
+        solved_baseline=int(baseline.sum()),
+        pairs=len(both),
+        sign_p=float(p),
+    )
 
 
 @claims.decides("memory_clip_prevents")
 def claim_clip_prevents(table: pd.DataFrame, history: pd.DataFrame) -> claims.Verdict:
-    """The blog's step 2 against step 1 after training: does clipping keep the gradient reaching x_1?
+    """The blog's step 2 against step 1 during training: does clipping keep the gradient reaching x_1?
 
     Paired by (T, seed) and compared at the last epoch both runs trained (:func:`matched_ratios` of
-    ``history``, the stacked per-epoch tables); fewer than :data:`goldlab.lab.claims.MIN_SEEDS` pairs are
-    "not tested at a sufficient budget" (the blog's networks cost the most to train, so they fill their
-    seeds last)."""
-    key = "memory_clip_prevents"
-    at_init = _geometric_mean(_pair_gains(table, *CLIP_STEPS, "ratio_init")[0])
-    gains, waiting = _pair_gains(matched_ratios(history, CLIP_STEPS), *CLIP_STEPS, "ratio_matched")
-    note = f"×{at_init:.2g} at initialisation; geometric mean over "
-    return _step_verdict(key, gains, waiting, threshold=claims.threshold(key), note=note, **_STEP_WORDS[key])
+    ``history``, the stacked per-epoch tables), counting only the pairs in which neither run had solved by
+    then: a network that has learnt the task passes gradient to x_1 because it uses x_1, so there a gain
+    measures learning, not clipping keeping the gradient alive (at given weights clipping changes no
+    gradient; it rescales the update). Fewer than :data:`goldlab.lab.claims.MIN_SEEDS` such pairs at a
+    length are "not tested at a sufficient budget". ``values`` also carry :func:`clip_learning`."""
+    key, needed = "memory_clip_prevents", claims.threshold("memory_clip_prevents")
+    matched = matched_ratios(history, CLIP_STEPS)
+    pairs = pd.MultiIndex.from_frame(matched[["T", "seed"]])
+    solved = matched.loc[matched["val_matched"] < tasks.solved_mse(), ["T", "seed"]]
+    learnt = pairs.isin(pd.MultiIndex.from_frame(solved))
+    gains, waiting = _pair_gains(matched[~learnt], *CLIP_STEPS, "ratio_matched")
+    every, _ = _pair_gains(matched[~learnt], *CLIP_STEPS, "ratio_matched", min_pairs=1)
+    n_out, n_all = len(solved.drop_duplicates()), len(pairs.unique())
+    reason = (
+        f"preventing vanishing needs clipping to raise {_RATIO} ×{needed:g} before either run solves;"
+        f" in {n_out} of {plural(n_all, 'pair')} a run had solved by then, which measures learning"
+    )
+    if len(gains):  # counted lengths beside waiting ones: say which wait
+        reason += _waiting(waiting)
+    by_t = every.groupby(level="T")
+    each = "; ".join(f"T = {t}: " + ", ".join(map(times, g)) for t, g in by_t)
+    if len(gains):
+        over = int((gains >= needed).sum())
+        measured = (
+            f"{times(_geometric_mean(gains))} before either solved, {over} of {len(gains)} pairs ×{needed:g}"
+        )
+    else:
+        measured = (
+            f"{plural(len(every), 'pair')} before either solved; a verdict needs {claims.MIN_SEEDS} at one T"
+        )
+    measured += f" (per pair: {each or 'none'})"
+    verdict = _paired(gains, needed, claims.REFUTED) if n_all else claims.NOT_TESTABLE
+    if not n_all:
+        reason, measured = "steps 1 and 2 were not trained", "not trained"
+    return claims.verdict_for(
+        key, measured, verdict, reason, gain=_geometric_mean(gains), **clip_learning(table)
+    )
 
 
 @claims.decides("memory_orth_doubled")
@@ -1051,7 +1098,7 @@ def claim_orth_doubled(table: pd.DataFrame) -> claims.Verdict:
     judged by the book's one threshold for "doubled", that of the registered claim ``orth_doubled``."""
     key = "memory_orth_doubled"
     gains, waiting = _pair_gains(table, "blog_orthogonal", "blog_clipnorm", "ratio_init")
-    return _step_verdict(key, gains, waiting, threshold=claims.threshold("orth_doubled"), **_STEP_WORDS[key])
+    return _step_verdict(key, gains, waiting, threshold=claims.threshold("orth_doubled"), **_ORTH_WORDS)
 
 
 CLAIMS = (
