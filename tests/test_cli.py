@@ -81,3 +81,10 @@ def test_unknown_step_is_rejected(tmp_path, capsys):
         main(["ablation", "--out", str(tmp_path), "--steps", "deeper"])
     assert exit_info.value.code == 2
     assert "baseline" in capsys.readouterr().err
+
+
+def test_memory_init_draws_trains_nothing(tmp_path, capsys):
+    assert "--init-draws" in run_cli("memory", "--help").stdout
+    main(["memory", "--profile", "quick", "--out", str(tmp_path), "--init-draws"])
+    assert "no initialisations drawn" in capsys.readouterr().out, "quick draws none"
+    assert not any(tmp_path.iterdir()), "no run, no table"

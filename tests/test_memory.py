@@ -377,32 +377,51 @@ def test_clip_learning_is_the_exact_mcnemar_test_over_pairs():
     assert np.isnan(tie["sign_p"]), "no discordant pair: no test"
 
 
-def test_paired_verdicts_say_mixed_when_the_seeds_split():
-    table = _pair("blog_clipnorm", "blog_orthogonal", "init", 1.0, claims.MIN_SEEDS)
-    after = table["model"] == "blog_orthogonal"
-    table.loc[after, "ratio_init"] = 1e-5 * np.array([9.8, 2.6, 0.069])  # the mean ×1.2, two pairs ×2+
-    split = memory.claim_orth_doubled(table)
-    assert split.verdict == claims.MIXED and "2 of them ×1.5 or more" in split.reason
-    assert "per pair: ×9.8, ×2.6, ×0.069" in split.measured and "×1.5 needed" in split.measured
-    table.loc[after, "ratio_init"] = 1e-5 * np.array([3.0, 0.9, 0.8])  # the mean ×1.3, one pair ×2+
-    assert memory.claim_orth_doubled(table).verdict == claims.NOT_REPRODUCED
+def _draws(gain: float, n: int, spread: float = 1.0, lengths=(100,), seed: int = 0) -> pd.DataFrame:
+    """``n`` log-normal starting ratios of each of the blog's steps 2 and 3 per T, step 3's ``gain`` ×."""
+    rng, rows = np.random.default_rng(seed), []
+    for t in lengths:
+        for model, scale in (("blog_clipnorm", 1.0), ("blog_orthogonal", gain)):
+            logs = np.log(1e-5 * scale) + spread * rng.standard_normal(n)
+            rows += [dict(model=model, T=t, seed=k, ratio_init=r) for k, r in enumerate(np.exp(logs))]
+    return pd.DataFrame(rows)
 
 
-def test_claim_orth_doubled():
-    def table(gain, seeds=claims.MIN_SEEDS):
-        return _pair("blog_clipnorm", "blog_orthogonal", "init", gain, seeds)
+def test_init_gains_is_welchs_interval_on_the_logs():
+    draws = _draws(3.0, 40)
+    g = memory.init_gains(draws).loc[100]
+    a, b = (np.log(draws.loc[draws["model"] == m, "ratio_init"]) for m in memory.ORTH_STEPS)
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert g["gain"] == pytest.approx(np.exp(a.mean() - b.mean()))
+    assert (g["low"], g["high"]) == pytest.approx((np.exp(ci.low), np.exp(ci.high)))
+    assert g["draws"] == 40 and g["zeros"] == 0
+    under = draws.assign(ratio_init=np.where(draws["seed"] == 0, 0.0, draws["ratio_init"]))
+    assert np.isnan(memory.init_gains(under).loc[100, "gain"]), "an underflowed 0 has no log"
 
-    assert (
-        memory.claim_orth_doubled(table(claims.threshold("orth_doubled") * 1.01)).verdict == claims.SUPPORTED
-    )
-    assert (
-        memory.claim_orth_doubled(table(claims.threshold("orth_doubled") * 0.99)).verdict
-        == claims.NOT_REPRODUCED
-    )
-    assert (
-        memory.claim_orth_doubled(table(claims.threshold("orth_doubled") * 2, seeds=2)).verdict
-        == claims.BUDGET
-    )
+
+def test_claim_orth_doubled_on_draws():
+    needed = claims.threshold("orth_doubled")
+    assert memory.claim_orth_doubled(_draws(4 * needed, 200)).verdict == claims.SUPPORTED
+    assert memory.claim_orth_doubled(_draws(1.0, 200)).verdict == claims.NOT_REPRODUCED
+    few = memory.claim_orth_doubled(_draws(1.0, 3, spread=2.0))
+    assert few.verdict == claims.BUDGET, "three wide draws cannot tell ×1 from ×1.5"
+    both = pd.concat([_draws(4 * needed, 200), _draws(1.0, 200, lengths=(200,))])
+    split = memory.claim_orth_doubled(both)
+    assert split.verdict == claims.MIXED and "T = 100: ×" in split.measured and "T = 200" in split.measured
+    assert "200 draws of each per T" in split.reason
+    assert memory.claim_orth_doubled(pd.DataFrame()).verdict == claims.NOT_TESTABLE
+
+
+def test_init_draws_repeat_the_runs_start_and_are_read_back(tmp_path, monkeypatch):
+    base = dict(models=("blog_clipnorm", "blog_orthogonal"), lengths=(8,), init_draws=2)
+    prof = _tiny(**base)
+    draws = memory.init_draws(prof, tmp_path)
+    assert len(draws) == 4 and (tmp_path / "init_draws.csv").exists()
+    run = memory.train_one("blog_orthogonal", 8, 1, prof)["row"]  # the grid's own run, seed 1
+    one = draws[(draws["model"] == "blog_orthogonal") & (draws["seed"] == 1)]["ratio_init"]
+    assert one.iloc[0] == pytest.approx(run["ratio_init"], rel=1e-5)
+    monkeypatch.setattr(memory, "_draw", lambda *a: pytest.fail("drew again"))
+    assert len(memory.init_draws(prof, tmp_path, draws=1)) == 2, "fewer draws: read from the file"
 
 
 def test_gold_sentence_both_ways():

@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     mem.add_argument(
         "--seeds", type=int, nargs="+", default=None, help="default: all the profile's (0, 1, ...)"
     )
+    mem.add_argument(
+        "--init-draws",
+        action="store_true",
+        help="only draw the blog's steps 2 and 3 at initialisation (the orthogonal claim; no training)",
+    )
     wf = sub.add_parser("walk-forward", help="rolling-origin evaluation, one test year at a time")
     wf.add_argument("--profile", default=None, help=PROFILE_HELP)
     wf.add_argument("--out", required=True, help="results folder; folds already in it are not trained again")
@@ -118,6 +123,11 @@ def _depth(args: argparse.Namespace) -> str:
 def _memory(args: argparse.Namespace) -> str:
     from goldlab.lab import memory
 
+    if args.init_draws:
+        draws = memory.init_draws(args.profile, args.out)
+        if draws.empty:
+            return "no initialisations drawn: the profile's memory_init_draws is 0, or it has neither step"
+        return memory.init_gains(draws).to_string()
     table = memory.run_grid(args.profile, args.out, args.lengths, args.models, seeds=args.seeds)
     phase = memory.phase_table(table).to_string()
     if any(part is not None for part in (args.models, args.lengths, args.seeds)):

@@ -67,7 +67,8 @@ class Profile:
     ``memory_lengths`` and ``memory_models`` the grid, ``memory_only_at`` the lengths of models whose cost
     forbids the others on a CPU; ``memory_page_trains``: whether the chapter trains what is missing (quick)
     or only reads the saved runs (full); the gold check's ``memory_gold_windows``, ``memory_gold_seeds`` and
-    ``memory_gold_epochs``; ``memory_note`` says what the budget means, for ``MACHINE.md``.
+    ``memory_gold_epochs``; ``memory_init_draws`` initialisations of the blog's steps 2 and 3
+    for the orthogonal claim (no training); ``memory_note`` says what the budget means, for ``MACHINE.md``.
     """
 
     name: str
@@ -109,6 +110,7 @@ class Profile:
     memory_probe_size: int = 128
     memory_only_at: tuple[tuple[str, tuple[int, ...]], ...] = ()
     memory_page_trains: bool = True
+    memory_init_draws: int = 0  # initialisations of the blog's steps 2 and 3 for the orthogonal claim
     memory_gold_windows: tuple[int, ...] = (60, 120)
     memory_gold_seeds: int = 1
     memory_gold_epochs: int = 2
@@ -161,6 +163,7 @@ PROFILES: dict[str, Profile] = {
         memory_n_test=2_000,
         memory_only_at=tuple((m, (100, 200)) for m in _BLOG_MODELS),
         memory_page_trains=False,
+        memory_init_draws=200,
         memory_gold_windows=(60, 120, 250),
         memory_gold_epochs=20,
         memory_note=(
