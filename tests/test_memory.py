@@ -148,6 +148,18 @@ def test_init_order_is_scipys_spearman_per_length():
     assert np.isnan(order.loc[200, "spearman"]), "two models give no rank correlation"
 
 
+def test_beside_published_sets_our_runs_at_each_papers_length():
+    rows = [_row("lstm_fb1", 100, k, k < 2) | {"sequences_to_solve": 9e4} for k in range(3)]
+    rows += [_row("gru", 400, 0, True) | {"sequences_to_solve": 1e5}, _row("lstm_fb1", 400, 0)]
+    table = memory.beside_published(pd.DataFrame(rows)).set_index("T")
+    assert table.loc[100, "ours"] == "default LSTM: 2 of 3 solved, median 90,000 sequences"
+    assert (
+        table.loc[400, "ours"] == "default LSTM: 0 of 1 solved; GRU: 1 of 1 solved, median 100,000 sequences"
+    )
+    assert table.loc[500, "ours"] == "not trained at T = 500"
+    assert list(table.columns[:-1]) == list(memory.published_figures().set_index("T").columns)
+
+
 def test_phase_table():
     table = pd.DataFrame(
         [_row("gru", 50, 0, True), _row("gru", 50, 1, False), _row("lstm_fb1", 100, 0, True)]
