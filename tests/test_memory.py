@@ -269,12 +269,15 @@ def test_claim_more_layers():
     assert memory.claim_more_layers(worse[worse["seed"] < 2]).verdict == claims.NOT_TESTABLE
     split = pd.concat([worse, fine.assign(T=100)], ignore_index=True)
     mixed = memory.claim_more_layers(split)
-    assert mixed.verdict == claims.MIXED and mixed.measured.endswith("×2, ×2 at T = 50, 100")
+    assert mixed.verdict == claims.MIXED and "over one's: ×2, ×2 at T = 50, 100;" in mixed.measured
     one_failed = fine.copy()
     one_failed.loc[(one_failed["model"] == "lstm_x6") & (one_failed["seed"] == 0), "test_mse"] = 0.17
     split_seeds = memory.claim_more_layers(one_failed)
     assert split_seeds.verdict == claims.MIXED, "one failed seed of three splits the length"
     assert "most seeds: 1 of 3" in split_seeds.reason
+    quick = one_failed.assign(sequences_to_solve=np.where(one_failed["model"] == "lstm_x6", 3e4, 6e4))
+    assert memory.claim_more_layers(quick).measured.endswith("where both solved: ×0.5"), "seeds 1-2"
+    assert memory.claim_more_layers(one_failed).measured.endswith("where both solved: –")
 
 
 def test_claim_residual_depth():
