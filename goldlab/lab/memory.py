@@ -1153,11 +1153,10 @@ def claim_clip_prevents(table: pd.DataFrame, history: pd.DataFrame) -> claims.Ve
         f"preventing vanishing needs clipping to raise {_RATIO} ×{needed:g} before either run solves;"
         f" in {n_out} of {plural(n_all, 'pair')} a run had solved by then, which measures learning"
     )
-    if len(gains):  # counted lengths beside waiting ones: say which wait
-        reason += _waiting(waiting)
     by_t = every.groupby(level="T")
     each = "; ".join(f"T = {t}: " + ", ".join(map(times, g)) for t, g in by_t)
     if len(gains):
+        reason += _waiting(waiting)  # counted lengths beside waiting ones: say which wait
         over = int((gains >= needed).sum())
         measured = (
             f"{times(_geometric_mean(gains))} before either solved, {over} of {len(gains)} pairs ×{needed:g}"
