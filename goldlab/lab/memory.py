@@ -427,6 +427,7 @@ def _to_stderr(line: str) -> None:
 
 #: The blog's steps 3 and 2 (orthogonal and Glorot input kernels), compared at initialisation.
 ORTH_STEPS = ("blog_orthogonal", "blog_clipnorm")
+_DRAWS_FILE = "init_draws.csv"  # :func:`init_draws`' table, in the memory folder
 
 
 def init_draws(
@@ -442,7 +443,7 @@ def init_draws(
     ``seed``, ``ratio_init``."""
     prof = get_profile(profile)
     n = prof.memory_init_draws if draws is None else draws
-    path = (Path(out) if out is not None else memory_dir(prof)) / "init_draws.csv"
+    path = (Path(out) if out is not None else memory_dir(prof)) / _DRAWS_FILE
     todo = [(m, t) for m in ORTH_STEPS if m in prof.memory_models for t in lengths_of(prof, m)]
     if path.exists():
         saved = pd.read_csv(path)
@@ -674,23 +675,28 @@ def init_order(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("T")
 
 
+def _model_order(table: pd.DataFrame) -> list[str]:
+    """The models of ``table`` in :data:`MODELS`' order: the rows of every model × T table."""
+    return [m for m in MODELS if m in set(table["model"])]
+
+
 def phase_table(table: pd.DataFrame) -> pd.DataFrame:
     """Fraction of seeds solved, model × T (the phase diagram); NaN where a cell was not trained."""
-    order = [m for m in MODELS if m in set(table["model"])]
+    order = _model_order(table)
     frac = table.groupby(["model", "T"])["solved"].mean().unstack("T")
     return frac.reindex(order)
 
 
 def seed_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Seeds trained per cell, model × T in :func:`phase_table`'s order; NaN where none was."""
-    order = [m for m in MODELS if m in set(table["model"])]
+    order = _model_order(table)
     return table.groupby(["model", "T"])["seed"].count().unstack("T").reindex(order)
 
 
 def mse_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
     """Median over seeds of test MSE ÷ the mean predictor's (1/6), model × T: a continuous outcome beside
     the pass mark (1: learnt nothing; the solved bar is :data:`goldlab.tasks.SOLVED_FRACTION`)."""
-    order = [m for m in MODELS if m in set(table["model"])]
+    order = _model_order(table)
     ratio = table["test_mse"] / tasks.MEAN_PREDICTOR_MSE
     return table.assign(ratio=ratio).groupby(["model", "T"])["ratio"].median().unstack("T").reindex(order)
 
@@ -1046,10 +1052,11 @@ def claim_residual_depth(table: pd.DataFrame) -> claims.Verdict:
 def _pair_gains(
     table: pd.DataFrame, a: str, b: str, column: str, min_pairs: int = claims.MIN_SEEDS
 ) -> tuple[pd.Series, str]:
-    """``column`` (a gradient-through-time ratio) of model a over model b, one value per (T, seed) both
-    ran, at the lengths with at least ``min_pairs`` such pairs (:data:`goldlab.lab.claims.MIN_SEEDS`);
-    and the lengths left waiting for their seeds, as text ("" if none). The ratio compounds with T, so
-    one pair at a new length would outweigh the rest: a length counts once its seeds are in."""
+    """``column`` (a gradient-through-time ratio, a test MSE, sequences to solve) of model a over model b,
+    one value per (T, seed) both ran, at the lengths with at least ``min_pairs`` such pairs
+    (:data:`goldlab.lab.claims.MIN_SEEDS`); and the lengths left waiting for their seeds, as text ("" if
+    none). The ratio compounds with T, so one pair at a new length would outweigh the rest: a length
+    counts once its seeds are in."""
     keys = ["T", "seed"]
     pa = table[table["model"] == a].set_index(keys)[column]
     pb = table[table["model"] == b].set_index(keys)[column]
@@ -1229,7 +1236,7 @@ def verdicts(results: str | Path) -> list[claims.Verdict]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no long-memory results; run python -m goldlab memory first")
     table = pd.read_csv(path)
-    drawn = path.parent / "init_draws.csv"
+    drawn = path.parent / _DRAWS_FILE
     inputs = {
         claim_clip_prevents: (table, _histories(path.parent, table, CLIP_STEPS)),
         claim_orth_doubled: (pd.read_csv(drawn) if drawn.exists() else pd.DataFrame(),),
